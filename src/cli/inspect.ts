@@ -1,0 +1,60 @@
+/** `ziplora inspect`: the header, metadata and tensors of a file, optionally with value statistics. */
+import { parseArgs } from 'node:util';
+import { openCheckpoint, CheckpointTensor } from '../core/safetensors/checkpoint';
+import { SafetensorsError } from '../core/safetensors/errors';
+import { summarizeCheckpoint } from '../core/safetensors/summary';
+import { manyTensorStats } from '../core/stats/file-stats';
+import { TensorStats } from '../core/stats/tensor-stats';
+import { formatBytes } from '../core/format/format';
+import { renderHistogram, renderSummaryText } from '../core/format/summary-text';
+import { ProgressBar } from './progress';
+import { UsageError } from './usage';
+
+interface InspectOptions {
+  file: string;
+  json: boolean;
+  stats: boolean;
+  tensor?: string;
+}
+
+function parseInspectArgs(args: string[]): InspectOptions {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, stats: { type: 'boolean' }, tensor: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError(`inspect takes exactly one FILE (got ${positionals.length})`);
+  return { file: positionals[0], json: Boolean(values.json), stats: Boolean(values.stats), tensor: values.tensor };
+}
+
+export async function runInspect(args: string[], out: (text: string) => void): Promise<void> {
+  const options = parseInspectArgs(args);
+  const checkpoint = await openCheckpoint(options.file);
+  try {
+    let entries: readonly CheckpointTensor[] = checkpoint.tensors;
+    if (options.tensor !== undefined) {
+      entries = entries.filter((e) => e.info.name === options.tensor);
+      if (!entries.length) throw new SafetensorsError(options.file, `has no tensor named "${options.tensor}"`, 'run `ziplora inspect FILE` to list the tensors');
+    }
+    const wantStats = options.stats || options.tensor !== undefined;
+    let stats: (TensorStats | null)[] | undefined;
+    if (wantStats) {
+      const bar = new ProgressBar('statistics');
+      stats = await manyTensorStats(entries, (p) => bar.update(p.doneBytes, p.totalBytes, formatBytes(p.doneBytes)));
+      bar.done();
+    }
+    const full = summarizeCheckpoint(checkpoint);
+    const names = new Set(entries.map((e) => e.info.name));
+    const summary = { ...full, tensors: full.tensors.filter((t) => names.has(t.name)) };
+    if (options.json) {
+      const tensors = summary.tensors.map((t, i) => (stats ? { ...t, stats: stats[i] } : t));
+      out(JSON.stringify({ ...summary, tensors }, null, 2));
+      return;
+    }
+    let text = renderSummaryText(summary, stats);
+    if (options.tensor !== undefined && stats?.[0]) text += `\n\nHistogram of ${options.tensor}\n${renderHistogram(stats[0])}`;
+    out(text);
+  } finally {
+    await checkpoint.close();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * A streaming safetensors writer. The header is computed from shapes alone, then tensors are produced and
+ * written one at a time, so only one tensor's bytes are in memory. Everything goes to a temporary file in the
+ * target folder that is renamed into place at the end: a failure or a cancel never leaves a half-written file,
+ * and an input file is never opened for writing.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { byteLengthOf, DType } from './dtypes';
+import { asFileError, SafetensorsError } from './errors';
+
+export interface TensorToWrite {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** The tensor's little-endian bytes, or a function that produces them when it is this tensor's turn. */
+  readonly data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
+}
+
+export interface WriteOptions {
+  /** Files that must not be overwritten (the inputs of a merge). */
+  readonly protect?: readonly string[];
+  /** Replace an existing file at the target path. */
+  readonly overwrite?: boolean;
+  /** Called after each tensor is written; throwing from it (e.g. on cancel) aborts the write cleanly. */
+  readonly onTensorWritten?: (index: number, count: number) => void;
+}
+
+/** Builds the header bytes, padded with spaces so the data buffer starts 8-byte aligned, as the reference does. */
+export function encodeHeader(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; dataBytes: number } {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  const names = new Set<string>();
+  for (const tensor of tensors) {
+    if (tensor.name === '__metadata__') throw new Error('"__metadata__" cannot be a tensor name');
+    if (names.has(tensor.name)) throw new Error(`duplicate tensor name "${tensor.name}"`);
+    names.add(tensor.name);
+    const count = tensor.shape.reduce((a, b) => a * b, 1);
+    const length = byteLengthOf(tensor.dtype, count);
+    if (length === undefined) throw new Error(`tensor "${tensor.name}": ${count} elements of ${tensor.dtype} do not fill whole bytes`);
+    header[tensor.name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + length] };
+    offset += length;
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw new Error(`metadata value of "${key}" must be a string`);
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const bytes = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.set(json, 8);
+  return { bytes, dataBytes: offset };
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [sa, sb] = await Promise.all([fs.stat(a), fs.stat(b)]);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks, before any work, that `target` may be written: not an input, not existing unless allowed. */
+export async function checkWritableTarget(target: string, options: Pick<WriteOptions, 'protect' | 'overwrite'> = {}): Promise<void> {
+  for (const input of options.protect ?? []) {
+    if (await sameFile(target, input)) {
+      throw new SafetensorsError(target, 'is one of the input files; refusing to overwrite an input', 'choose another output path');
+    }
+  }
+  if (!options.overwrite && (await exists(target))) {
+    throw new SafetensorsError(target, 'already exists', 'choose another output path, or allow overwriting (--force)');
+  }
+  const folder = path.dirname(path.resolve(target));
+  try {
+    const stat = await fs.stat(folder);
+    if (!stat.isDirectory()) throw new SafetensorsError(target, `the output folder ${folder} is not a folder`);
+    await fs.access(folder, fs.constants.W_OK);
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
+    throw new SafetensorsError(target, `the output folder ${folder} ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be written'}`, 'choose another output path');
+  }
+}
+
+/** Writes a safetensors file atomically; a file-system failure is a SafetensorsError naming `target`. */
+export async function writeSafetensors(
+  target: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Readonly<Record<string, string>> = {},
+  options: WriteOptions = {},
+): Promise<void> {
+  await checkWritableTarget(target, options);
+  const { bytes: header, dataBytes } = encodeHeader(tensors, metadata);
+  const temporary = path.join(path.dirname(path.resolve(target)), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(temporary, 'wx');
+    await handle.write(header, 0, header.byteLength, 0);
+    let position = header.byteLength;
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i];
+      const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
+      const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
+      if (data.byteLength !== expected) {
+        throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
+      }
+      await writeAll(handle, data, position);
+      position += data.byteLength;
+      options.onTensorWritten?.(i, tensors.length);
+    }
+    if (position !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(temporary, target);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await fs.rm(temporary, { force: true }).catch(() => undefined);
+    // System errors become a message about the target; others (a cancel, a bad tensor) pass through as they are.
+    throw (error as NodeJS.ErrnoException).code ? asFileError(error, target) : error;
+  }
+}
+
+async function writeAll(handle: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.byteLength) {
+    const { bytesWritten } = await handle.write(data, written, data.byteLength - written, position + written);
+    written += bytesWritten;
+  }
+}
