@@ -59,6 +59,13 @@ export function readHeaderLength(file: string, prefix: Uint8Array, fileSize: num
   return headerBytes;
 }
 
+/** "a number", "an object", "null"… for messages about JSON values of the wrong type. */
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function fail(file: string, problem: string, hint = 'the file is corrupt or was written by a faulty tool'): never {
   throw new SafetensorsError(file, problem, hint);
 }
@@ -77,7 +84,7 @@ function parseJson(file: string, bytes: Uint8Array): unknown {
     fail(file, `the header is not valid JSON (${(error as Error).message})`, 'the file is not a safetensors file, or is corrupt');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    fail(file, `the header is JSON but not an object (it is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`})`);
+    fail(file, `the header is JSON but not an object (it is ${describeJsonType(parsed)})`);
   }
   const duplicate = findDuplicateTopLevelKey(text);
   if (duplicate !== undefined) fail(file, `duplicate tensor name "${duplicate}" in the header`);
@@ -90,7 +97,7 @@ function parseMetadata(file: string, value: unknown): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
     if (typeof entry !== 'string') {
-      fail(file, `__metadata__ value of "${key}" is a ${entry === null ? 'null' : Array.isArray(entry) ? 'array' : typeof entry}, but the format allows only strings`);
+      fail(file, `__metadata__ value of "${key}" is ${describeJsonType(entry)}, but the format allows only strings`, 'the writer must store metadata values as strings (JSON-encode them)');
     }
     metadata[key] = entry;
   }

@@ -76,13 +76,15 @@ export class SafetensorsFile {
   }
 
   /**
-   * Streams a tensor's bytes in chunks of at most `chunkBytes` (rounded down to whole 8-byte words), reusing
-   * one buffer: each yielded chunk is only valid until the next one is requested.
+   * Streams a tensor's bytes in chunks of at most `chunkBytes` (rounded down to whole 8-byte words). One buffer
+   * is reused: each yielded chunk is only valid until the next one is requested. Passing `scratch` reuses the
+   * caller's buffer across tensors too, which saves the page faults of a fresh multi-MB buffer per tensor.
    */
-  async *readChunks(tensor: TensorInfo, chunkBytes = 16 << 20): AsyncGenerator<Uint8Array> {
+  async *readChunks(tensor: TensorInfo, chunkBytes = 16 << 20, scratch?: Uint8Array): AsyncGenerator<Uint8Array> {
     const step = Math.max(8, chunkBytes - (chunkBytes % 8));
     const [begin, end] = tensor.dataOffsets;
-    const buffer = new Uint8Array(Math.min(step, Math.max(end - begin, 1)));
+    const needed = Math.min(step, Math.max(end - begin, 1));
+    const buffer = scratch && scratch.byteLength >= needed && scratch.byteOffset % 8 === 0 ? scratch : new Uint8Array(needed);
     for (let at = begin; at < end; at += step) {
       const length = Math.min(step, end - at);
       const chunk = buffer.subarray(0, length);

@@ -18,10 +18,11 @@ export async function tensorStats(
   tensor: TensorInfo,
   onChunk?: (bytes: number) => void,
   bins = DEFAULT_HISTOGRAM_BINS,
+  scratch?: Uint8Array,
 ): Promise<TensorStats | null> {
   if (!isDecodable(tensor.dtype)) return null;
   const accumulator = new TensorStatsAccumulator(tensor.dtype);
-  for await (const chunk of file.readChunks(tensor, STATS_CHUNK_BYTES)) {
+  for await (const chunk of file.readChunks(tensor, STATS_CHUNK_BYTES, scratch)) {
     accumulator.add(chunk);
     onChunk?.(chunk.byteLength);
   }
@@ -36,13 +37,13 @@ export async function manyTensorStats(
   const totalBytes = entries.reduce((sum, e) => sum + (e.info.dataOffsets[1] - e.info.dataOffsets[0]), 0);
   let doneBytes = 0;
   const results: (TensorStats | null)[] = [];
+  const scratch = new Uint8Array(STATS_CHUNK_BYTES);
   for (const { info, file } of entries) {
-    results.push(
-      await tensorStats(file, info, (bytes) => {
-        doneBytes += bytes;
-        onProgress?.({ doneBytes, totalBytes });
-      }),
-    );
+    const onChunk = (bytes: number) => {
+      doneBytes += bytes;
+      onProgress?.({ doneBytes, totalBytes });
+    };
+    results.push(await tensorStats(file, info, onChunk, DEFAULT_HISTOGRAM_BINS, scratch));
   }
   return results;
 }

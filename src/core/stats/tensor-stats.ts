@@ -4,8 +4,8 @@
  * 16- and 8-bit floats take the fast path: each chunk only counts how often every bit pattern occurs (one
  * increment per element); min, max, mean, std, norms and the histogram then follow exactly from the 65,536
  * (or 256) counts. Other dtypes accumulate moments per chunk (merged with Chan's formula, so the standard
- * deviation does not suffer from cancellation) and bin values by their bfloat16 code for the histogram,
- * which places each value to within 2⁻⁸ of its size.
+ * deviation does not suffer from cancellation) and bin values by their nearest bfloat16 code for the histogram,
+ * which places each value to within 2⁻⁹ of its size (a value that close to a bin edge may land in the next bin).
  * NaN and ±Inf are counted apart and excluded from min, max, mean, std, abs-max and the L2 norm.
  */
 import { DType, isDecodable } from '../safetensors/dtypes';
@@ -115,13 +115,16 @@ export class TensorStatsAccumulator {
       if (v < min) min = v;
       if (v > max) max = v;
       if (v === 0) zeros++;
-      let code: number;
-      if (bits) code = bits[i] >>> 16;
+      let b: number;
+      if (bits) b = bits[i];
       else {
         scratchF32[0] = v;
-        code = scratchU32[0] >>> 16;
+        b = scratchU32[0];
       }
-      counts[code]++;
+      // The bfloat16 code nearest to the value (truncated instead where rounding would reach infinity).
+      let code = (b + 0x8000) >>> 16;
+      if ((code & 0x7f80) === 0x7f80) code = b >>> 16;
+      counts[code & 0xffff]++;
     }
     // Second pass over the (cache-warm) chunk: squared deviations about the chunk mean.
     const chunkMean = finite ? sum / finite : 0;
