@@ -1,0 +1,137 @@
+/**
+ * Compute backends, all through the tfjs API. `auto` tries the fastest first and says what it chose:
+ * tfjs-node-gpu (only with an NVIDIA GPU present), webgpu (only with a hardware adapter), tfjs-node,
+ * wasm, cpu. Optional packages are loaded with a plain `require` at run time so that a missing one is a
+ * reason in the report, not a crash.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type * as TF from '@tensorflow/tfjs-core';
+
+export const BACKEND_NAMES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type ConcreteBackend = Exclude<BackendName, 'auto'>;
+
+export function isBackendName(value: string): value is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(value);
+}
+
+export interface ComputeBackend {
+  readonly name: ConcreteBackend;
+  /** Human-readable device, e.g. "CPU (WebAssembly SIMD, 1 thread)" or the GPU adapter's name. */
+  readonly device: string;
+  readonly tf: typeof TF;
+  /**
+   * Whether to solve one layer at a time: tfjs-wasm sends only un-batched, un-transposed products to
+   * XNNPACK (≈15 GFLOP/s here) and runs batched ones ≈8× slower, and splitting a batch costs more still.
+   */
+  readonly oneLayerPerBatch: boolean;
+  /** Why faster backends were passed over (for `auto`). */
+  readonly skipped: readonly string[];
+}
+
+/** The little of the WebGPU API that backend selection needs (the `webgpu` package provides the rest). */
+interface GpuAdapterLike {
+  readonly info: { vendor: string; architecture: string; device: string; description: string };
+  readonly isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
+}
+
+// Loaded lazily so that merely importing this module costs nothing and a missing package is a message.
+const load = (name: string): unknown => require(name);
+
+function tfCore(): typeof TF {
+  return load('@tensorflow/tfjs-core') as typeof TF;
+}
+
+function hasNvidiaGpu(): boolean {
+  return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/gpus');
+}
+
+/** Where the tfjs wasm binaries are: beside the bundle (dist/) when shipped, else in the package. */
+function wasmDirectory(): string {
+  const candidates = [__dirname, path.join(__dirname, '..'), path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist'];
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'tfjs-backend-wasm-simd.wasm')));
+  if (!found) throw new Error('the tfjs WebAssembly binaries (tfjs-backend-wasm-simd.wasm) were not found');
+  return found + path.sep;
+}
+
+async function activate(tf: typeof TF, name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tfjs could not initialise its "${name}" backend`);
+  await tf.ready();
+}
+
+async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Promise<Omit<ComputeBackend, 'skipped'>> {
+  switch (name) {
+    case 'cpu': {
+      const tf = tfCore();
+      load('@tensorflow/tfjs-backend-cpu');
+      await activate(tf, 'cpu');
+      return { name, device: 'CPU (JavaScript)', tf, oneLayerPerBatch: false };
+    }
+    case 'wasm': {
+      const tf = tfCore();
+      const wasm = load('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+      wasm.setWasmPaths(wasmDirectory());
+      await activate(tf, 'wasm');
+      return { name, device: 'CPU (WebAssembly SIMD, 1 thread)', tf, oneLayerPerBatch: true };
+    }
+    case 'tfjs-node':
+    case 'tfjs-node-gpu': {
+      if (name === 'tfjs-node-gpu' && !hasNvidiaGpu()) throw new Error('no NVIDIA GPU found');
+      load(`@tensorflow/${name}`);
+      const tf = tfCore();
+      await activate(tf, 'tensorflow');
+      return { name, device: name === 'tfjs-node-gpu' ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, oneLayerPerBatch: false };
+    }
+    case 'webgpu': {
+      const dawn = load('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+      Object.assign(globalThis, dawn.globals);
+      const gpu = dawn.create([]);
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) throw new Error('no WebGPU adapter (no Vulkan/Metal/D3D12 driver found)');
+      const info = adapter.info;
+      const software = /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`) || adapter.isFallbackAdapter === true;
+      if (software && !allowSoftwareGpu) throw new Error(`only a software adapter (${info.description || info.vendor})`);
+      if (!('navigator' in globalThis) || !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+        Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      }
+      const tf = tfCore();
+      load('@tensorflow/tfjs-backend-webgpu');
+      await activate(tf, 'webgpu');
+      const device = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
+      return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, oneLayerPerBatch: false };
+    }
+  }
+}
+
+const AUTO_ORDER: ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
+
+/** Initialises the requested backend; `auto` falls through the list and records why each was skipped. */
+export async function selectBackend(requested: BackendName): Promise<ComputeBackend> {
+  if (requested !== 'auto') {
+    try {
+      return { ...(await tryBackend(requested, true)), skipped: [] };
+    } catch (error) {
+      throw new Error(`backend "${requested}" is not available: ${shortReason(error)}`);
+    }
+  }
+  const skipped: string[] = [];
+  for (const name of AUTO_ORDER) {
+    try {
+      return { ...(await tryBackend(name, false)), skipped };
+    } catch (error) {
+      skipped.push(`${name}: ${shortReason(error)}`);
+    }
+  }
+  throw new Error(`no compute backend could be started (${skipped.join('; ')})`);
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Cannot find module/.test(message)) return 'not installed';
+  return message.split('\n')[0];
+}

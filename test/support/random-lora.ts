@@ -1,0 +1,74 @@
+/** Seeded random factors and dense references for merge tests. */
+import { FactoredDelta } from '../../src/core/merge/types';
+
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 4294967296;
+  };
+}
+
+export function gaussianArray(count: number, random: () => number, scale = 1): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = scale * Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  return out;
+}
+
+export function randomDelta(inFeatures: number, outFeatures: number, rank: number, seed: number, scale = 1): FactoredDelta {
+  const random = seededRandom(seed);
+  return {
+    down: gaussianArray(rank * inFeatures, random, 1 / Math.sqrt(inFeatures)),
+    up: gaussianArray(outFeatures * rank, random, 1 / Math.sqrt(rank)),
+    rank,
+    inFeatures,
+    outFeatures,
+    scale,
+  };
+}
+
+/** Dense ΔW = scale·up·down (out × in), row-major float64. */
+export function denseDelta(delta: FactoredDelta): Float64Array {
+  const { rank, inFeatures: n, outFeatures: out } = delta;
+  const w = new Float64Array(out * n);
+  for (let i = 0; i < out; i++)
+    for (let a = 0; a < rank; a++) {
+      const b = delta.up[i * rank + a] * delta.scale;
+      for (let j = 0; j < n; j++) w[i * n + j] += b * delta.down[a * n + j];
+    }
+  return w;
+}
+
+/** ‖X·Yᵀ‖²_F for dense row-major X (p × n) and Y (q × n). */
+export function frobeniusOfProductT(x: Float64Array, y: Float64Array, p: number, q: number, n: number): number {
+  let total = 0;
+  for (let i = 0; i < p; i++)
+    for (let k = 0; k < q; k++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += x[i * n + j] * y[k * n + j];
+      total += s * s;
+    }
+  return total;
+}
+
+/** The §5 loss computed densely, as written in DESIGN.md: an independent reference for small layers. */
+export function denseLoss(content: FactoredDelta, style: FactoredDelta, mContent: ArrayLike<number>, mStyle: ArrayLike<number>, lambda: number) {
+  const wc = denseDelta(content);
+  const ws = denseDelta(style);
+  const n = content.inFeatures;
+  const out = content.outFeatures;
+  const merged = new Float64Array(out * n);
+  for (let i = 0; i < out; i++) for (let j = 0; j < n; j++) merged[i * n + j] = wc[i * n + j] * mContent[j] + ws[i * n + j] * mStyle[j];
+  const diffC = merged.map((v, i) => v - wc[i]);
+  const diffS = merged.map((v, i) => v - ws[i]);
+  const contentError = frobeniusOfProductT(diffC, wc, out, out, n) / frobeniusOfProductT(wc, wc, out, out, n);
+  const styleError = frobeniusOfProductT(diffS, ws, out, out, n) / frobeniusOfProductT(ws, ws, out, out, n);
+  let penalty = 0;
+  for (let j = 0; j < n; j++) penalty += Math.abs(mContent[j] * mStyle[j]);
+  penalty = (lambda * penalty) / n;
+  return { contentError, styleError, penalty, loss: contentError + styleError + penalty, merged };
+}

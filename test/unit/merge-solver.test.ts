@@ -1,0 +1,72 @@
+/** The tfjs solver on every backend present against the float64 reference Adam, and its known behaviours. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { selectBackend } from '../../src/core/merge/backends';
+import { evaluateObjective, prepareLayer, PreparedLayer } from '../../src/core/merge/objective';
+import { LayerSolution, solveZipLora } from '../../src/core/merge/ziplora-solver';
+import { randomDelta } from '../support/random-lora';
+import { referenceAdam } from '../support/reference-adam';
+
+async function solve(backendName: 'wasm' | 'cpu', layers: PreparedLayer[], steps: number, lambda: number): Promise<LayerSolution[]> {
+  const backend = await selectBackend(backendName);
+  const solutions: LayerSolution[] = [];
+  await solveZipLora(backend, layers, { steps, lambda, learningRate: 0.01, columns: 'input' }, { onLayerSolved: (i, s) => (solutions[i] = s) });
+  return solutions;
+}
+
+const layers = [
+  prepareLayer({ content: randomDelta(24, 16, 4, 1, 1.5), style: randomDelta(24, 16, 4, 2, 0.5) }),
+  prepareLayer({ content: randomDelta(24, 16, 4, 3), style: randomDelta(24, 16, 4, 4) }),
+  prepareLayer({ content: randomDelta(40, 8, 2, 5), style: randomDelta(40, 8, 6, 6) }),
+];
+
+// float32 on the backends vs float64 here: Adam's normalised steps amplify rounding near zero gradients.
+const TOLERANCE = 2e-3;
+
+for (const backendName of ['wasm', 'cpu'] as const) {
+  test(`${backendName}: 30 Adam steps follow the float64 reference (coefficients within ${TOLERANCE})`, async () => {
+    const solutions = await solve(backendName, layers, 30, 0.1);
+    layers.forEach((layer, i) => {
+      const reference = referenceAdam(layer, 30, 0.1, 0.01);
+      const got = solutions[i];
+      for (let j = 0; j < layer.inFeatures; j++) {
+        assert.ok(Math.abs(got.mContent[j] - reference.mContent[j]) < TOLERANCE, `layer ${i} m_c[${j}] ${got.mContent[j]} vs ${reference.mContent[j]}`);
+        assert.ok(Math.abs(got.mStyle[j] - reference.mStyle[j]) < TOLERANCE, `layer ${i} m_s[${j}]`);
+      }
+      assert.equal(got.losses.length, 31);
+      assert.ok(Math.abs(got.losses[0] - reference.losses[0]) < 1e-4 * Math.max(1, reference.losses[0]), `first loss ${got.losses[0]} vs ${reference.losses[0]}`);
+      assert.ok(Math.abs(got.losses[30] - reference.losses[30]) < 1e-3, `final loss ${got.losses[30]} vs ${reference.losses[30]}`);
+    });
+  });
+}
+
+test('zero steps keeps every coefficient at 1 (the direct merge)', async () => {
+  const [solution] = await solve('wasm', [layers[0]], 0, 0.01);
+  assert.ok(solution.mContent.every((v) => v === 1) && solution.mStyle.every((v) => v === 1));
+  assert.equal(solution.losses.length, 1);
+});
+
+test('orthogonal input subspaces: every coefficient stays ≥ 0.99 and the loss ≈ 0 without a penalty', async () => {
+  // Content reads inputs 0…11, style reads 12…23: no column is shared, so nothing needs to give way.
+  const content = randomDelta(24, 16, 3, 7);
+  const style = randomDelta(24, 16, 3, 8);
+  const layer = prepareLayer({
+    content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
+    style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
+  });
+  const [free] = await solve('wasm', [layer], 100, 0);
+  assert.ok(Math.min(...free.mContent, ...free.mStyle) >= 0.99, 'every coefficient');
+  assert.ok(free.losses[100] < 1e-9, `loss ${free.losses[100]}`);
+  // With the default penalty, coefficients of the columns a LoRA does not read (zero columns) are free to
+  // drop, and do; the fidelity stays ≈ 0 and the strong columns of each LoRA stay on.
+  const [zipped] = await solve('wasm', [layer], 100, 0.01);
+  assert.ok(evaluateObjective(layer, zipped.mContent, zipped.mStyle, 0).loss < 1e-3);
+  assert.ok(Math.min(...zipped.mContent.slice(0, 12)) >= 0.99, 'content columns stay on');
+  assert.ok(zipped.mStyle.slice(0, 12).every((v) => v < 0.05), 'style coefficients over the columns style does not read drop');
+});
+
+test('coefficients stay in [0, 1] even under a large penalty', async () => {
+  const [solution] = await solve('wasm', [layers[1]], 100, 5);
+  for (const v of [...solution.mContent, ...solution.mStyle]) assert.ok(v >= 0 && v <= 1, String(v));
+  assert.ok(Math.min(...solution.mContent, ...solution.mStyle) < 0.5, 'a large penalty must pull coefficients down');
+});
