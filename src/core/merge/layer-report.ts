@@ -1,0 +1,152 @@
+/**
+ * The per-layer report of a merge (DESIGN §5–6): fidelity of ZipLoRA and of the direct merge, column overlap
+ * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
+ */
+import { evaluateObjective, PreparedLayer } from './objective';
+import { block, matmul, matmulTransposedB } from './small-matrix';
+
+export interface LayerReport {
+  readonly module: string;
+  /** Number of coefficients per LoRA (input features, or output features with `columns: output`). */
+  readonly columns: number;
+  readonly contentError: number;
+  readonly styleError: number;
+  readonly directContentError: number;
+  readonly directStyleError: number;
+  /** mean_j |cos(c_j, s_j)| between the two LoRAs' columns (paper Fig. 3b). */
+  readonly meanAbsCosine: number;
+  /** Σ_j |⟨c_j, s_j⟩| / Σ_j ‖c_j‖‖s_j‖: the coefficient-aware overlap at m = 1 … */
+  readonly overlapBefore: number;
+  /** … and with the learned coefficients: Σ_j |m_c,j·m_s,j|·|⟨c_j, s_j⟩| / Σ_j ‖c_j‖‖s_j‖. */
+  readonly overlapAfter: number;
+  /** Fraction of coefficients below the sparsity threshold. */
+  readonly sparsityContent: number;
+  readonly sparsityStyle: number;
+  /** Columns where exactly one of the two coefficients is active, both are, neither is (fractions). */
+  readonly zipped: number;
+  readonly bothOn: number;
+  readonly bothOff: number;
+  /** ‖ΔW_merged‖_F / ‖ΔW_direct‖_F: far below 1 means the merge collapsed. */
+  readonly normRatio: number;
+  readonly steps: number;
+  /** Final value of the objective (fidelity terms + penalty). */
+  readonly loss: number;
+}
+
+export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
+
+interface ColumnProducts {
+  readonly inner: Float64Array;
+  readonly normContent: Float64Array;
+  readonly normStyle: Float64Array;
+}
+
+/** ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and the column norms, from the up-Gram blocks. */
+export function columnProducts(layer: PreparedLayer): ColumnProducts {
+  const { inFeatures: n, rankContent: rc, rankStyle: rs, down, upGram } = layer;
+  const R = rc + rs;
+  const downContent = down.subarray(0, rc * n);
+  const downStyle = down.subarray(rc * n);
+  const crossTimesStyle = matmul(block(upGram, R, 0, rc, rc, R), downStyle, rc, rs, n);
+  const contentTimes = matmul(block(upGram, R, 0, rc, 0, rc), downContent, rc, rc, n);
+  const styleTimes = matmul(block(upGram, R, rc, R, rc, R), downStyle, rs, rs, n);
+  const inner = new Float64Array(n);
+  const normContent = new Float64Array(n);
+  const normStyle = new Float64Array(n);
+  for (let a = 0; a < rc; a++) {
+    for (let j = 0; j < n; j++) {
+      inner[j] += downContent[a * n + j] * crossTimesStyle[a * n + j];
+      normContent[j] += downContent[a * n + j] * contentTimes[a * n + j];
+    }
+  }
+  for (let b = 0; b < rs; b++) for (let j = 0; j < n; j++) normStyle[j] += downStyle[b * n + j] * styleTimes[b * n + j];
+  for (let j = 0; j < n; j++) {
+    normContent[j] = Math.sqrt(Math.max(0, normContent[j]));
+    normStyle[j] = Math.sqrt(Math.max(0, normStyle[j]));
+  }
+  return { inner, normContent, normStyle };
+}
+
+/** ‖B̃·[A_c·diag(m_c); A_s·diag(m_s)]‖²_F = tr(ÃÃᵀ·G). */
+function mergedNormSquared(layer: PreparedLayer, mContent: ArrayLike<number>, mStyle: ArrayLike<number>): number {
+  const { inFeatures: n, rankContent: rc, rankStyle: rs, down, upGram } = layer;
+  const R = rc + rs;
+  const weighted = new Float64Array(R * n);
+  for (let a = 0; a < R; a++) {
+    const m = a < rc ? mContent : mStyle;
+    for (let j = 0; j < n; j++) weighted[a * n + j] = down[a * n + j] * m[j];
+  }
+  const gram = matmulTransposedB(weighted, weighted, R, n, R);
+  let trace = 0;
+  for (let i = 0; i < R * R; i++) trace += gram[i] * upGram[i];
+  return trace;
+}
+
+export interface ReportInput {
+  readonly module: string;
+  readonly layer: PreparedLayer;
+  readonly mContent: ArrayLike<number>;
+  readonly mStyle: ArrayLike<number>;
+  readonly lambda: number;
+  readonly steps: number;
+  /** Weights of the direct merge it is compared with (1, 1 unless the user set others). */
+  readonly directWeights?: readonly [number, number];
+  readonly sparsityThreshold?: number;
+}
+
+export function layerReport(input: ReportInput): LayerReport {
+  const { layer, mContent, mStyle, lambda } = input;
+  const n = layer.inFeatures;
+  const [wc, ws] = input.directWeights ?? [1, 1];
+  const threshold = input.sparsityThreshold ?? DEFAULT_SPARSITY_THRESHOLD;
+  const merged = evaluateObjective(layer, mContent, mStyle, lambda);
+  const direct = evaluateObjective(layer, new Float64Array(n).fill(wc), new Float64Array(n).fill(ws), 0);
+  const { inner, normContent, normStyle } = columnProducts(layer);
+  let cosineSum = 0;
+  let cosineCount = 0;
+  let overlapBefore = 0;
+  let overlapAfter = 0;
+  let normProducts = 0;
+  let offContent = 0;
+  let offStyle = 0;
+  let zipped = 0;
+  let bothOn = 0;
+  let bothOff = 0;
+  for (let j = 0; j < n; j++) {
+    const product = normContent[j] * normStyle[j];
+    if (product > 0) {
+      cosineSum += Math.abs(inner[j]) / product;
+      cosineCount++;
+    }
+    overlapBefore += Math.abs(inner[j]);
+    overlapAfter += Math.abs(mContent[j] * mStyle[j]) * Math.abs(inner[j]);
+    normProducts += product;
+    const contentOn = mContent[j] >= threshold;
+    const styleOn = mStyle[j] >= threshold;
+    if (!contentOn) offContent++;
+    if (!styleOn) offStyle++;
+    if (contentOn && styleOn) bothOn++;
+    else if (contentOn || styleOn) zipped++;
+    else bothOff++;
+  }
+  const directNorm = mergedNormSquared(layer, new Float64Array(n).fill(wc), new Float64Array(n).fill(ws));
+  return {
+    module: input.module,
+    columns: n,
+    contentError: merged.contentError,
+    styleError: merged.styleError,
+    directContentError: direct.contentError,
+    directStyleError: direct.styleError,
+    meanAbsCosine: cosineCount ? cosineSum / cosineCount : 0,
+    overlapBefore: normProducts > 0 ? overlapBefore / normProducts : 0,
+    overlapAfter: normProducts > 0 ? overlapAfter / normProducts : 0,
+    sparsityContent: offContent / n,
+    sparsityStyle: offStyle / n,
+    zipped: zipped / n,
+    bothOn: bothOn / n,
+    bothOff: bothOff / n,
+    normRatio: directNorm > 0 ? Math.sqrt(mergedNormSquared(layer, mContent, mStyle) / directNorm) : 0,
+    steps: input.steps,
+    loss: merged.loss,
+  };
+}
