@@ -91,6 +91,35 @@ export function columnBilinear(m: Float64Array, x: Real, p: number, y: Real, q: 
   return out;
 }
 
+/**
+ * For every column j of the row-major factor X (p × n): x_jᵀ·G·x_j with G symmetric p × p. Uses the symmetry
+ * (x_jᵀGx_j = Σ_i x_ij·(G_ii·x_ij + 2·Σ_{k>i} G_ik·x_kj)), so it costs p²·n/2, half of columnBilinear.
+ */
+export function columnQuadratic(g: Float64Array, x: Real, p: number, n: number): Float64Array {
+  checkSize(x, p, n, 'X');
+  if (g.length !== p * p) throw new RangeError(`G has ${g.length} entries, expected ${p}×${p}`);
+  const out = new Float64Array(n);
+  const row = new Float64Array(n);
+  for (let i = 0; i < p; i++) {
+    const oi = i * n;
+    const diagonal = g[i * p + i];
+    for (let j = 0; j < n; j++) row[j] = 0.5 * diagonal * x[oi + j];
+    let k = i + 1;
+    for (; k + 3 < p; k += 4) {
+      const g0 = g[i * p + k], g1 = g[i * p + k + 1], g2 = g[i * p + k + 2], g3 = g[i * p + k + 3];
+      const o0 = k * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+      for (let j = 0; j < n; j++) row[j] += g0 * x[o0 + j] + g1 * x[o1 + j] + g2 * x[o2 + j] + g3 * x[o3 + j];
+    }
+    for (; k < p; k++) {
+      const gk = g[i * p + k];
+      const o = k * n;
+      for (let j = 0; j < n; j++) row[j] += gk * x[o + j];
+    }
+    for (let j = 0; j < n; j++) out[j] += 2 * x[oi + j] * row[j];
+  }
+  return out;
+}
+
 /** Σ_ij G1[i,j]·G2[i,j], i.e. tr(G1ᵀ·G2): with G1 = BᵀB and G2 = AAᵀ this is ‖B·A‖_F². */
 export function frobeniusInner(g1: Float64Array, g2: Float64Array): number {
   if (g1.length !== g2.length) throw new RangeError(`matrices of ${g1.length} and ${g2.length} entries`);

@@ -5,14 +5,12 @@
 import { basename } from 'node:path';
 import { SafetensorsError } from '../safetensors/errors';
 import { readLayerFactors } from './factors';
-import { columnCosine, ColumnCosine, layerGrams, layerNorm, NonFiniteFactorError } from './layer-stats';
+import { columnCosine, ColumnCosine, layerGrams, NonFiniteFactorError } from './layer-stats';
 import { OpenLora } from './open-lora';
 import { LayerPair, pairLayers, PairingReport } from './pairing';
 
 export interface PairMeasures extends ColumnCosine {
   readonly module: string;
-  readonly firstNorm: number;
-  readonly secondNorm: number;
 }
 
 export interface Comparison {
@@ -33,9 +31,9 @@ export async function compareLoras(first: OpenLora, second: OpenLora, onProgress
     const pair = report.paired[i];
     const [a, b] = await next!;
     next = i + 1 < report.paired.length ? load(report.paired[i + 1]) : undefined;
-    const ga = withFileName(first, () => layerGrams(pair.first, a, true));
-    const gb = withFileName(second, () => layerGrams(pair.second, b, true));
-    measures.push({ module: pair.module, firstNorm: layerNorm(ga), secondNorm: layerNorm(gb), ...columnCosine(ga, gb) });
+    const ga = withFileName(first, () => layerGrams(pair.first, a, false));
+    const gb = withFileName(second, () => layerGrams(pair.second, b, false));
+    measures.push({ module: pair.module, ...columnCosine(ga, gb) });
     onProgress?.(i + 1, report.paired.length);
   }
   return { report, measures };

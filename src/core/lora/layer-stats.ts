@@ -2,7 +2,7 @@
  * Per-layer measures of ΔW = s·B·A (DESIGN §6) without forming the out × in matrix: everything goes through
  * the r × r Grams BᵀB and A·Aᵀ, whose cost is r²·(in + out).
  */
-import { columnBilinear, crossGramRows, frobeniusInner, gramRows } from '../linalg/gram';
+import { columnBilinear, columnQuadratic, crossGramRows, frobeniusInner, gramRows } from '../linalg/gram';
 import { productSingularValues } from '../linalg/small-dense';
 import { summarizeSpectrum, SpectrumSummary } from '../linalg/spectrum';
 import { LayerFactors } from './factors';
@@ -39,7 +39,8 @@ export function layerGrams(layer: LoraLayer, factors: LayerFactors, withDownGram
     checkFinite(downGram, r, layer, layer.down.name);
   } else {
     // The column measures read A directly; it must be finite too.
-    for (const v of factors.down) if (!Number.isFinite(v)) throw new NonFiniteFactorError(layer, layer.down.name);
+    const down = factors.down;
+    for (let i = 0; i < down.length; i++) if (!Number.isFinite(down[i])) throw new NonFiniteFactorError(layer, layer.down.name);
   }
   return { layer, factors, upGram, downGram };
 }
@@ -75,6 +76,9 @@ export interface ColumnCosine {
   readonly meanAbsCosine: number | null;
   /** How many columns entered the mean. */
   readonly columnsCompared: number;
+  /** ‖ΔW‖_F of each side, as Σ_j ‖c_j‖² comes for free from the column norms. */
+  readonly firstNorm: number;
+  readonly secondNorm: number;
 }
 
 /**
@@ -90,16 +94,27 @@ export function columnCosine(content: LayerGrams, style: LayerGrams): ColumnCosi
   const rs = style.layer.rank;
   const cross = crossGramRows(content.factors.upTransposed, rc, style.factors.upTransposed, rs, content.layer.outFeatures);
   const dots = columnBilinear(cross, content.factors.down, rc, style.factors.down, rs, n);
-  const contentNorms = columnBilinear(content.upGram, content.factors.down, rc, content.factors.down, rc, n);
-  const styleNorms = columnBilinear(style.upGram, style.factors.down, rs, style.factors.down, rs, n);
+  const contentNorms = columnQuadratic(content.upGram, content.factors.down, rc, n);
+  const styleNorms = columnQuadratic(style.upGram, style.factors.down, rs, n);
   let sum = 0;
   let count = 0;
+  let contentEnergy = 0;
+  let styleEnergy = 0;
   for (let j = 0; j < n; j++) {
-    const denominator = Math.sqrt(Math.max(contentNorms[j], 0) * Math.max(styleNorms[j], 0));
+    const c = Math.max(contentNorms[j], 0);
+    const s = Math.max(styleNorms[j], 0);
+    contentEnergy += c;
+    styleEnergy += s;
+    const denominator = Math.sqrt(c * s);
     if (denominator > 0) {
       sum += Math.min(Math.abs(dots[j]) / denominator, 1);
       count++;
     }
   }
-  return { meanAbsCosine: count ? sum / count : null, columnsCompared: count };
+  return {
+    meanAbsCosine: count ? sum / count : null,
+    columnsCompared: count,
+    firstNorm: Math.abs(content.layer.scale) * Math.sqrt(contentEnergy),
+    secondNorm: Math.abs(style.layer.scale) * Math.sqrt(styleEnergy),
+  };
 }
