@@ -159,3 +159,8 @@ export async function writeLora(file: string, layers: readonly LayerSpec[], valu
   });
   await writeSafetensors(file, tensors, options.metadata ?? {});
 }
+
+/** The same layers at another rank (tests keep files small by using rank 1–4 with the real widths). */
+export function withRank(layers: readonly LayerSpec[], rank: number): LayerSpec[] {
+  return layers.map((l) => ({ ...l, downShape: [rank, ...l.downShape.slice(1)], upShape: [l.upShape[0], rank, ...l.upShape.slice(2)] }));
+}

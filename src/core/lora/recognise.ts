@@ -138,11 +138,11 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
   const byCanonical = new Map<string, string>();
   const usedAlphas = new Set<string>();
   for (const group of groups.values()) {
-    const named = group.scheme === 'mlx' ? { down: 'lora_a', up: 'lora_b' } : { down: 'down', up: 'up' };
+    const named = group.scheme === 'mlx' ? { down: 'lora_a', up: 'lora_b' } : { down: 'a down factor', up: 'an up factor' };
     if (!group.down || !group.up) {
       const has = group.down ? named.down : named.up;
       const lacks = group.down ? named.up : named.down;
-      problems.push({ module: group.module, problem: `has a ${has} factor but no ${lacks} factor` });
+      problems.push({ module: group.module, problem: `has ${has} but no ${lacks.replace(/^an? /, '')}` });
       continue;
     }
     const complete = group as Required<FactorGroup>;
