@@ -7,6 +7,9 @@ import { manyTensorStats } from '../core/stats/file-stats';
 import { TensorStats } from '../core/stats/tensor-stats';
 import { formatBytes } from '../core/format/format';
 import { renderHistogram, renderSummaryText } from '../core/format/summary-text';
+import { renderAdapterText } from '../core/format/lora-text';
+import { describeNonLora } from '../core/lora/not-a-lora';
+import { AdapterSummary, summarizeAdapter } from '../core/lora/summary';
 import { ProgressBar } from './progress';
 import { UsageError } from './usage';
 
@@ -43,16 +46,28 @@ export async function runInspect(args: string[], out: (text: string) => void): P
       stats = await manyTensorStats(entries, (p) => bar.update(p.doneBytes, p.totalBytes, formatBytes(p.doneBytes)));
       bar.done();
     }
+    // The LoRA view belongs to the whole file; with --tensor the user asked about one tensor only.
+    let adapter: AdapterSummary | undefined;
+    if (options.tensor === undefined) {
+      if (checkpoint.sharded) {
+        adapter = { kind: describeNonLora(checkpoint.tensors.map((t) => t.info)), lora: null };
+      } else {
+        const bar = new ProgressBar('LoRA layers');
+        adapter = await summarizeAdapter(checkpoint.files[0], (done, total) => bar.update(done, total, `${done}/${total}`));
+        bar.done();
+      }
+    }
     const full = summarizeCheckpoint(checkpoint);
     const names = new Set(entries.map((e) => e.info.name));
     const summary = { ...full, tensors: full.tensors.filter((t) => names.has(t.name)) };
     if (options.json) {
       const tensors = summary.tensors.map((t, i) => (stats ? { ...t, stats: stats[i] } : t));
-      out(JSON.stringify({ ...summary, tensors }, null, 2));
+      out(JSON.stringify({ ...summary, tensors, ...(adapter ?? {}) }, null, 2));
       return;
     }
     let text = renderSummaryText(summary, stats);
     if (options.tensor !== undefined && stats?.[0]) text += `\n\nHistogram of ${options.tensor}\n${renderHistogram(stats[0])}`;
+    if (adapter) text += `\n\n${renderAdapterText(adapter)}`;
     out(text);
   } finally {
     await checkpoint.close();

@@ -1,10 +1,12 @@
 /** The `ziplora` command-line tool. Every failure ends in one line on stderr and an exit status, no stack. */
 import { describeError } from '../core/safetensors/errors';
+import { runCompare } from './compare';
 import { runInspect } from './inspect';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
 
 const COMMANDS: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = {
   inspect: runInspect,
+  compare: runCompare,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -11,6 +11,7 @@ export const HELP = `ziplora — inspect safetensors files and merge LoRAs with 
 
 Usage:
   ziplora inspect FILE [--json] [--stats] [--tensor NAME]
+  ziplora compare A B [--json]
 
 Commands:
   inspect   Show the header, metadata and tensors of a .safetensors file or of a
@@ -18,6 +19,15 @@ Commands:
             --json         print one JSON object instead of tables
             --stats        compute value statistics of every tensor (streams the data)
             --tensor NAME  show only this tensor (with its statistics and histogram)
+            For a LoRA it also shows the format, a guess at the base model and,
+            per layer: kind, shape, rank, alpha, scale, ‖ΔW‖ and effective rank.
+            Any other file is described by what it looks like (checkpoint,
+            embedding, LoKr…).
+  compare   Pair the layers of two LoRAs by module (across kohya, diffusers/PEFT,
+            old diffusers and MLX naming) and show, per paired layer, the mean
+            |cosine| between the columns of ΔW_A and ΔW_B. Files that are not
+            B·A LoRAs, or LoRAs for different base models, are bad input.
+            --json         print one JSON object instead of tables
 
 Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage.
 `;

@@ -1,0 +1,43 @@
+/** The one internal form every LoRA layer is normalised to, whatever file it came from. */
+import { TensorInfo } from '../safetensors/header';
+import { LoraScheme } from './tensor-names';
+
+export interface LoraLayer {
+  /** Canonical module name (see naming.ts), e.g. `unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q`. */
+  readonly module: string;
+  /** The key layers of two files are paired by (pairingKey of the canonical name). */
+  readonly key: string;
+  readonly kind: 'linear' | 'conv';
+  /** Kernel height and width; [1, 1] for linear layers. */
+  readonly kernel: readonly [number, number];
+  /** Input features (channels for a conv). */
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Columns of ΔW and of the down factor A: inFeatures · kh · kw (a conv's kernel is flattened into the input). */
+  readonly columns: number;
+  readonly rank: number;
+  /** The alpha stored in the file (kohya) or given by the adapter config (PEFT); null when there is none. */
+  readonly alpha: number | null;
+  /** ΔW = scale · B · A. */
+  readonly scale: number;
+  /** Where the scale came from, in words (e.g. "alpha 16 / rank 32", "adapter_config.json: lora_alpha 16 / r 8"). */
+  readonly scaleSource: string;
+  readonly scheme: LoraScheme;
+  /** The layer's tensors under their original names. */
+  readonly down: TensorInfo;
+  readonly up: TensorInfo;
+  readonly alphaTensor?: TensorInfo;
+  /** MLX stores A as in × r and B as r × out (transposed relative to PEFT). */
+  readonly transposed: boolean;
+}
+
+/** A layer that could not be normalised, named as in the file. */
+export interface LayerProblem {
+  readonly module: string;
+  readonly problem: string;
+}
+
+/** Layers in network order would need the model; sorting by name with numbers compared as numbers is close and stable. */
+export function compareModuleNames(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}

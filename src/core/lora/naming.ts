@@ -1,0 +1,162 @@
+/**
+ * Canonical module names and the mapping to and from each naming scheme.
+ *
+ * The canonical name of a layer is its diffusers-style dotted module path with the model component in front:
+ * `unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q`, `text_encoder.text_model.encoder.layers.0.mlp.fc1`,
+ * `text_encoder_2.…`, `transformer.single_transformer_blocks.0.attn.to_k`; for language models (no component)
+ * the path inside the model, e.g. `model.layers.36.self_attn.q_proj`. UNet paths are always in diffusers
+ * layout, so a kohya SDXL file (LDM `input_blocks_4_1_…`) and a diffusers SDXL file name a layer the same way.
+ */
+import { diffusersToLdmUnet, isLdmUnetPath, ldmToDiffusersUnet, UnetLayout } from './unet-blocks';
+
+export type BaseModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'flux' | 'llm' | 'unknown';
+
+/** Module components of diffusion pipelines, as diffusers prefixes them. */
+export const COMPONENTS = ['unet', 'text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/**
+ * Identifiers that contain underscores, so that kohya's flattened names (every `.` turned into `_`) can be
+ * split back into modules. Longest match wins (`single_transformer_blocks` before `transformer_blocks`).
+ */
+const COMPOUND_IDENTIFIERS = [
+  'down_blocks', 'up_blocks', 'mid_block', 'input_blocks', 'output_blocks', 'middle_block',
+  'transformer_blocks', 'single_transformer_blocks', 'double_blocks', 'single_blocks',
+  'proj_in', 'proj_out', 'proj_mlp', 'proj_attn', 'to_q', 'to_k', 'to_v', 'to_out', 'to_add_out',
+  'add_q_proj', 'add_k_proj', 'add_v_proj', 'ff_context', 'norm1_context', 'norm_out', 'norm_added_q', 'norm_added_k',
+  'time_emb_proj', 'conv_shortcut', 'conv_in', 'conv_out', 'time_embedding', 'add_embedding', 'linear_1', 'linear_2',
+  'in_layers', 'out_layers', 'emb_layers', 'skip_connection', 'time_embed', 'label_emb',
+  'text_model', 'self_attn', 'q_proj', 'k_proj', 'v_proj', 'out_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj',
+  'final_layer_norm', 'token_embedding', 'position_embedding', 'layer_norm1', 'layer_norm2',
+  'img_attn', 'txt_attn', 'img_mlp', 'txt_mlp', 'img_mod', 'txt_mod', 'final_layer', 'adaLN_modulation',
+  'x_embedder', 'context_embedder', 'time_text_embed', 'timestep_embedder', 'guidance_embedder', 'text_embedder',
+  'img_in', 'txt_in', 'time_in', 'vector_in', 'guidance_in', 'in_layer', 'out_layer',
+];
+const COMPOUNDS_BY_FIRST_TOKEN = new Map<string, string[][]>();
+for (const compound of COMPOUND_IDENTIFIERS) {
+  const tokens = compound.split('_');
+  const list = COMPOUNDS_BY_FIRST_TOKEN.get(tokens[0]) ?? [];
+  list.push(tokens);
+  list.sort((a, b) => b.length - a.length);
+  COMPOUNDS_BY_FIRST_TOKEN.set(tokens[0], list);
+}
+
+/** `down_blocks_0_attentions_0_transformer_blocks_0_ff_net_0_proj` → `down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0.proj`. */
+export function unflattenModulePath(flat: string): string {
+  const tokens = flat.split('_');
+  const parts: string[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    const match = (COMPOUNDS_BY_FIRST_TOKEN.get(tokens[i]) ?? []).find((c) => c.every((t, k) => tokens[i + k] === t));
+    const length = match?.length ?? 1;
+    parts.push(tokens.slice(i, i + length).join('_'));
+    i += length;
+  }
+  return parts.join('.');
+}
+
+/**
+ * The key two layers are paired by: the canonical name with every `.` as `_`. Canonical names from different
+ * schemes already agree; this also pairs a kohya name whose compound identifiers the table above does not know.
+ */
+export function pairingKey(canonical: string): string {
+  return canonical.replace(/\./g, '_');
+}
+
+const KOHYA_PREFIXES: Record<string, Component> = {
+  lora_unet_: 'unet',
+  lora_te_: 'text_encoder',
+  lora_te1_: 'text_encoder',
+  lora_te2_: 'text_encoder_2',
+  lora_te3_: 'text_encoder_3',
+  lora_transformer_: 'transformer',
+};
+
+/** Flux in the original (BFL) layout, as kohya/sd-scripts names it: `lora_unet_double_blocks_0_img_attn_qkv`. */
+function isBflFluxPath(path: string): boolean {
+  return /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/.test(path);
+}
+
+/** kohya module name (without `.lora_down.weight`) → canonical name, or undefined for an unknown prefix. */
+export function kohyaToCanonical(kohyaModule: string): string | undefined {
+  const prefix = Object.keys(KOHYA_PREFIXES).find((p) => kohyaModule.startsWith(p));
+  if (!prefix) return undefined;
+  const path = unflattenModulePath(kohyaModule.slice(prefix.length));
+  const component = KOHYA_PREFIXES[prefix];
+  if (component === 'unet' && isBflFluxPath(path)) return `transformer.${path}`;
+  if (component === 'unet' && isLdmUnetPath(path)) return `unet.${ldmToDiffusersUnet(path)}`;
+  return `${component}.${path}`;
+}
+
+/** Paths inside a diffusion transformer; `transformer.h.0…` (GPT-2) is a language model, not this component. */
+const DIT_PATH = /^(transformer_blocks|single_transformer_blocks|double_blocks|single_blocks|x_embedder|context_embedder|time_text_embed|norm_out|proj_out|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
+
+export function splitComponent(canonical: string): { component: Component | undefined; path: string } {
+  const dot = canonical.indexOf('.');
+  const head = dot < 0 ? canonical : canonical.slice(0, dot);
+  const path = canonical.slice(dot + 1);
+  if (!(COMPONENTS as readonly string[]).includes(head)) return { component: undefined, path: canonical };
+  if (head === 'transformer' && !DIT_PATH.test(path)) return { component: undefined, path: canonical };
+  return { component: head as Component, path };
+}
+
+/**
+ * canonical name → kohya module name for a model family: SDXL UNet layers in LDM layout and `lora_te1_`/`lora_te2_`;
+ * SD1.x/SD2.x in diffusers layout and `lora_te_`; Flux BFL layers as `lora_unet_`, diffusers-layout transformer
+ * layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
+ */
+export function canonicalToKohya(canonical: string, family: BaseModelFamily): string {
+  const { component, path } = splitComponent(canonical);
+  const flat = (p: string) => p.replace(/\./g, '_');
+  switch (component) {
+    case 'unet': {
+      const layout: UnetLayout | undefined = family === 'sdxl' ? 'sdxl' : undefined;
+      return `lora_unet_${flat(layout ? diffusersToLdmUnet(path, layout) : path)}`;
+    }
+    case 'text_encoder':
+      return `${family === 'sdxl' ? 'lora_te1_' : 'lora_te_'}${flat(path)}`;
+    case 'text_encoder_2':
+      return `lora_te2_${flat(path)}`;
+    case 'text_encoder_3':
+      return `lora_te3_${flat(path)}`;
+    case 'transformer':
+      return `${isBflFluxPath(path) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
+    default:
+      throw new Error(`layer "${canonical}" belongs to a language model, which kohya naming does not cover; use PEFT naming`);
+  }
+}
+
+/** Where a name without a component belongs, judged from all the file's module paths. */
+export function componentOfBarePaths(paths: readonly string[]): Component | undefined {
+  if (paths.some((p) => /^(down_blocks|up_blocks|mid_block|conv_in|conv_out|time_embedding|add_embedding)\./.test(p))) return 'unet';
+  if (paths.some((p) => /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed|double_blocks|single_blocks)\./.test(p))) return 'transformer';
+  if (paths.every((p) => p.startsWith('text_model.'))) return 'text_encoder';
+  return undefined;
+}
+
+/**
+ * A diffusers/PEFT module name → canonical name. `bareComponent` is where names with no component prefix
+ * belong (see componentOfBarePaths): PEFT's `base_model.model.` wrapper and attention-processor files have none.
+ */
+export function diffusersToCanonical(module: string, bareComponent: Component | undefined): string {
+  let path = module.replace(/^base_model\.model\./, '');
+  path = path.replace(/^unet\.unet\./, 'unet.'); // old diffusers doubled the prefix
+  if (splitComponent(path).component) return path;
+  return bareComponent ? `${bareComponent}.${path}` : path;
+}
+
+/** canonical name → the module name diffusers/PEFT use: as is for pipeline components, under `base_model.model.` for a language model. */
+export function canonicalToDiffusers(canonical: string): string {
+  return splitComponent(canonical).component ? canonical : `base_model.model.${canonical}`;
+}
+
+export type NamingScheme = 'kohya' | 'diffusers';
+
+/** The tensor names a layer is written under in a scheme (alpha only for kohya: diffusers/PEFT keep scale 1). */
+export function layerTensorNames(canonical: string, scheme: NamingScheme, family: BaseModelFamily): { down: string; up: string; alpha?: string } {
+  if (scheme === 'kohya') {
+    const module = canonicalToKohya(canonical, family);
+    return { down: `${module}.lora_down.weight`, up: `${module}.lora_up.weight`, alpha: `${module}.alpha` };
+  }
+  const module = canonicalToDiffusers(canonical);
+  return { down: `${module}.lora_A.weight`, up: `${module}.lora_B.weight` };
+}

@@ -1,0 +1,86 @@
+/**
+ * Pairs the layers of two LoRAs by canonical module name, whatever naming scheme each file uses. A pair is
+ * refused when the two layers' ΔW shapes differ (they were trained on different base weights); layers in only
+ * one file are listed (a merge copies them through unchanged).
+ */
+import { BaseModelGuess } from './base-model';
+import { LoraLayer } from './layer';
+
+export interface LayerPair {
+  readonly module: string;
+  readonly first: LoraLayer;
+  readonly second: LoraLayer;
+}
+
+export interface RefusedPair extends LayerPair {
+  readonly reason: string;
+}
+
+export interface PairingReport {
+  readonly paired: readonly LayerPair[];
+  readonly onlyInFirst: readonly LoraLayer[];
+  readonly onlyInSecond: readonly LoraLayer[];
+  readonly refused: readonly RefusedPair[];
+  /**
+   * Set when the two files cannot be meaningfully paired at all (different base models, or no layer in common):
+   * one sentence for the user instead of a list of hundreds of refusals.
+   */
+  readonly incompatibility?: string;
+}
+
+function shapeOf(layer: LoraLayer): string {
+  const kernel = layer.kind === 'conv' ? ` conv ${layer.kernel[0]}×${layer.kernel[1]}` : '';
+  return `${layer.outFeatures}×${layer.inFeatures}${kernel}`;
+}
+
+function shapeMismatch(a: LoraLayer, b: LoraLayer): string | undefined {
+  if (a.outFeatures === b.outFeatures && a.inFeatures === b.inFeatures && a.kernel[0] === b.kernel[0] && a.kernel[1] === b.kernel[1]) return undefined;
+  return `ΔW shapes differ: ${shapeOf(a)} vs ${shapeOf(b)} (out×in), so the layers belong to different base models`;
+}
+
+export interface PairingInput {
+  readonly name: string;
+  readonly layers: readonly LoraLayer[];
+  readonly baseModel: BaseModelGuess;
+}
+
+export function pairLayers(first: PairingInput, second: PairingInput): PairingReport {
+  const secondByKey = new Map(second.layers.map((l) => [l.key, l]));
+  const paired: LayerPair[] = [];
+  const refused: RefusedPair[] = [];
+  const onlyInFirst: LoraLayer[] = [];
+  const matched = new Set<string>();
+  for (const layer of first.layers) {
+    const other = secondByKey.get(layer.key);
+    if (!other) {
+      onlyInFirst.push(layer);
+      continue;
+    }
+    matched.add(layer.key);
+    const reason = shapeMismatch(layer, other);
+    if (reason) refused.push({ module: layer.module, first: layer, second: other, reason });
+    else paired.push({ module: layer.module, first: layer, second: other });
+  }
+  const onlyInSecond = second.layers.filter((l) => !matched.has(l.key));
+  return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
+}
+
+function incompatibility(first: PairingInput, second: PairingInput, paired: number, refused: number): string | undefined {
+  const a = first.baseModel;
+  const b = second.baseModel;
+  const known = (g: BaseModelGuess) => g.family !== 'unknown';
+  const models = `${first.name} is for ${a.label} (${a.evidence.join('; ')}), ${second.name} is for ${b.label} (${b.evidence.join('; ')})`;
+  if (known(a) && known(b) && a.family !== b.family) {
+    return `the two LoRAs are for different base models: ${models}`;
+  }
+  if (paired === 0 && refused > 0) {
+    return `all ${refused} layers the two LoRAs have in common differ in shape, so they are for different base models: ${models}`;
+  }
+  if (paired === 0) {
+    return `the two LoRAs have no layer in common (${first.layers.length} and ${second.layers.length} layers): ${models}`;
+  }
+  if (refused > paired) {
+    return `${refused} of ${refused + paired} common layers differ in shape, so the LoRAs are most likely for different base models: ${models}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,60 @@
+/**
+ * What one tensor name says about its role in an adapter: which naming scheme, which module (still in that
+ * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to.
+ */
+
+export type LoraScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+
+/** Adapters that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
+export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora';
+
+export type TensorRole =
+  | { readonly kind: 'factor'; readonly scheme: LoraScheme; readonly module: string; readonly part: 'down' | 'up' }
+  | { readonly kind: 'alpha'; readonly scheme: LoraScheme; readonly module: string }
+  | { readonly kind: 'other-adapter'; readonly adapter: OtherAdapterKind; readonly module: string }
+  | { readonly kind: 'unrelated' };
+
+export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
+  loha: 'LyCORIS LoHa (hada_* Hadamard-product factors)',
+  lokr: 'LyCORIS LoKr (lokr_* Kronecker-product factors)',
+  'locon-tucker': 'LyCORIS LoCon with Tucker decomposition (lora_mid)',
+  dora: 'DoRA (weight-decomposed LoRA: dora_scale / lora_magnitude_vector)',
+  'lycoris-full': 'LyCORIS full weight difference (.diff)',
+  glora: 'LyCORIS GLoRA (a1/a2/b1/b2)',
+  cloneofsimo: 'cloneofsimo LoRA (indexed keys such as unet:0:up, no module names)',
+  'peft-non-lora': 'a PEFT adapter without LoRA A/B pairs (IA³, OFT, BOFT, VeRA, prompt tuning…)',
+};
+
+const KOHYA_MODULE = String.raw`(lora_[a-z0-9]+_[^.]+)`;
+
+/** Ordered: the first pattern that matches decides. */
+const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
+  [new RegExp(`^${KOHYA_MODULE}\\.lora_(down|up)\\.weight$`), (m) => ({ kind: 'factor', scheme: 'kohya', module: m[1], part: m[2] as 'down' | 'up' })],
+  [new RegExp(`^${KOHYA_MODULE}\\.alpha$`), (m) => ({ kind: 'alpha', scheme: 'kohya', module: m[1] })],
+  [/^(.+)\.lora_mid\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'locon-tucker', module: m[1] })],
+  [/^(.+)\.hada_(w1_a|w1_b|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'loha', module: m[1] })],
+  [/^(.+)\.lokr_(w1|w1_a|w1_b|w2|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'lokr', module: m[1] })],
+  [/^(.+)\.(dora_scale|lora_magnitude_vector(\.[^.]+)?(\.weight)?)$/, (m) => ({ kind: 'other-adapter', adapter: 'dora', module: m[1] })],
+  [/^(lora_[a-z0-9]+_[^.]+)\.(diff|diff_b)$/, (m) => ({ kind: 'other-adapter', adapter: 'lycoris-full', module: m[1] })],
+  [/^(lora_[a-z0-9]+_[^.]+)\.(a1|a2|b1|b2)\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'glora', module: m[1] })],
+  [/^(unet|text_encoder):\d+:(up|down)$/, (m) => ({ kind: 'other-adapter', adapter: 'cloneofsimo', module: m[0] })],
+  [/^(.+)\.(ia3_l|oft_r|oft_s|boft_R|boft_s|vera_lambda_b|vera_lambda_d|hra_u|ln_tuning_layers)(\.[^.]+)?(\.weight)?$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],
+  [/^(prompt_embeddings|prefix_embeddings|prompt_encoder\..+)$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],
+  // PEFT saves `lora_A.weight`; an unmerged multi-adapter state dict has `lora_A.<adapter>.weight`.
+  [/^(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/, (m) => ({ kind: 'factor', scheme: 'peft', module: m[1], part: m[2] === 'A' ? 'down' : 'up' })],
+  [/^(.+)\.processor\.(to_q|to_k|to_v|to_out)_lora\.(down|up)\.weight$/, (m) => ({
+    kind: 'factor', scheme: 'diffusers-attn-processor', module: `${m[1]}.${m[2] === 'to_out' ? 'to_out.0' : m[2]}`, part: m[3] as 'down' | 'up',
+  })],
+  [/^(.+)\.(?:lora|lora_linear_layer)\.(down|up)\.weight$/, (m) => ({ kind: 'factor', scheme: 'diffusers-old', module: m[1], part: m[2] as 'down' | 'up' })],
+  [/^(.+)\.lora_([ab])$/, (m) => ({ kind: 'factor', scheme: 'mlx', module: m[1], part: m[2] === 'a' ? 'down' : 'up' })],
+  // diffusers files converted from kohya sometimes keep a per-module alpha.
+  [/^(.+)\.alpha$/, (m) => ({ kind: 'alpha', scheme: 'peft', module: m[1] })],
+];
+
+export function roleOfTensor(name: string): TensorRole {
+  for (const [pattern, role] of RULES) {
+    const m = pattern.exec(name);
+    if (m) return role(m);
+  }
+  return { kind: 'unrelated' };
+}
