@@ -23,7 +23,7 @@ export function randomDelta(inFeatures: number, outFeatures: number, rank: numbe
   const random = seededRandom(seed);
   return {
     down: gaussianArray(rank * inFeatures, random, 1 / Math.sqrt(inFeatures)),
-    up: gaussianArray(outFeatures * rank, random, 1 / Math.sqrt(rank)),
+    upTransposed: gaussianArray(rank * outFeatures, random, 1 / Math.sqrt(rank)),
     rank,
     inFeatures,
     outFeatures,
@@ -37,7 +37,7 @@ export function denseDelta(delta: FactoredDelta): Float64Array {
   const w = new Float64Array(out * n);
   for (let i = 0; i < out; i++)
     for (let a = 0; a < rank; a++) {
-      const b = delta.up[i * rank + a] * delta.scale;
+      const b = delta.upTransposed[a * out + i] * delta.scale;
       for (let j = 0; j < n; j++) w[i * n + j] += b * delta.down[a * n + j];
     }
   return w;

@@ -3,7 +3,8 @@
  * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
  */
 import { evaluateObjective, PreparedLayer } from './objective';
-import { block, matmul, matmulTransposedB } from './small-matrix';
+import { columnBilinear, columnQuadratic, gramRows } from '../linalg/gram';
+import { block } from './small-matrix';
 
 export interface LayerReport {
   readonly module: string;
@@ -41,30 +42,18 @@ interface ColumnProducts {
   readonly normStyle: Float64Array;
 }
 
-/** ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and the column norms, from the up-Gram blocks. */
+/** ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and the column norms ‖c_j‖ = √(a_c,jᵀ·G_cc·a_c,j), from the up-Gram blocks. */
 export function columnProducts(layer: PreparedLayer): ColumnProducts {
   const { inFeatures: n, rankContent: rc, rankStyle: rs, down, upGram } = layer;
   const R = rc + rs;
   const downContent = down.subarray(0, rc * n);
   const downStyle = down.subarray(rc * n);
-  const crossTimesStyle = matmul(block(upGram, R, 0, rc, rc, R), downStyle, rc, rs, n);
-  const contentTimes = matmul(block(upGram, R, 0, rc, 0, rc), downContent, rc, rc, n);
-  const styleTimes = matmul(block(upGram, R, rc, R, rc, R), downStyle, rs, rs, n);
-  const inner = new Float64Array(n);
-  const normContent = new Float64Array(n);
-  const normStyle = new Float64Array(n);
-  for (let a = 0; a < rc; a++) {
-    for (let j = 0; j < n; j++) {
-      inner[j] += downContent[a * n + j] * crossTimesStyle[a * n + j];
-      normContent[j] += downContent[a * n + j] * contentTimes[a * n + j];
-    }
-  }
-  for (let b = 0; b < rs; b++) for (let j = 0; j < n; j++) normStyle[j] += downStyle[b * n + j] * styleTimes[b * n + j];
-  for (let j = 0; j < n; j++) {
-    normContent[j] = Math.sqrt(Math.max(0, normContent[j]));
-    normStyle[j] = Math.sqrt(Math.max(0, normStyle[j]));
-  }
-  return { inner, normContent, normStyle };
+  const root = (squares: Float64Array) => squares.map((v) => Math.sqrt(Math.max(0, v)));
+  return {
+    inner: columnBilinear(block(upGram, R, 0, rc, rc, R), downContent, rc, downStyle, rs, n),
+    normContent: root(columnQuadratic(block(upGram, R, 0, rc, 0, rc), downContent, rc, n)),
+    normStyle: root(columnQuadratic(block(upGram, R, rc, R, rc, R), downStyle, rs, n)),
+  };
 }
 
 /** ‖B̃·[A_c·diag(m_c); A_s·diag(m_s)]‖²_F = tr(ÃÃᵀ·G). */
@@ -76,7 +65,7 @@ function mergedNormSquared(layer: PreparedLayer, mContent: ArrayLike<number>, mS
     const m = a < rc ? mContent : mStyle;
     for (let j = 0; j < n; j++) weighted[a * n + j] = down[a * n + j] * m[j];
   }
-  const gram = matmulTransposedB(weighted, weighted, R, n, R);
+  const gram = gramRows(weighted, R, n);
   let trace = 0;
   for (let i = 0; i < R * R; i++) trace += gram[i] * upGram[i];
   return trace;

@@ -10,7 +10,8 @@
  *   ‖…‖² = tr(Z_cᵀ·G·Z_c·H_c),   and the normaliser ‖ΔW_c·ΔW_cᵀ‖² = tr((A_cA_cᵀ·H_c)²).
  * The style term is the same with the roles swapped.
  */
-import { block, matmul, matmulTransposedA, matmulTransposedB, traceOfProduct } from './small-matrix';
+import { crossGramRows, gramRows } from '../linalg/gram';
+import { block, matmul, traceOfProduct } from './small-matrix';
 import { FactoredDelta, LayerPair } from './types';
 
 export interface PreparedLayer {
@@ -37,24 +38,12 @@ export interface ObjectiveWithGradient extends ObjectiveValue {
   readonly gradStyle: Float64Array;
 }
 
-function scaledUp(delta: FactoredDelta): Float64Array {
-  const out = new Float64Array(delta.up.length);
-  for (let i = 0; i < out.length; i++) out[i] = delta.up[i] * delta.scale;
-  return out;
-}
-
-/** [s_c·B_c, s_s·B_s] (out × R), row-major. */
-export function mergedUp(content: FactoredDelta, style: FactoredDelta): Float64Array {
-  const out = content.outFeatures;
-  const rc = content.rank;
-  const rs = style.rank;
-  const up = new Float64Array(out * (rc + rs));
-  const bc = scaledUp(content);
-  const bs = scaledUp(style);
-  for (let i = 0; i < out; i++) {
-    for (let a = 0; a < rc; a++) up[i * (rc + rs) + a] = bc[i * rc + a];
-    for (let b = 0; b < rs; b++) up[i * (rc + rs) + rc + b] = bs[i * rs + b];
-  }
+/** [s_c·B_c, s_s·B_s]ᵀ = [s_c·B_cᵀ; s_s·B_sᵀ] (R × out): the merged up factor, transposed. */
+export function mergedUpTransposed(content: FactoredDelta, style: FactoredDelta): Float32Array {
+  const up = new Float32Array((content.rank + style.rank) * content.outFeatures);
+  content.upTransposed.forEach((v, i) => (up[i] = v * content.scale));
+  const offset = content.upTransposed.length;
+  style.upTransposed.forEach((v, i) => (up[offset + i] = v * style.scale));
   return up;
 }
 
@@ -72,10 +61,10 @@ export function prepareLayer(pair: Pick<LayerPair, 'content' | 'style'>): Prepar
   const R = rc + rs;
   const n = content.inFeatures;
   const down = stackDown(content, style);
-  const upGram = matmulTransposedA(mergedUp(content, style), mergedUp(content, style), content.outFeatures, R, R);
+  const upGram = gramRows(mergedUpTransposed(content, style), R, content.outFeatures);
   const normOf = (start: number, rank: number) => {
     const a = down.subarray(start * n, (start + rank) * n);
-    const gram = matmulTransposedB(a, a, rank, n, rank);
+    const gram = gramRows(a, rank, n);
     const h = block(upGram, R, start, start + rank, start, start + rank);
     const product = matmul(gram, h, rank, rank, rank);
     return traceOfProduct(product, product, rank);
@@ -99,7 +88,7 @@ function fidelityTerm(layer: PreparedLayer, wTop: ArrayLike<number>, wBottom: Ar
     for (let j = 0; j < n; j++) weighted[a * n + j] = down[a * n + j] * w[j];
   }
   const targetDown = down.subarray(start * n, (start + rank) * n);
-  const z = matmulTransposedB(weighted, targetDown, R, n, rank);
+  const z = crossGramRows(weighted, R, targetDown, rank, n);
   const h = block(upGram, R, start, start + rank, start, start + rank);
   const t = matmul(matmul(upGram, z, R, R, rank), h, R, rank, rank);
   let numerator = 0;

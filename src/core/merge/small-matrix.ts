@@ -1,4 +1,4 @@
-/** Small dense row-major float64 matrix products: enough for r × r algebra and thin r × n factors. */
+/** Small dense row-major float64 products for r × r algebra (Grams of thin factors are in linalg/gram.ts). */
 
 /** C (m × n) = A (m × k) · B (k × n). */
 export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -10,34 +10,6 @@ export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k:
       const rowB = p * n;
       const rowC = i * n;
       for (let j = 0; j < n; j++) c[rowC + j] += aip * b[rowB + j];
-    }
-  }
-  return c;
-}
-
-/** C (m × n) = A (m × k) · Bᵀ where B is n × k: dot products of rows, the cache-friendly Gram form. */
-export function matmulTransposedB(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let sum = 0;
-      const rowA = i * k;
-      const rowB = j * k;
-      for (let p = 0; p < k; p++) sum += a[rowA + p] * b[rowB + p];
-      c[i * n + j] = sum;
-    }
-  }
-  return c;
-}
-
-/** C (m × n) = Aᵀ · B where A is k × m and B is k × n. */
-export function matmulTransposedA(a: ArrayLike<number>, b: ArrayLike<number>, k: number, m: number, n: number): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let p = 0; p < k; p++) {
-    for (let i = 0; i < m; i++) {
-      const api = a[p * m + i];
-      if (api === 0) continue;
-      for (let j = 0; j < n; j++) c[i * n + j] += api * b[p * n + j];
     }
   }
   return c;

@@ -1,9 +1,12 @@
 /** The data of one layer's merge problem, independent of file formats and compute backends. */
 
-/** ΔW = scale · up · down, with down r × in and up out × r, both row-major. */
+/**
+ * ΔW = scale · B · A with A (down) r × in and B (up) out × r. Both are stored as r contiguous rows, A and Bᵀ
+ * (r × out), the layout LayerFactors reads and the Gram kernels want.
+ */
 export interface FactoredDelta {
   readonly down: Float32Array;
-  readonly up: Float32Array;
+  readonly upTransposed: Float32Array;
   readonly rank: number;
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -29,22 +32,15 @@ export interface ZipLoraSettings {
 
 export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { steps: 100, lambda: 0.01, learningRate: 0.01, columns: 'input' };
 
-/** Transposes a row-major rows × cols matrix. */
-export function transpose(matrix: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(matrix.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = matrix[i * cols + j];
-  return out;
-}
-
 /**
- * With output-feature columns the coefficients scale rows of ΔW; ΔWᵀ = s·downᵀ·upᵀ turns that into the
- * input-column problem, so every solver only knows input columns.
+ * With output-feature columns the coefficients scale rows of ΔW; ΔWᵀ = s·Aᵀ·Bᵀ turns that into the
+ * input-column problem (A and Bᵀ swap places), so every solver only knows input columns.
  */
 export function orientForColumns(delta: FactoredDelta, columns: ColumnMode): FactoredDelta {
   if (columns === 'input') return delta;
   return {
-    down: transpose(delta.up, delta.outFeatures, delta.rank),
-    up: transpose(delta.down, delta.rank, delta.inFeatures),
+    down: delta.upTransposed,
+    upTransposed: delta.down,
     rank: delta.rank,
     inFeatures: delta.outFeatures,
     outFeatures: delta.inFeatures,
