@@ -1,5 +1,7 @@
-// Bundles each process of the product into dist/: the extension host, the command-line tool (and, as later
-// parts land, the merge worker and the webview). `node esbuild.js --watch` rebuilds on change.
+// Bundles each process of the product into dist/: the extension host, the merge worker (a child process) and
+// the command-line tool. The tfjs packages and optional GPU backends are loaded at run time from
+// node_modules (src/core/merge/backends.ts), so that every backend shares one tfjs engine.
+// `node esbuild.js --watch` rebuilds on change.
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -14,11 +16,13 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  external: ['@tensorflow/*', 'webgpu'],
 };
 
 /** @type {import('esbuild').BuildOptions[]} */
 const builds = [
-  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', '@tensorflow/*', 'webgpu'] },
+  { ...node, entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

@@ -2,11 +2,13 @@
 import { describeError } from '../core/safetensors/errors';
 import { runCompare } from './compare';
 import { runInspect } from './inspect';
+import { runMergeCommand } from './merge';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
 
 const COMMANDS: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = {
   inspect: runInspect,
   compare: runCompare,
+  merge: runMergeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ export const HELP = `ziplora — inspect safetensors files and merge LoRAs with 
 Usage:
   ziplora inspect FILE [--json] [--stats] [--tensor NAME]
   ziplora compare A B [--json]
+  ziplora merge CONTENT STYLE -o OUT.safetensors [options]
 
 Commands:
   inspect   Show the header, metadata and tensors of a .safetensors file or of a
@@ -28,6 +29,23 @@ Commands:
             |cosine| between the columns of ΔW_A and ΔW_B. Files that are not
             B·A LoRAs, or LoRAs for different base models, are bad input.
             --json         print one JSON object instead of tables
+  merge     Merge a subject (content) LoRA with a style LoRA. Writes the merged
+            LoRA (rank r_c + r_s, loadable like any LoRA) and a sidecar
+            OUT.ziplora.safetensors with the coefficients and a per-layer report.
+            --method ziplora|direct   learned per-column coefficients (default) or
+                                      the plain weighted sum
+            --steps N                 Adam steps per layer (default 100)
+            --lambda X                weight of the overlap penalty (default 0.01)
+            --lr X                    Adam learning rate (default 0.01)
+            --columns input|output    what a coefficient scales (default input)
+            --backend B               auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu
+            --rank K                  reduce merged layers to rank K (truncated SVD)
+            --dtype D                 auto (the inputs'), F16, BF16 or F32
+            --naming N                content (default), style, kohya or diffusers
+            --content-weight X, --style-weight X   weights of the direct merge (1, 1)
+            --force                   replace an existing output
+            --json                    print the summary as JSON
+            Ctrl-C cancels and leaves no output behind.
 
 Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage.
 `;

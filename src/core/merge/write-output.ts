@@ -1,0 +1,200 @@
+/**
+ * Writing a merge's two files: the merged LoRA (an ordinary LoRA of rank r_c + r_s that any loader accepts)
+ * and the sidecar with the coefficients and the per-layer report. Tensors are produced one at a time from the
+ * input files, so memory stays at one layer; if the sidecar cannot be written, the merged file is removed too.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LoraLayer } from '../lora/layer';
+import { layerTensorNames, NamingScheme } from '../lora/naming';
+import { OpenLora } from '../lora/open-lora';
+import { PairingReport } from '../lora/pairing';
+import { encodeFromF32 } from '../safetensors/float';
+import { TensorToWrite, writeSafetensors } from '../safetensors/writer';
+import { TOOL_VERSION } from '../version';
+import { ComputeBackend } from './backends';
+import { LayerReport } from './layer-report';
+import type { MergeCallbacks } from './pipeline';
+import { readDelta } from './read-delta';
+import { reduceRank } from './reduce-rank';
+import { MergeRequest } from './request';
+import { FactoredDelta } from './types';
+import { LayerSolution } from './ziplora-solver';
+
+type WritableDtype = 'F16' | 'BF16' | 'F32';
+
+export interface OutputJob {
+  readonly request: MergeRequest;
+  readonly sidecar: string;
+  readonly content: OpenLora;
+  readonly style: OpenLora;
+  readonly pairing: PairingReport;
+  readonly solutions: readonly LayerSolution[];
+  readonly reports: readonly LayerReport[];
+  readonly backend: ComputeBackend | undefined;
+  readonly callbacks: MergeCallbacks;
+  readonly started: number;
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora): { scheme: NamingScheme; source: OpenLora } {
+  switch (request.naming) {
+    case 'kohya':
+    case 'diffusers':
+      return { scheme: request.naming, source: content };
+    case 'style':
+      return { scheme: style.lora.scheme === 'kohya' ? 'kohya' : 'diffusers', source: style };
+    default:
+      return { scheme: content.lora.scheme === 'kohya' ? 'kohya' : 'diffusers', source: content };
+  }
+}
+
+function outputDtype(request: MergeRequest, layer: LoraLayer): WritableDtype {
+  if (request.dtype !== 'auto') return request.dtype;
+  const dtype = layer.down.dtype;
+  return dtype === 'F16' || dtype === 'BF16' ? dtype : 'F32';
+}
+
+/** Row-major out × r from the stored r × out rows. */
+function untranspose(rows: Float32Array, r: number, out: number): Float32Array {
+  const up = new Float32Array(out * r);
+  for (let a = 0; a < r; a++) for (let i = 0; i < out; i++) up[i * r + a] = rows[a * out + i];
+  return up;
+}
+
+/** Tensor shapes of a layer of rank r in the file: conv layers keep their 4-D form. */
+function shapes(layer: LoraLayer, rank: number): { down: number[]; up: number[] } {
+  if (layer.kind === 'conv') return { down: [rank, layer.inFeatures, layer.kernel[0], layer.kernel[1]], up: [layer.outFeatures, rank, 1, 1] };
+  return { down: [rank, layer.inFeatures], up: [layer.outFeatures, rank] };
+}
+
+/**
+ * The merged factors of one layer: up = [s_c·B_c, s_s·B_s], down = [A_c·diag(m_c); A_s·diag(m_s)], or with
+ * output-feature columns the rows of up scaled instead. Scales are folded into up, so the layer's scale is 1.
+ */
+function mergedFactors(content: FactoredDelta, style: FactoredDelta, solution: LayerSolution, columns: 'input' | 'output') {
+  const out = content.outFeatures;
+  const cols = content.inFeatures;
+  const R = content.rank + style.rank;
+  const up = new Float32Array(out * R);
+  const down = new Float32Array(R * cols);
+  const parts: [FactoredDelta, Float32Array, number][] = [[content, solution.mContent, 0], [style, solution.mStyle, content.rank]];
+  for (const [delta, m, offset] of parts) {
+    for (let a = 0; a < delta.rank; a++) {
+      for (let j = 0; j < cols; j++) down[(offset + a) * cols + j] = delta.down[a * cols + j] * (columns === 'input' ? m[j] : 1);
+      for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[a * out + i] * delta.scale * (columns === 'output' ? m[i] : 1);
+    }
+  }
+  return { up, down, rank: R };
+}
+
+export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
+  const { request, content, style, pairing, solutions, reports, callbacks } = job;
+  const warnings: string[] = [];
+  const { scheme, source } = outputScheme(request, content, style);
+  const family = source.lora.baseModel.family;
+  const tensors: TensorToWrite[] = [];
+  const retained: Record<string, number> = {};
+
+  pairing.paired.forEach((pair, index) => {
+    const names = layerTensorNames(pair.module, scheme, family);
+    const dtype = outputDtype(request, pair.first);
+    // The down producer reads and merges the layer; the up and alpha producers that follow use the result.
+    let merged: { up: Float32Array; down: Float32Array; rank: number } | undefined;
+    const finalRank = request.rank !== undefined ? Math.min(request.rank, pair.first.rank + pair.second.rank) : pair.first.rank + pair.second.rank;
+    const shape = shapes(pair.first, finalRank);
+    tensors.push({
+      name: names.down,
+      dtype,
+      shape: shape.down,
+      data: async () => {
+        const [c, s] = [await readDelta(content, pair.first), await readDelta(style, pair.second)];
+        const full = mergedFactors(c, s, solutions[index], request.columns);
+        if (request.rank !== undefined && request.rank < full.rank) {
+          const reduced = reduceRank(full.up, full.down, c.outFeatures, full.rank, c.inFeatures, request.rank);
+          retained[pair.module] = reduced.retainedEnergy;
+          merged = reduced;
+        } else merged = full;
+        return encodeFromF32(dtype, merged.down);
+      },
+    });
+    tensors.push({ name: names.up, dtype, shape: shape.up, data: () => encodeFromF32(dtype, merged!.up) });
+    // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
+    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([merged!.rank])) });
+  });
+
+  const copy = (lora: OpenLora, layer: LoraLayer) => {
+    const names = layerTensorNames(layer.module, scheme, family);
+    const dtype = outputDtype(request, layer);
+    const shape = shapes(layer, layer.rank);
+    let delta: FactoredDelta | undefined;
+    // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
+    const foldScale = !names.alpha;
+    tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (delta = await readDelta(lora, layer)).down) });
+    tensors.push({
+      name: names.up,
+      dtype,
+      shape: shape.up,
+      data: () => encodeFromF32(dtype, untranspose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
+    });
+    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
+  };
+  for (const layer of pairing.onlyInFirst) copy(content, layer);
+  for (const layer of pairing.onlyInSecond) copy(style, layer);
+  if (content.lora.extraTensors.length) {
+    warnings.push(`${content.lora.extraTensors.length} non-LoRA tensors of the content file (e.g. ${content.lora.extraTensors[0]}) were not copied`);
+  }
+  if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
+
+  const [contentHash, styleHash] = await Promise.all([sha256(request.content), sha256(request.style)]);
+  const recipe = {
+    method: request.method,
+    steps: request.method === 'ziplora' ? request.steps : 0,
+    lambda: request.lambda,
+    lr: request.learningRate,
+    columns: request.columns,
+    directWeights: request.directWeights,
+    rank: request.rank ?? null,
+    backend: job.backend?.name ?? 'none',
+    device: job.backend?.device ?? 'CPU',
+    tool: 'ziplora-vscode',
+    version: TOOL_VERSION,
+  };
+  const sources = [
+    { role: 'content', file: path.basename(request.content), sha256: contentHash },
+    { role: 'style', file: path.basename(request.style), sha256: styleHash },
+  ];
+  const metadata = {
+    ziplora_recipe: JSON.stringify(recipe),
+    ziplora_sources: JSON.stringify(sources),
+    ...(scheme === 'kohya' ? { ss_network_module: 'networks.lora' } : {}),
+  };
+
+  const onTensorWritten = (done: number, total: number) => {
+    callbacks.checkCancelled?.();
+    callbacks.onProgress?.({ phase: 'writing', done: done + 1, total, elapsedMs: Date.now() - job.started });
+  };
+  await writeSafetensors(request.output, tensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
+
+  const sidecarTensors: TensorToWrite[] = [];
+  pairing.paired.forEach((pair, i) => {
+    const f32 = (values: Float32Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    sidecarTensors.push({ name: `${pair.module}.m_content`, dtype: 'F32', shape: [solutions[i].mContent.length], data: f32(solutions[i].mContent) });
+    sidecarTensors.push({ name: `${pair.module}.m_style`, dtype: 'F32', shape: [solutions[i].mStyle.length], data: f32(solutions[i].mStyle) });
+    if (solutions[i].losses.length) sidecarTensors.push({ name: `${pair.module}.loss`, dtype: 'F32', shape: [solutions[i].losses.length], data: f32(solutions[i].losses) });
+  });
+  const report = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
+  try {
+    await writeSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { protect: [request.content, request.style], overwrite: request.overwrite });
+  } catch (error) {
+    await fs.rm(request.output, { force: true });
+    throw error;
+  }
+  return warnings;
+}

@@ -1,0 +1,115 @@
+/**
+ * Runs a merge in the worker child process and turns its messages into callbacks and a promise. Cancel asks
+ * the worker to stop (it removes its temporary files); a worker that does not stop in time, or that dies,
+ * is killed and its partial files are removed here.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LayerReport } from '../core/merge/layer-report';
+import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from '../core/merge/request';
+import { FromWorker, isFromWorker, ToWorker } from './protocol';
+
+export interface MergeHandlers {
+  onStart?(start: MergeStart): void;
+  onProgress?(progress: MergeProgress): void;
+  onLayer?(report: LayerReport): void;
+}
+
+export class MergeCancelledError extends Error {
+  constructor() {
+    super('the merge was cancelled; no output was written');
+    this.name = 'MergeCancelledError';
+  }
+}
+
+export interface RunningMerge {
+  readonly result: Promise<MergeSummary>;
+  cancel(): void;
+  readonly pid: number | undefined;
+}
+
+const CANCEL_GRACE_MS = 5000;
+
+/** dist/worker.js beside the bundle, or the TypeScript source (run through tsx) in development and tests. */
+export function workerEntry(): { file: string; execArgv: string[] } {
+  const bundled = path.join(__dirname, 'worker.js');
+  if (existsSync(bundled)) return { file: bundled, execArgv: [] };
+  const source = path.join(__dirname, 'main.ts');
+  if (existsSync(source)) return { file: source, execArgv: ['--import', 'tsx'] };
+  throw new Error(`the merge worker was not found beside ${__dirname}; run \`npm run build\``);
+}
+
+/** Removes what a killed worker may have left: temporary `.NAME.*.partial` files, and outputs it created. */
+async function removeLeftovers(request: MergeRequest, existedBefore: Set<string>): Promise<void> {
+  for (const target of [request.output, sidecarPathFor(request.output)]) {
+    const folder = path.dirname(path.resolve(target));
+    const prefix = `.${path.basename(target)}.`;
+    const entries = await fs.readdir(folder).catch(() => [] as string[]);
+    await Promise.all(entries.filter((e) => e.startsWith(prefix) && e.endsWith('.partial')).map((e) => fs.rm(path.join(folder, e), { force: true })));
+    if (!existedBefore.has(target)) await fs.rm(target, { force: true });
+  }
+}
+
+export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}): RunningMerge {
+  const entry = workerEntry();
+  const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
+  const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  let cancelRequested = false;
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const result = new Promise<MergeSummary>((resolve, reject) => {
+    let settled: { ok: true; summary: MergeSummary } | { ok: false; error: Error } | undefined;
+    child.on('message', (message: unknown) => {
+      if (!isFromWorker(message)) return;
+      const m = message as FromWorker;
+      switch (m.type) {
+        case 'started':
+          return handlers.onStart?.(m.start);
+        case 'progress':
+          return handlers.onProgress?.(m.progress);
+        case 'layer':
+          return handlers.onLayer?.(m.report);
+        case 'done':
+          settled = { ok: true, summary: m.summary };
+          return;
+        case 'cancelled':
+          settled = { ok: false, error: new MergeCancelledError() };
+          return;
+        case 'error':
+          settled = { ok: false, error: Object.assign(new Error(m.message), { detail: m.detail }) };
+          return;
+      }
+    });
+    child.on('error', (error) => {
+      settled ??= { ok: false, error };
+    });
+    child.on('exit', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
+      void (async () => {
+        if (settled?.ok) return resolve(settled.summary);
+        await removeLeftovers(request, existedBefore);
+        if (settled) return reject(settled.error);
+        if (cancelRequested) return reject(new MergeCancelledError());
+        const why = signal ? `was killed (${signal})` : `exited with status ${code}`;
+        const last = stderr.trim().split('\n').pop();
+        reject(new Error(`the merge worker ${why} before finishing${last ? `: ${last}` : ''}; no output was written`));
+      })();
+    });
+  });
+
+  const message: ToWorker = { type: 'merge', request };
+  child.send(message);
+  return {
+    result,
+    pid: child.pid,
+    cancel() {
+      if (cancelRequested || child.exitCode !== null) return;
+      cancelRequested = true;
+      child.send({ type: 'cancel' } satisfies ToWorker);
+      killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
+    },
+  };
+}

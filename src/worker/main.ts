@@ -1,0 +1,50 @@
+/**
+ * The merge worker: a child process (child_process.fork) that does every heavy step of a merge, so the
+ * extension host and the CLI never block. It runs one merge per process and exits.
+ */
+import { runMerge } from '../core/merge/pipeline';
+import { validateMergeRequest } from '../core/merge/request';
+import { describeError } from '../core/safetensors/errors';
+import { FromWorker, isToWorker } from './protocol';
+
+class CancelledError extends Error {}
+
+let cancelled = false;
+let running = false;
+
+function send(message: FromWorker): Promise<void> {
+  return new Promise((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
+}
+
+async function merge(request: unknown): Promise<void> {
+  const problems = validateMergeRequest(request);
+  if (problems.length) {
+    await send({ type: 'error', message: `invalid merge request: ${problems.join('; ')}` });
+    return;
+  }
+  running = true;
+  try {
+    const summary = await runMerge(request as Parameters<typeof runMerge>[0], {
+      onStart: (start) => void send({ type: 'started', start }),
+      onProgress: (progress) => void send({ type: 'progress', progress }),
+      onLayer: (report) => void send({ type: 'layer', report }),
+      checkCancelled: () => {
+        if (cancelled) throw new CancelledError('cancelled');
+      },
+    });
+    await send({ type: 'done', summary });
+  } catch (error) {
+    if (error instanceof CancelledError) await send({ type: 'cancelled' });
+    else await send({ type: 'error', message: describeError(error), detail: error instanceof Error ? error.stack : undefined });
+  }
+}
+
+process.on('message', (message: unknown) => {
+  if (!isToWorker(message)) return;
+  if (message.type === 'cancel') cancelled = true;
+  else if (!running) void merge(message.request).then(() => process.disconnect?.());
+});
+// A parent that goes away takes the work with it: nothing is left running on a remote box.
+process.on('disconnect', () => {
+  if (running) process.exit(0);
+});
