@@ -1,0 +1,74 @@
+/** Small content/style LoRA pairs with SD1.5 names and shapes, and dense readers for checking merge outputs. */
+import path from 'node:path';
+import { readLayerFactors } from '../../src/core/lora/factors';
+import { openLora } from '../../src/core/lora/open-lora';
+import { DEFAULT_MERGE_OPTIONS, MergeRequest } from '../../src/core/merge/request';
+import { withSafetensors } from '../../src/core/safetensors/reader';
+import { GeneratedScheme, LayerSpec, randomLayerValues, seededRandom, writeLora } from './lora-generators';
+
+/** SD1.5 UNet layers: linear attention projections, a 1×1 conv (proj_in) and a 3×3 conv (resnet). */
+export const SD15_LAYERS: LayerSpec[] = [
+  { canonical: 'unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q', downShape: [4, 320], upShape: [320, 4] },
+  { canonical: 'unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k', downShape: [4, 768], upShape: [320, 4] },
+  { canonical: 'unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v', downShape: [4, 768], upShape: [1280, 4] },
+  { canonical: 'unet.down_blocks.0.attentions.0.proj_in', downShape: [4, 320, 1, 1], upShape: [320, 4, 1, 1] },
+  { canonical: 'unet.down_blocks.0.resnets.0.conv1', downShape: [2, 320, 3, 3], upShape: [320, 2, 1, 1] },
+];
+
+export async function writePair(
+  dir: string,
+  options: { contentScheme?: GeneratedScheme; styleScheme?: GeneratedScheme; contentLayers?: LayerSpec[]; styleLayers?: LayerSpec[]; seed?: number; dtype?: 'F32' | 'F16' | 'BF16' } = {},
+): Promise<{ content: string; style: string }> {
+  const content = path.join(dir, `content-${options.contentScheme ?? 'kohya'}.safetensors`);
+  const style = path.join(dir, `style-${options.styleScheme ?? 'kohya'}.safetensors`);
+  const seed = options.seed ?? 1;
+  await writeLora(content, options.contentLayers ?? SD15_LAYERS, (l, i) => randomLayerValues(l, seededRandom(seed * 100 + i), l.downShape[0]), {
+    scheme: options.contentScheme ?? 'kohya',
+    family: 'sd1',
+    dtype: options.dtype,
+  });
+  await writeLora(style, options.styleLayers ?? SD15_LAYERS, (l, i) => randomLayerValues(l, seededRandom(seed * 100 + 50 + i), 1), {
+    scheme: options.styleScheme ?? 'kohya',
+    family: 'sd1',
+    dtype: options.dtype,
+  });
+  return { content, style };
+}
+
+export function mergeRequest(content: string, style: string, output: string, overrides: Partial<MergeRequest> = {}): MergeRequest {
+  return { ...DEFAULT_MERGE_OPTIONS, content, style, output, steps: 20, backend: 'wasm', dtype: 'F32', ...overrides };
+}
+
+/** Every layer of a LoRA file as a dense ΔW = scale·B·A (out × columns), keyed by canonical module. */
+export async function denseLayers(file: string): Promise<Map<string, { w: Float64Array; out: number; cols: number }>> {
+  const lora = await openLora(file);
+  try {
+    const result = new Map<string, { w: Float64Array; out: number; cols: number }>();
+    for (const layer of lora.lora.layers) {
+      const { down, upTransposed } = await readLayerFactors(lora.file, layer);
+      const [r, out, cols] = [layer.rank, layer.outFeatures, layer.columns];
+      const w = new Float64Array(out * cols);
+      for (let a = 0; a < r; a++)
+        for (let i = 0; i < out; i++) {
+          const b = upTransposed[a * out + i] * layer.scale;
+          for (let j = 0; j < cols; j++) w[i * cols + j] += b * down[a * cols + j];
+        }
+      result.set(layer.module, { w, out, cols });
+    }
+    return result;
+  } finally {
+    await lora.file.close();
+  }
+}
+
+/** The sidecar's coefficient vectors per module, and its report. */
+export async function readSidecar(file: string) {
+  return withSafetensors(file, async (read) => {
+    const coefficients = new Map<string, { mContent: Float32Array; mStyle: Float32Array }>();
+    for (const t of read.tensors) {
+      const m = /^(.+)\.m_content$/.exec(t.name);
+      if (m) coefficients.set(m[1], { mContent: await read.readF32(t), mStyle: await read.readF32(`${m[1]}.m_style`) });
+    }
+    return { coefficients, metadata: read.metadata, report: JSON.parse(read.metadata.ziplora_report) as Record<string, unknown>[] };
+  });
+}

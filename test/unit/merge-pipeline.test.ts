@@ -1,0 +1,158 @@
+/** Whole merges in-process: exact outputs in every naming, the direct merge, real files. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openLora } from '../../src/core/lora/open-lora';
+import { runMerge } from '../../src/core/merge/pipeline';
+import { withSafetensors } from '../../src/core/safetensors/reader';
+import { REAL_FIXTURES, tempDir } from '../support/build-safetensors';
+import { denseLayers, mergeRequest, readSidecar, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+
+const dir = tempDir();
+
+/** max |got − expected| / max |expected| over the layer. */
+function relativeError(got: Float64Array, expected: Float64Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < got.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+async function checkExact(content: string, style: string, output: string, columns: 'input' | 'output') {
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+  assert.equal(merged.size, SD15_LAYERS.length);
+  for (const [module, { w, out, cols }] of merged) {
+    const m = coefficients.get(module);
+    assert.ok(m, `no coefficients for ${module}`);
+    const wc = c.get(module)!.w;
+    const ws = s.get(module)!.w;
+    const expected = new Float64Array(out * cols);
+    for (let i = 0; i < out; i++)
+      for (let j = 0; j < cols; j++) {
+        const k = columns === 'input' ? j : i;
+        expected[i * cols + j] = m.mContent[k] * wc[i * cols + j] + m.mStyle[k] * ws[i * cols + j];
+      }
+    const error = relativeError(w, expected);
+    assert.ok(error < 1e-5, `${module}: relative error ${error}`);
+    assert.ok(m.mContent.some((v) => v < 0.999) || m.mStyle.some((v) => v < 0.999), `${module}: coefficients never moved`);
+  }
+}
+
+for (const [contentScheme, naming, columns] of [
+  ['kohya', 'content', 'input'],
+  ['kohya', 'diffusers', 'input'],
+  ['peft', 'content', 'input'],
+  ['kohya', 'content', 'output'],
+] as const) {
+  test(`exact output: up·down = m_c⊙ΔW_c + m_s⊙ΔW_s (${contentScheme} content, ${naming} naming, ${columns} columns; linear and conv)`, async () => {
+    const sub = path.join(dir, `${contentScheme}-${naming}-${columns}`);
+    mkdirSync(sub);
+    const { content, style } = await writePair(sub, { contentScheme, styleScheme: 'peft' });
+    const output = path.join(sub, 'merged.safetensors');
+    const summary = await runMerge(mergeRequest(content, style, output, { naming, columns }));
+    assert.equal(summary.layers.merged, SD15_LAYERS.length);
+    await checkExact(content, style, output, columns);
+    const merged = await openLora(output);
+    try {
+      assert.equal(merged.lora.scheme, naming === 'diffusers' || contentScheme === 'peft' ? 'peft' : 'kohya');
+      for (const layer of merged.lora.layers) {
+        assert.equal(layer.rank, SD15_LAYERS.find((l) => l.canonical === layer.module)!.downShape[0] * 2, 'rank r_c + r_s');
+        if (layer.scheme === 'kohya') assert.equal(layer.alpha, layer.rank, 'kohya alpha = r_c + r_s');
+        assert.equal(layer.scale, 1);
+      }
+    } finally {
+      await merged.file.close();
+    }
+  });
+}
+
+test('zero steps gives exactly the direct merge, and the direct method with weights scales each LoRA', async () => {
+  const sub = path.join(dir, 'direct');
+  mkdirSync(sub);
+  const { content, style } = await writePair(sub);
+  const zero = path.join(sub, 'zero.safetensors');
+  await runMerge(mergeRequest(content, style, zero, { steps: 0 }));
+  const weighted = path.join(sub, 'weighted.safetensors');
+  const summary = await runMerge(mergeRequest(content, style, weighted, { method: 'direct', directWeights: [0.7, 0.4] }));
+  assert.equal(summary.backend, 'none (direct merge)');
+  const [z, w, c, s] = await Promise.all([denseLayers(zero), denseLayers(weighted), denseLayers(content), denseLayers(style)]);
+  for (const [module, layer] of z) {
+    const wc = c.get(module)!.w;
+    const ws = s.get(module)!.w;
+    assert.ok(relativeError(layer.w, wc.map((v, i) => v + ws[i])) < 1e-6, `${module} zero steps`);
+    assert.ok(relativeError(w.get(module)!.w, wc.map((v, i) => 0.7 * v + 0.4 * ws[i])) < 1e-6, `${module} weighted`);
+  }
+});
+
+test('the merged file records recipe and sources; the sidecar holds the per-layer report', async () => {
+  const sub = path.join(dir, 'metadata');
+  mkdirSync(sub);
+  const { content, style } = await writePair(sub, { dtype: 'F16' });
+  const output = path.join(sub, 'out.safetensors');
+  await runMerge(mergeRequest(content, style, output, { dtype: 'auto', lambda: 0.05 }));
+  await withSafetensors(output, async (read) => {
+    const recipe = JSON.parse(read.metadata.ziplora_recipe);
+    assert.deepEqual([recipe.method, recipe.steps, recipe.lambda, recipe.lr, recipe.columns, recipe.backend], ['ziplora', 20, 0.05, 0.01, 'input', 'wasm']);
+    assert.match(recipe.version, /^\d+\.\d+\.\d+/);
+    const sources = JSON.parse(read.metadata.ziplora_sources);
+    assert.deepEqual(sources.map((s: { role: string }) => s.role), ['content', 'style']);
+    assert.match(sources[0].sha256, /^[0-9a-f]{64}$/);
+    assert.ok(read.tensors.every((t) => t.dtype === 'F16'), 'output dtype follows the inputs');
+  });
+  const { report, metadata } = await readSidecar(path.join(sub, 'out.ziplora.safetensors'));
+  assert.equal(report.length, SD15_LAYERS.length);
+  for (const key of ['module', 'columns', 'contentError', 'styleError', 'directContentError', 'directStyleError', 'overlapBefore', 'overlapAfter', 'sparsityContent', 'sparsityStyle', 'steps', 'loss']) {
+    assert.ok(key in report[0], `report lacks ${key}`);
+  }
+  assert.equal(metadata.ziplora_merged_file, 'out.safetensors');
+});
+
+test('layers in only one file are copied through with their ΔW unchanged', async () => {
+  const sub = path.join(dir, 'partial');
+  mkdirSync(sub);
+  const { content, style } = await writePair(sub, { contentLayers: SD15_LAYERS.slice(0, 3), styleLayers: SD15_LAYERS.slice(1), styleScheme: 'peft' });
+  const output = path.join(sub, 'out.safetensors');
+  const summary = await runMerge(mergeRequest(content, style, output));
+  assert.deepEqual(summary.layers, { merged: 2, copiedFromContent: 1, copiedFromStyle: 2, refused: 0 });
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const onlyContent = SD15_LAYERS[0].canonical;
+  assert.ok(relativeError(merged.get(onlyContent)!.w, c.get(onlyContent)!.w) < 1e-6);
+  for (const layer of SD15_LAYERS.slice(3)) assert.ok(relativeError(merged.get(layer.canonical)!.w, s.get(layer.canonical)!.w) < 1e-6, layer.canonical);
+});
+
+test('--rank reduces merged layers and reports the retained energy', async () => {
+  const sub = path.join(dir, 'rank');
+  mkdirSync(sub);
+  const { content, style } = await writePair(sub);
+  const output = path.join(sub, 'out.safetensors');
+  await runMerge(mergeRequest(content, style, output, { rank: 3 }));
+  const merged = await openLora(output);
+  try {
+    for (const layer of merged.lora.layers) assert.equal(layer.rank, Math.min(3, 2 * SD15_LAYERS.find((l) => l.canonical === layer.module)!.downShape[0]));
+  } finally {
+    await merged.file.close();
+  }
+  const { report } = await readSidecar(path.join(sub, 'out.ziplora.safetensors'));
+  const reduced = report.filter((r) => 'retainedEnergy' in r);
+  assert.equal(reduced.length, 5, 'every merged layer (rank 8, the 3×3 conv rank 4) was above rank 3');
+  for (const r of reduced) assert.ok((r.retainedEnergy as number) > 0.3 && (r.retainedEnergy as number) < 1);
+});
+
+test('the two real SD1.5 LoRAs merge with all 128 layers paired', async (t) => {
+  const a = path.join(REAL_FIXTURES, 'huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');
+  const b = path.join(REAL_FIXTURES, 'catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors');
+  if (!existsSync(a) || !existsSync(b)) {
+    t.skip(`real fixtures not found at ${REAL_FIXTURES}`);
+    return;
+  }
+  const output = path.join(dir, 'real.safetensors');
+  const summary = await runMerge(mergeRequest(a, b, output, { steps: 10 }));
+  assert.deepEqual(summary.layers, { merged: 128, copiedFromContent: 0, copiedFromStyle: 0, refused: 0 });
+  assert.ok(summary.meanContentError + summary.meanStyleError < summary.meanDirectContentError + summary.meanDirectStyleError);
+  assert.ok(readdirSync(dir).includes('real.ziplora.safetensors'));
+});
