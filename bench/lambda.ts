@@ -1,0 +1,108 @@
+/**
+ * The λ experiment behind the default (README "Choosing λ"): ZipLoRA at several penalty weights on the planted
+ * pair (known overlap and column importance) and, when ../shared is present, on the two real SD1.5 LoRAs.
+ * Fidelity is Σ(content + style error) relative to the direct merge's; "overlap" is mean |m_c·m_s| over the
+ * planted shared columns; "strong kept" is the share of the columns carrying 90 % of each LoRA's energy
+ * outside the overlap whose coefficient stays ≥ 0.9.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { openLora } from '../src/core/lora/open-lora';
+import { pairLayers } from '../src/core/lora/pairing';
+import { selectBackend } from '../src/core/merge/backends';
+import { layerReport } from '../src/core/merge/layer-report';
+import { prepareLayer, PreparedLayer } from '../src/core/merge/objective';
+import { readDelta } from '../src/core/merge/read-delta';
+import { LayerSolution, solveZipLora } from '../src/core/merge/ziplora-solver';
+import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../test/support/planted';
+import { machine } from './support';
+
+const LAMBDAS = [0, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+
+async function solveAll(layers: PreparedLayer[], lambda: number): Promise<LayerSolution[]> {
+  const backend = await selectBackend('wasm');
+  const solutions: LayerSolution[] = [];
+  await solveZipLora(backend, layers, { steps: 100, lambda, learningRate: 0.01, columns: 'input' }, { onLayerSolved: (i, s) => (solutions[i] = s) });
+  return solutions;
+}
+
+function fidelityRatio(layers: PreparedLayer[], solutions: LayerSolution[], lambda: number) {
+  let merged = 0;
+  let direct = 0;
+  let normRatio = 0;
+  let meanProduct = 0;
+  layers.forEach((layer, i) => {
+    const r = layerReport({ module: String(i), layer, mContent: solutions[i].mContent, mStyle: solutions[i].mStyle, lambda, steps: 100 });
+    merged += r.contentError + r.styleError;
+    direct += r.directContentError + r.directStyleError;
+    normRatio += r.normRatio / layers.length;
+    meanProduct += solutions[i].mContent.reduce((s, v, j) => s + v * solutions[i].mStyle[j], 0) / layer.inFeatures / layers.length;
+  });
+  return { ratio: merged / direct, normRatio, meanProduct };
+}
+
+async function planted(): Promise<void> {
+  const specs = sd15AttentionLayers(8);
+  const truth = specs.map((l, i) => plantedLayer(l, 7000 + i));
+  const deltas = truth.map((t, i) => ({ content: asDelta(t.content, specs[i]), style: asDelta(t.style, specs[i]) }));
+  const layers = deltas.map((d) => prepareLayer(d));
+  const strong = deltas.map((d, i) => ({ content: strongColumns(d.content, truth[i].overlap), style: strongColumns(d.style, truth[i].overlap) }));
+  console.log('\n## Planted pair (128 SD1.5 attention layers, rank 8, 20 % shared columns), 100 Adam steps, lr 0.01, wasm');
+  console.log('| λ | Σ error / direct | mean m_c·m_s on shared columns | strong columns kept ≥ 0.9 | min strong coefficient | ‖ΔW‖ / direct |');
+  console.log('|---|---|---|---|---|---|');
+  for (const lambda of LAMBDAS) {
+    const solutions = await solveAll(layers, lambda);
+    const { ratio, normRatio } = fidelityRatio(layers, solutions, lambda);
+    let shared = 0;
+    let sharedCount = 0;
+    let kept = 0;
+    let total = 0;
+    let minimum = 1;
+    solutions.forEach((s, i) => {
+      truth[i].overlap.forEach((o, j) => {
+        if (o) {
+          shared += s.mContent[j] * s.mStyle[j];
+          sharedCount++;
+        }
+      });
+      for (const [columns, m] of [[strong[i].content, s.mContent], [strong[i].style, s.mStyle]] as const) {
+        for (const j of columns) {
+          total++;
+          if (m[j] >= 0.9) kept++;
+          minimum = Math.min(minimum, m[j]);
+        }
+      }
+    });
+    console.log(`| ${lambda} | ${ratio.toFixed(3)} | ${(shared / sharedCount).toFixed(3)} | ${((100 * kept) / total).toFixed(1)} % | ${minimum.toFixed(3)} | ${normRatio.toFixed(3)} |`);
+  }
+}
+
+async function realPair(): Promise<void> {
+  const dir = path.resolve(__dirname, '../../shared/fixtures/real');
+  const a = path.join(dir, 'huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');
+  const b = path.join(dir, 'catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors');
+  if (!existsSync(a) || !existsSync(b)) {
+    console.log(`\n(real SD1.5 pair skipped: ${dir} not found)`);
+    return;
+  }
+  const [content, style] = [await openLora(a), await openLora(b)];
+  const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
+  const layers: PreparedLayer[] = [];
+  for (const p of pairing.paired) layers.push(prepareLayer({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) }));
+  console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), 100 steps, lr 0.01`);
+  console.log('| λ | Σ error / direct | mean m_c·m_s | ‖ΔW‖ / direct |');
+  console.log('|---|---|---|---|');
+  for (const lambda of LAMBDAS) {
+    const solutions = await solveAll(layers, lambda);
+    const { ratio, meanProduct, normRatio } = fidelityRatio(layers, solutions, lambda);
+    console.log(`| ${lambda} | ${ratio.toFixed(3)} | ${meanProduct.toFixed(3)} | ${normRatio.toFixed(3)} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`# λ experiment — ${machine()}`);
+  await planted();
+  await realPair();
+}
+
+if (require.main === module) void main();
