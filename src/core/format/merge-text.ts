@@ -48,7 +48,7 @@ export function renderMergeSummary(summary: MergeSummary): string {
     `Sidecar      ${summary.sidecar}`,
     `Method       ${summary.method}, backend ${summary.backend} on ${summary.device}`,
     `Layers       ${layers.merged} merged, ${layers.copiedFromContent} copied from content, ${layers.copiedFromStyle} copied from style, ${layers.refused} refused`,
-    `Time         ${summary.seconds.toFixed(1)} s${summary.method === 'ziplora' ? ` (optimisation ${summary.optimiseSeconds.toFixed(1)} s${summary.gflops ? `, ${summary.gflops.toFixed(2)} GFLOP/s` : ''})` : ''}`,
+    `Time         ${summary.seconds.toFixed(1)} s, peak memory ${summary.peakRssMiB.toFixed(0)} MiB${summary.method === 'ziplora' ? ` (optimisation ${summary.optimiseSeconds.toFixed(1)} s${summary.gflops ? `, ${summary.gflops.toFixed(2)} GFLOP/s` : ''})` : ''}`,
     `Mean error   content ${formatNumber(summary.meanContentError)}, style ${formatNumber(summary.meanStyleError)}` +
       `  (direct merge: content ${formatNumber(summary.meanDirectContentError)}, style ${formatNumber(summary.meanDirectStyleError)})`,
   ];

@@ -134,6 +134,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       meanStyleError: mean(reports.map((r) => r.styleError)),
       meanDirectContentError: mean(reports.map((r) => r.directContentError)),
       meanDirectStyleError: mean(reports.map((r) => r.directStyleError)),
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
       warnings,
       reports,
     };

@@ -78,6 +78,8 @@ export interface MergeSummary {
   readonly meanStyleError: number;
   readonly meanDirectContentError: number;
   readonly meanDirectStyleError: number;
+  /** Peak resident memory of the process that ran the merge (the worker), in MiB. */
+  readonly peakRssMiB: number;
   readonly warnings: readonly string[];
   readonly reports: readonly LayerReport[];
 }
