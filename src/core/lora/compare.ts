@@ -24,7 +24,7 @@ export interface CompareOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /**
    * A tfjs instance (in practice the wasm backend) to compute the column forms in float32 with fast matrix
-   * products; without one they are computed in float64 by the JavaScript Gram kernels, ~4× slower.
+   * products; without one they are computed in float64 by the JavaScript Gram kernels (compare takes ~2× as long).
    */
   readonly tf?: typeof TF;
 }
