@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { renderComparisonText } from '../core/format/lora-text';
 import { compareLoras } from '../core/lora/compare';
 import { openLora, OpenLora } from '../core/lora/open-lora';
+import { selectBackend } from '../core/merge/backends';
 import { SafetensorsError } from '../core/safetensors/errors';
 import { ProgressBar } from './progress';
 import { UsageError } from './usage';
@@ -24,7 +25,11 @@ export async function runCompare(args: string[], out: (text: string) => void): P
     const second = await openLora(options.second);
     try {
       const bar = new ProgressBar('comparing layers');
-      const comparison = await compareLoras(first, second, (done, total) => bar.update(done, total, `${done}/${total} layers`));
+      // Without the wasm backend the comparison still runs, in float64 JavaScript, only slower.
+      const tf = await selectBackend('wasm').then((b) => b.tf, () => undefined);
+      tf?.enableProdMode();
+      const onProgress = (done: number, total: number) => bar.update(done, total, `${done}/${total} layers`);
+      const comparison = await compareLoras(first, second, { onProgress, tf });
       bar.done();
       const { report, measures } = comparison;
       // Two LoRAs that do not fit together are one bad-input message, not a report of hundreds of refusals.

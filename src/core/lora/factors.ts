@@ -10,11 +10,26 @@ export interface LayerFactors {
   readonly upTransposed: Float32Array;
 }
 
-export async function readLayerFactors(file: SafetensorsFile, layer: LoraLayer): Promise<LayerFactors> {
+/** A layer's factors as the file stores them: A (r × columns) and B (out × r), or for MLX Aᵀ and Bᵀ. */
+export interface StoredFactors {
+  readonly down: Float32Array;
+  readonly up: Float32Array;
+  readonly transposed: boolean;
+}
+
+export async function readStoredFactors(file: SafetensorsFile, layer: LoraLayer): Promise<StoredFactors> {
   const [down, up] = await Promise.all([file.readF32(layer.down), file.readF32(layer.up)]);
-  if (layer.transposed) {
+  return { down, up, transposed: layer.transposed };
+}
+
+export function toLayerFactors(layer: LoraLayer, stored: StoredFactors): LayerFactors {
+  if (stored.transposed) {
     // MLX: lora_a is in × r (so A = lora_aᵀ) and lora_b is r × out, which is already Bᵀ.
-    return { down: transpose(down, layer.columns, layer.rank), upTransposed: up };
+    return { down: transpose(stored.down, layer.columns, layer.rank), upTransposed: stored.up };
   }
-  return { down, upTransposed: transpose(up, layer.outFeatures, layer.rank) };
+  return { down: stored.down, upTransposed: transpose(stored.up, layer.outFeatures, layer.rank) };
+}
+
+export async function readLayerFactors(file: SafetensorsFile, layer: LoraLayer): Promise<LayerFactors> {
+  return toLayerFactors(layer, await readStoredFactors(file, layer));
 }

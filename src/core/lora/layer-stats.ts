@@ -2,7 +2,7 @@
  * Per-layer measures of ΔW = s·B·A (DESIGN §6) without forming the out × in matrix: everything goes through
  * the r × r Grams BᵀB and A·Aᵀ, whose cost is r²·(in + out).
  */
-import { columnBilinear, columnQuadratic, crossGramRows, frobeniusInner, gramRows } from '../linalg/gram';
+import { columnBilinear, columnQuadratic, crossGramRows, frobeniusInner, gramRows, Real } from '../linalg/gram';
 import { productSingularValues } from '../linalg/small-dense';
 import { summarizeSpectrum, SpectrumSummary } from '../linalg/spectrum';
 import { LayerFactors } from './factors';
@@ -96,11 +96,16 @@ export function columnCosine(content: LayerGrams, style: LayerGrams): ColumnCosi
   const dots = columnBilinear(cross, content.factors.down, rc, style.factors.down, rs, n);
   const contentNorms = columnQuadratic(content.upGram, content.factors.down, rc, n);
   const styleNorms = columnQuadratic(style.upGram, style.factors.down, rs, n);
+  return summarizeColumns(dots, contentNorms, styleNorms, content.layer.scale, style.layer.scale);
+}
+
+/** The column cosine from the unscaled per-column forms ⟨c_j, s_j⟩, ‖c_j‖² and ‖s_j‖² (any precision). */
+export function summarizeColumns(dots: Real, contentNorms: Real, styleNorms: Real, contentScale: number, styleScale: number): ColumnCosine {
   let sum = 0;
   let count = 0;
   let contentEnergy = 0;
   let styleEnergy = 0;
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < dots.length; j++) {
     const c = Math.max(contentNorms[j], 0);
     const s = Math.max(styleNorms[j], 0);
     contentEnergy += c;
@@ -114,7 +119,7 @@ export function columnCosine(content: LayerGrams, style: LayerGrams): ColumnCosi
   return {
     meanAbsCosine: count ? sum / count : null,
     columnsCompared: count,
-    firstNorm: Math.abs(content.layer.scale) * Math.sqrt(contentEnergy),
-    secondNorm: Math.abs(style.layer.scale) * Math.sqrt(styleEnergy),
+    firstNorm: Math.abs(contentScale) * Math.sqrt(contentEnergy),
+    secondNorm: Math.abs(styleScale) * Math.sqrt(styleEnergy),
   };
 }

@@ -88,6 +88,13 @@ function mapCodes(codes: ArrayLike<number>, table: Float32Array): Float32Array {
   return out;
 }
 
+/** bf16 is the upper half of a float32: a shift, about twice as fast as a table look-up (bit-identical). */
+function bf16ToF32(codes: Uint16Array): Float32Array {
+  const bits = new Uint32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) bits[i] = codes[i] << 16;
+  return new Float32Array(bits.buffer);
+}
+
 /** Decodes little-endian tensor bytes of any decodable dtype to float32 values. */
 export function decodeToF32(dtype: DType, bytes: Uint8Array): Float32Array {
   switch (dtype) {
@@ -96,7 +103,7 @@ export function decodeToF32(dtype: DType, bytes: Uint8Array): Float32Array {
     case 'F16':
       return mapCodes(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)), f16Values());
     case 'BF16':
-      return mapCodes(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)), bf16Values());
+      return bf16ToF32(view(bytes, 2, (b, o, n) => new Uint16Array(b, o, n)));
     case 'F8_E4M3':
     case 'F8_E5M2':
       return mapCodes(bytes, f8Values(dtype));
