@@ -13,20 +13,20 @@ import { selectBackend } from '../src/core/merge/backends';
 import { layerReport } from '../src/core/merge/layer-report';
 import { prepareLayer, PreparedLayer } from '../src/core/merge/objective';
 import { readDelta } from '../src/core/merge/read-delta';
-import { LayerSolution, solveZipLora } from '../src/core/merge/ziplora-solver';
+import { LayerInput, LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
 import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../test/support/planted';
 import { machine } from './support';
 
 const LAMBDAS = [0, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
 
-async function solveAll(layers: PreparedLayer[], lambda: number): Promise<LayerSolution[]> {
+async function solveWith(inputs: LayerInput[], lambda: number): Promise<LayerResult[]> {
   const backend = await selectBackend('wasm');
-  const solutions: LayerSolution[] = [];
-  await solveZipLora(backend, layers, { steps: 100, lambda, learningRate: 0.01, columns: 'input' }, { onLayerSolved: (i, s) => (solutions[i] = s) });
-  return solutions;
+  const results: LayerResult[] = [];
+  await solveAll(backend, inputs, { steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
+  return results;
 }
 
-function fidelityRatio(layers: PreparedLayer[], solutions: LayerSolution[], lambda: number) {
+function fidelityRatio(layers: PreparedLayer[], solutions: LayerResult[], lambda: number) {
   let merged = 0;
   let direct = 0;
   let normRatio = 0;
@@ -51,7 +51,7 @@ async function planted(): Promise<void> {
   console.log('| λ | Σ error / direct | mean m_c·m_s on shared columns | strong columns kept ≥ 0.9 | min strong coefficient | ‖ΔW‖ / direct |');
   console.log('|---|---|---|---|---|---|');
   for (const lambda of LAMBDAS) {
-    const solutions = await solveAll(layers, lambda);
+    const solutions = await solveWith(deltas, lambda);
     const { ratio, normRatio } = fidelityRatio(layers, solutions, lambda);
     let shared = 0;
     let sharedCount = 0;
@@ -87,13 +87,14 @@ async function realPair(): Promise<void> {
   }
   const [content, style] = [await openLora(a), await openLora(b)];
   const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
-  const layers: PreparedLayer[] = [];
-  for (const p of pairing.paired) layers.push(prepareLayer({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) }));
+  const inputs: LayerInput[] = [];
+  for (const p of pairing.paired) inputs.push({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) });
+  const layers = inputs.map((input) => prepareLayer(input));
   console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), 100 steps, lr 0.01`);
   console.log('| λ | Σ error / direct | mean m_c·m_s | ‖ΔW‖ / direct |');
   console.log('|---|---|---|---|');
   for (const lambda of LAMBDAS) {
-    const solutions = await solveAll(layers, lambda);
+    const solutions = await solveWith(inputs, lambda);
     const { ratio, meanProduct, normRatio } = fidelityRatio(layers, solutions, lambda);
     console.log(`| ${lambda} | ${ratio.toFixed(3)} | ${meanProduct.toFixed(3)} | ${normRatio.toFixed(3)} |`);
   }

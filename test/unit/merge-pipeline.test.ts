@@ -79,7 +79,8 @@ test('zero steps gives exactly the direct merge, and the direct method with weig
   await runMerge(mergeRequest(content, style, zero, { steps: 0 }));
   const weighted = path.join(sub, 'weighted.safetensors');
   const summary = await runMerge(mergeRequest(content, style, weighted, { method: 'direct', directWeights: [0.7, 0.4] }));
-  assert.equal(summary.backend, 'none (direct merge)');
+  assert.equal(summary.optimiseSeconds < 5, true);
+  assert.equal(summary.gflops, undefined, 'no optimisation, no rate');
   const [z, w, c, s] = await Promise.all([denseLayers(zero), denseLayers(weighted), denseLayers(content), denseLayers(style)]);
   for (const [module, layer] of z) {
     const wc = c.get(module)!.w;

@@ -5,7 +5,7 @@ import { selectBackend } from '../../src/core/merge/backends';
 import { layerReport } from '../../src/core/merge/layer-report';
 import { prepareLayer } from '../../src/core/merge/objective';
 import { DEFAULT_ZIPLORA_SETTINGS } from '../../src/core/merge/types';
-import { LayerSolution, solveZipLora } from '../../src/core/merge/ziplora-solver';
+import { LayerResult, solveAll } from '../../src/core/merge/ziplora-solver';
 import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../support/planted';
 
 test('planted pair at the default settings: Σ error ≤ 0.7 × direct, strong columns keep m ≥ 0.9', async () => {
@@ -14,8 +14,10 @@ test('planted pair at the default settings: Σ error ≤ 0.7 × direct, strong c
   const truth = specs.map((l, i) => plantedLayer(l, 500 + i));
   const deltas = truth.map((t, i) => ({ content: asDelta(t.content, specs[i]), style: asDelta(t.style, specs[i]) }));
   const layers = deltas.map((d) => prepareLayer(d));
-  const solutions: LayerSolution[] = [];
-  await solveZipLora(await selectBackend('wasm'), layers, DEFAULT_ZIPLORA_SETTINGS, { onLayerSolved: (i, s) => (solutions[i] = s) });
+  const solutions: LayerResult[] = [];
+  const { steps, lambda, learningRate } = DEFAULT_ZIPLORA_SETTINGS;
+  const settings = { steps, lambda, learningRate, start: [1, 1] as const, directWeights: [1, 1] as const };
+  await solveAll(await selectBackend('wasm'), deltas, settings, { onLayerSolved: (i, s) => (solutions[i] = s) });
   let merged = 0;
   let direct = 0;
   layers.forEach((layer, i) => {

@@ -1,23 +1,25 @@
-/** The tfjs solver on every backend present against the float64 reference Adam, and its known behaviours. */
+/** The tfjs solver on every backend present against the float64 reference, and its known behaviours. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { selectBackend } from '../../src/core/merge/backends';
-import { evaluateObjective, prepareLayer, PreparedLayer } from '../../src/core/merge/objective';
-import { LayerSolution, solveZipLora } from '../../src/core/merge/ziplora-solver';
+import { BackendName, selectBackend } from '../../src/core/merge/backends';
+import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
+import { layerReport, reportFromResult } from '../../src/core/merge/layer-report';
+import { BatchSettings, LayerInput, LayerResult, solveAll } from '../../src/core/merge/ziplora-solver';
 import { randomDelta } from '../support/random-lora';
 import { referenceAdam } from '../support/reference-adam';
 
-async function solve(backendName: 'wasm' | 'cpu', layers: PreparedLayer[], steps: number, lambda: number): Promise<LayerSolution[]> {
-  const backend = await selectBackend(backendName);
-  const solutions: LayerSolution[] = [];
-  await solveZipLora(backend, layers, { steps, lambda, learningRate: 0.01, columns: 'input' }, { onLayerSolved: (i, s) => (solutions[i] = s) });
-  return solutions;
+const settings = (steps: number, lambda: number): BatchSettings => ({ steps, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] });
+
+async function solve(backendName: BackendName, layers: LayerInput[], s: BatchSettings): Promise<LayerResult[]> {
+  const results: LayerResult[] = [];
+  await solveAll(await selectBackend(backendName), layers, s, { onLayerSolved: (i, r) => (results[i] = r) });
+  return results;
 }
 
-const layers = [
-  prepareLayer({ content: randomDelta(24, 16, 4, 1, 1.5), style: randomDelta(24, 16, 4, 2, 0.5) }),
-  prepareLayer({ content: randomDelta(24, 16, 4, 3), style: randomDelta(24, 16, 4, 4) }),
-  prepareLayer({ content: randomDelta(40, 8, 2, 5), style: randomDelta(40, 8, 6, 6) }),
+const layers: LayerInput[] = [
+  { content: randomDelta(24, 16, 4, 1, 1.5), style: randomDelta(24, 16, 4, 2, 0.5) },
+  { content: randomDelta(24, 16, 4, 3), style: randomDelta(24, 16, 4, 4) },
+  { content: randomDelta(40, 8, 2, 5), style: randomDelta(40, 8, 6, 6) },
 ];
 
 // float32 on the backends vs float64 here: Adam's normalised steps amplify rounding near zero gradients.
@@ -25,11 +27,11 @@ const TOLERANCE = 2e-3;
 
 for (const backendName of ['wasm', 'cpu'] as const) {
   test(`${backendName}: 30 Adam steps follow the float64 reference (coefficients within ${TOLERANCE})`, async () => {
-    const solutions = await solve(backendName, layers, 30, 0.1);
+    const results = await solve(backendName, layers, settings(30, 0.1));
     layers.forEach((layer, i) => {
-      const reference = referenceAdam(layer, 30, 0.1, 0.01);
-      const got = solutions[i];
-      for (let j = 0; j < layer.inFeatures; j++) {
+      const reference = referenceAdam(prepareLayer(layer), 30, 0.1, 0.01);
+      const got = results[i];
+      for (let j = 0; j < layer.content.inFeatures; j++) {
         assert.ok(Math.abs(got.mContent[j] - reference.mContent[j]) < TOLERANCE, `layer ${i} m_c[${j}] ${got.mContent[j]} vs ${reference.mContent[j]}`);
         assert.ok(Math.abs(got.mStyle[j] - reference.mStyle[j]) < TOLERANCE, `layer ${i} m_s[${j}]`);
       }
@@ -40,33 +42,47 @@ for (const backendName of ['wasm', 'cpu'] as const) {
   });
 }
 
-test('zero steps keeps every coefficient at 1 (the direct merge)', async () => {
-  const [solution] = await solve('wasm', [layers[0]], 0, 0.01);
-  assert.ok(solution.mContent.every((v) => v === 1) && solution.mStyle.every((v) => v === 1));
-  assert.equal(solution.losses.length, 1);
+test('the backend measures give the same report as the float64 reference', async () => {
+  const results = await solve('wasm', layers, { ...settings(25, 0.05), directWeights: [0.8, 1.2] });
+  layers.forEach((layer, i) => {
+    const fromBackend = reportFromResult('x', results[i], { steps: 25, directWeights: [0.8, 1.2] });
+    const reference = layerReport({ module: 'x', layer: prepareLayer(layer), mContent: results[i].mContent, mStyle: results[i].mStyle, lambda: 0.05, steps: 25, directWeights: [0.8, 1.2] });
+    for (const key of Object.keys(reference) as (keyof typeof reference)[]) {
+      const [a, b] = [fromBackend[key], reference[key]];
+      if (typeof b === 'number') assert.ok(Math.abs((a as number) - b) <= 1e-4 * Math.max(1, Math.abs(b)), `layer ${i} ${key}: ${a} vs ${b}`);
+      else assert.equal(a, b);
+    }
+  });
+});
+
+test('zero steps from the direct weights is the direct merge', async () => {
+  const [result] = await solve('wasm', [layers[0]], { ...settings(0, 0.01), start: [0.5, 2], directWeights: [0.5, 2] });
+  assert.ok(result.mContent.every((v) => v === 0.5) && result.mStyle.every((v) => v === 2));
+  assert.equal(result.losses.length, 1);
+  assert.equal(result.contentError, result.directContentError);
 });
 
 test('orthogonal input subspaces: every coefficient stays ≥ 0.99 and the loss ≈ 0 without a penalty', async () => {
   // Content reads inputs 0…11, style reads 12…23: no column is shared, so nothing needs to give way.
   const content = randomDelta(24, 16, 3, 7);
   const style = randomDelta(24, 16, 3, 8);
-  const layer = prepareLayer({
+  const layer: LayerInput = {
     content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
     style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
-  });
-  const [free] = await solve('wasm', [layer], 100, 0);
+  };
+  const [free] = await solve('wasm', [layer], settings(100, 0));
   assert.ok(Math.min(...free.mContent, ...free.mStyle) >= 0.99, 'every coefficient');
   assert.ok(free.losses[100] < 1e-9, `loss ${free.losses[100]}`);
   // With the default penalty, coefficients of the columns a LoRA does not read (zero columns) are free to
   // drop, and do; the fidelity stays ≈ 0 and the strong columns of each LoRA stay on.
-  const [zipped] = await solve('wasm', [layer], 100, 0.01);
-  assert.ok(evaluateObjective(layer, zipped.mContent, zipped.mStyle, 0).loss < 1e-3);
+  const [zipped] = await solve('wasm', [layer], settings(100, 0.01));
+  assert.ok(evaluateObjective(prepareLayer(layer), zipped.mContent, zipped.mStyle, 0).loss < 1e-3);
   assert.ok(Math.min(...zipped.mContent.slice(0, 12)) >= 0.99, 'content columns stay on');
   assert.ok(zipped.mStyle.slice(0, 12).every((v) => v < 0.05), 'style coefficients over the columns style does not read drop');
 });
 
 test('coefficients stay in [0, 1] even under a large penalty', async () => {
-  const [solution] = await solve('wasm', [layers[1]], 100, 5);
-  for (const v of [...solution.mContent, ...solution.mStyle]) assert.ok(v >= 0 && v <= 1, String(v));
-  assert.ok(Math.min(...solution.mContent, ...solution.mStyle) < 0.5, 'a large penalty must pull coefficients down');
+  const [result] = await solve('wasm', [layers[1]], settings(100, 5));
+  for (const v of [...result.mContent, ...result.mStyle]) assert.ok(v >= 0 && v <= 1, String(v));
+  assert.ok(Math.min(...result.mContent, ...result.mStyle) < 0.5, 'a large penalty must pull coefficients down');
 });

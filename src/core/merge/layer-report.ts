@@ -3,8 +3,9 @@
  * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
  */
 import { evaluateObjective, PreparedLayer } from './objective';
-import { columnBilinear, columnQuadratic, gramRows } from '../linalg/gram';
+import { columnBilinear, columnQuadratic } from '../linalg/gram';
 import { block } from './small-matrix';
+import type { LayerResult } from './ziplora-solver';
 
 export interface LayerReport {
   readonly module: string;
@@ -56,21 +57,6 @@ export function columnProducts(layer: PreparedLayer): ColumnProducts {
   };
 }
 
-/** ‖B̃·[A_c·diag(m_c); A_s·diag(m_s)]‖²_F = tr(ÃÃᵀ·G). */
-function mergedNormSquared(layer: PreparedLayer, mContent: ArrayLike<number>, mStyle: ArrayLike<number>): number {
-  const { inFeatures: n, rankContent: rc, rankStyle: rs, down, upGram } = layer;
-  const R = rc + rs;
-  const weighted = new Float64Array(R * n);
-  for (let a = 0; a < R; a++) {
-    const m = a < rc ? mContent : mStyle;
-    for (let j = 0; j < n; j++) weighted[a * n + j] = down[a * n + j] * m[j];
-  }
-  const gram = gramRows(weighted, R, n);
-  let trace = 0;
-  for (let i = 0; i < R * R; i++) trace += gram[i] * upGram[i];
-  return trace;
-}
-
 export interface ReportInput {
   readonly module: string;
   readonly layer: PreparedLayer;
@@ -91,34 +77,7 @@ export function layerReport(input: ReportInput): LayerReport {
   const merged = evaluateObjective(layer, mContent, mStyle, lambda);
   const direct = evaluateObjective(layer, new Float64Array(n).fill(wc), new Float64Array(n).fill(ws), 0);
   const { inner, normContent, normStyle } = columnProducts(layer);
-  let cosineSum = 0;
-  let cosineCount = 0;
-  let overlapBefore = 0;
-  let overlapAfter = 0;
-  let normProducts = 0;
-  let offContent = 0;
-  let offStyle = 0;
-  let zipped = 0;
-  let bothOn = 0;
-  let bothOff = 0;
-  for (let j = 0; j < n; j++) {
-    const product = normContent[j] * normStyle[j];
-    if (product > 0) {
-      cosineSum += Math.abs(inner[j]) / product;
-      cosineCount++;
-    }
-    overlapBefore += Math.abs(inner[j]);
-    overlapAfter += Math.abs(mContent[j] * mStyle[j]) * Math.abs(inner[j]);
-    normProducts += product;
-    const contentOn = mContent[j] >= threshold;
-    const styleOn = mStyle[j] >= threshold;
-    if (!contentOn) offContent++;
-    if (!styleOn) offStyle++;
-    if (contentOn && styleOn) bothOn++;
-    else if (contentOn || styleOn) zipped++;
-    else bothOff++;
-  }
-  const directNorm = mergedNormSquared(layer, new Float64Array(n).fill(wc), new Float64Array(n).fill(ws));
+  const summary = columnSummary(inner, normContent.map((v) => v * v), normStyle.map((v) => v * v), mContent, mStyle, [wc, ws], threshold);
   return {
     module: input.module,
     columns: n,
@@ -126,6 +85,55 @@ export function layerReport(input: ReportInput): LayerReport {
     styleError: merged.styleError,
     directContentError: direct.contentError,
     directStyleError: direct.styleError,
+    ...summary,
+    steps: input.steps,
+    loss: merged.loss,
+  };
+}
+
+/** Column-level sums shared by the float64 reference and the backend results. */
+function columnSummary(
+  inner: ArrayLike<number>,
+  contentSquares: ArrayLike<number>,
+  styleSquares: ArrayLike<number>,
+  mContent: ArrayLike<number>,
+  mStyle: ArrayLike<number>,
+  directWeights: readonly [number, number],
+  threshold: number,
+) {
+  const n = inner.length;
+  const [wc, ws] = directWeights;
+  let cosineSum = 0;
+  let cosineCount = 0;
+  let overlapBefore = 0;
+  let overlapAfter = 0;
+  let normProducts = 0;
+  let mergedNorm = 0;
+  let directNorm = 0;
+  let offContent = 0;
+  let offStyle = 0;
+  let zipped = 0;
+  let bothOn = 0;
+  for (let j = 0; j < n; j++) {
+    const product = Math.sqrt(Math.max(0, contentSquares[j]) * Math.max(0, styleSquares[j]));
+    if (product > 0) {
+      cosineSum += Math.min(1, Math.abs(inner[j]) / product);
+      cosineCount++;
+    }
+    overlapBefore += Math.abs(inner[j]);
+    overlapAfter += Math.abs(mContent[j] * mStyle[j] * inner[j]);
+    normProducts += product;
+    // ‖ΔW_m‖² = Σ_j ‖m_c,j·c_j + m_s,j·s_j‖², expanded.
+    mergedNorm += mContent[j] ** 2 * contentSquares[j] + 2 * mContent[j] * mStyle[j] * inner[j] + mStyle[j] ** 2 * styleSquares[j];
+    directNorm += wc * wc * contentSquares[j] + 2 * wc * ws * inner[j] + ws * ws * styleSquares[j];
+    const contentOn = mContent[j] >= threshold;
+    const styleOn = mStyle[j] >= threshold;
+    if (!contentOn) offContent++;
+    if (!styleOn) offStyle++;
+    if (contentOn && styleOn) bothOn++;
+    else if (contentOn || styleOn) zipped++;
+  }
+  return {
     meanAbsCosine: cosineCount ? cosineSum / cosineCount : 0,
     overlapBefore: normProducts > 0 ? overlapBefore / normProducts : 0,
     overlapAfter: normProducts > 0 ? overlapAfter / normProducts : 0,
@@ -133,9 +141,35 @@ export function layerReport(input: ReportInput): LayerReport {
     sparsityStyle: offStyle / n,
     zipped: zipped / n,
     bothOn: bothOn / n,
-    bothOff: bothOff / n,
-    normRatio: directNorm > 0 ? Math.sqrt(mergedNormSquared(layer, mContent, mStyle) / directNorm) : 0,
-    steps: input.steps,
-    loss: merged.loss,
+    bothOff: (n - zipped - bothOn) / n,
+    normRatio: directNorm > 0 ? Math.sqrt(Math.max(0, mergedNorm) / directNorm) : 0,
+  };
+}
+
+/** The report of a layer solved on a compute backend (see ziplora-solver.ts), in O(columns). */
+export function reportFromResult(
+  module: string,
+  result: LayerResult,
+  options: { steps: number; directWeights?: readonly [number, number]; sparsityThreshold?: number },
+): LayerReport {
+  const summary = columnSummary(
+    result.columnInner,
+    result.columnContentSquares,
+    result.columnStyleSquares,
+    result.mContent,
+    result.mStyle,
+    options.directWeights ?? [1, 1],
+    options.sparsityThreshold ?? DEFAULT_SPARSITY_THRESHOLD,
+  );
+  return {
+    module,
+    columns: result.mContent.length,
+    contentError: result.contentError,
+    styleError: result.styleError,
+    directContentError: result.directContentError,
+    directStyleError: result.directStyleError,
+    ...summary,
+    steps: options.steps,
+    loss: result.losses[result.losses.length - 1],
   };
 }

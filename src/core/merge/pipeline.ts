@@ -7,14 +7,14 @@ import path from 'node:path';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { pairLayers, PairingReport } from '../lora/pairing';
 import { checkWritableTarget } from '../safetensors/writer';
-import { ComputeBackend, selectBackend } from './backends';
-import { LayerReport, layerReport } from './layer-report';
-import { prepareLayer, PreparedLayer } from './objective';
+import { selectBackend } from './backends';
+import { LayerReport, reportFromResult } from './layer-report';
 import { readDelta } from './read-delta';
 import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from './request';
 import { orientForColumns } from './types';
 import { writeMergeOutputs } from './write-output';
-import { LayerSolution, multiplyAddsPerStep, solveZipLora } from './ziplora-solver';
+import { BatchSettings, multiplyAddsPerStep, planBatches, solveBatch } from './ziplora-solver';
+import { LayerSolution } from './write-output';
 
 export interface MergeCallbacks {
   onStart?(start: MergeStart): void;
@@ -32,30 +32,6 @@ function checkPairing(pairing: PairingReport, request: MergeRequest): void {
   const names = `${path.basename(request.content)} and ${path.basename(request.style)}`;
   if (pairing.incompatibility) throw new MergeError(`cannot merge ${names}: ${pairing.incompatibility}`);
   if (pairing.paired.length === 0) throw new MergeError(`cannot merge ${names}: they have no layer in common`);
-}
-
-async function solve(
-  request: MergeRequest,
-  backend: ComputeBackend | undefined,
-  prepared: PreparedLayer[],
-  callbacks: MergeCallbacks,
-  started: number,
-): Promise<LayerSolution[]> {
-  const solutions: LayerSolution[] = new Array(prepared.length);
-  if (request.method === 'direct' || !backend) {
-    const [wc, ws] = request.directWeights;
-    prepared.forEach((layer, i) => {
-      solutions[i] = { mContent: new Float32Array(layer.inFeatures).fill(wc), mStyle: new Float32Array(layer.inFeatures).fill(ws), losses: new Float32Array(0) };
-    });
-    return solutions;
-  }
-  const settings = { steps: request.steps, lambda: request.lambda, learningRate: request.learningRate, columns: request.columns };
-  await solveZipLora(backend, prepared, settings, {
-    onLayerSolved: (i, solution) => (solutions[i] = solution),
-    onProgress: (done, total) => callbacks.onProgress?.({ phase: 'optimising', done, total, elapsedMs: Date.now() - started }),
-    checkCancelled: callbacks.checkCancelled,
-  });
-  return solutions;
 }
 
 function mean(values: number[]): number {
@@ -80,53 +56,77 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       { name: path.basename(request.style), layers: style.lora.layers, baseModel: style.lora.baseModel },
     );
     checkPairing(pairing, request);
-    const backend = request.method === 'ziplora' ? await selectBackend(request.backend) : undefined;
+    // The direct merge needs no optimisation, but its report is measured on the same backend.
+    const backend = await selectBackend(request.backend);
     callbacks.onStart?.({
-      backend: backend?.name ?? 'none (direct merge)',
-      device: backend?.device ?? 'CPU',
-      skipped: backend?.skipped ?? [],
+      backend: backend.name,
+      device: backend.device,
+      skipped: backend.skipped,
       paired: pairing.paired.length,
       contentOnly: pairing.onlyInFirst.length,
       styleOnly: pairing.onlyInSecond.length,
       refused: pairing.refused.map((r) => ({ module: r.module, reason: r.reason })),
     });
 
-    const prepared: PreparedLayer[] = [];
-    for (const [i, pair] of pairing.paired.entries()) {
-      callbacks.checkCancelled?.();
-      const contentDelta = orientForColumns(await readDelta(content, pair.first), request.columns);
-      const styleDelta = orientForColumns(await readDelta(style, pair.second), request.columns);
-      prepared.push(prepareLayer({ content: contentDelta, style: styleDelta }));
-      callbacks.onProgress?.({ phase: 'reading', done: i + 1, total: pairing.paired.length, elapsedMs: Date.now() - started, detail: pair.module });
-    }
-
-    const optimiseStarted = Date.now();
-    const solutions = await solve(request, backend, prepared, callbacks, started);
-    const optimiseSeconds = (Date.now() - optimiseStarted) / 1000;
-    const reports = prepared.map((layer, i) => {
-      const report = layerReport({
-        module: pairing.paired[i].module,
-        layer,
-        mContent: solutions[i].mContent,
-        mStyle: solutions[i].mStyle,
-        lambda: request.method === 'ziplora' ? request.lambda : 0,
-        steps: request.method === 'ziplora' ? request.steps : 0,
-        directWeights: request.directWeights,
-        sparsityThreshold: request.sparsityThreshold,
-      });
-      callbacks.onLayer?.(report);
-      return report;
+    const ziplora = request.method === 'ziplora';
+    const settings: BatchSettings = {
+      steps: ziplora ? request.steps : 0,
+      lambda: ziplora ? request.lambda : 0,
+      learningRate: request.learningRate,
+      start: ziplora ? [1, 1] : request.directWeights,
+      directWeights: request.directWeights,
+    };
+    // Shapes from the headers alone, oriented like the problem (output columns swap in and out).
+    const shapes = pairing.paired.map(({ first, second }) => {
+      const [inFeatures, outFeatures] = request.columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
+      return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
     });
+    const solutions: LayerSolution[] = new Array(pairing.paired.length);
+    const reports: LayerReport[] = new Array(pairing.paired.length);
+    const totalUnits = pairing.paired.length * Math.max(1, settings.steps);
+    let doneUnits = 0;
+    let optimiseMs = 0;
+    // Batches are read, solved and measured one after the other, so memory holds one batch of factors.
+    for (const batch of planBatches(shapes, backend.oneLayerPerBatch)) {
+      const inputs = [];
+      for (const index of batch) {
+        callbacks.checkCancelled?.();
+        const pair = pairing.paired[index];
+        inputs.push({
+          content: orientForColumns(await readDelta(content, pair.first), request.columns),
+          style: orientForColumns(await readDelta(style, pair.second), request.columns),
+        });
+        callbacks.onProgress?.({ phase: 'reading', done: doneUnits, total: totalUnits, elapsedMs: Date.now() - started, detail: pair.module });
+      }
+      const solveStarted = Date.now();
+      let reported = 0;
+      const results = await solveBatch(backend, inputs, settings, async (step) => {
+        doneUnits += (step - reported) * batch.length;
+        reported = step;
+        callbacks.onProgress?.({ phase: 'optimising', done: doneUnits, total: totalUnits, elapsedMs: Date.now() - started, detail: pairing.paired[batch[0]].module });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        callbacks.checkCancelled?.();
+      });
+      optimiseMs += Date.now() - solveStarted;
+      if (settings.steps === 0) doneUnits += batch.length;
+      batch.forEach((index, i) => {
+        const result = results[i];
+        solutions[index] = { mContent: result.mContent, mStyle: result.mStyle, losses: ziplora ? result.losses : new Float32Array(0) };
+        reports[index] = reportFromResult(pairing.paired[index].module, result, { steps: settings.steps, directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
+        callbacks.onLayer?.(reports[index]);
+      });
+    }
+    const optimiseSeconds = optimiseMs / 1000;
 
     const warnings = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
-    const multiplyAdds = request.method === 'ziplora' ? prepared.reduce((sum, l) => sum + multiplyAddsPerStep(l), 0) * request.steps : 0;
+    const multiplyAdds = shapes.reduce((sum, shape) => sum + multiplyAddsPerStep(shape), 0) * settings.steps;
     return {
       output: request.output,
       sidecar,
       method: request.method,
-      backend: backend?.name ?? 'none (direct merge)',
-      device: backend?.device ?? 'CPU',
-      layers: { merged: prepared.length, copiedFromContent: pairing.onlyInFirst.length, copiedFromStyle: pairing.onlyInSecond.length, refused: pairing.refused.length },
+      backend: backend.name,
+      device: backend.device,
+      layers: { merged: pairing.paired.length, copiedFromContent: pairing.onlyInFirst.length, copiedFromStyle: pairing.onlyInSecond.length, refused: pairing.refused.length },
       seconds: (Date.now() - started) / 1000,
       optimiseSeconds,
       gflops: multiplyAdds && optimiseSeconds > 0 ? (2 * multiplyAdds) / optimiseSeconds / 1e9 : undefined,

@@ -20,9 +20,15 @@ import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
 import { MergeRequest } from './request';
 import { FactoredDelta } from './types';
-import { LayerSolution } from './ziplora-solver';
 
 type WritableDtype = 'F16' | 'BF16' | 'F32';
+
+/** What the writer needs of each merged layer: its coefficients and, for ZipLoRA, its loss curve. */
+export interface LayerSolution {
+  readonly mContent: Float32Array;
+  readonly mStyle: Float32Array;
+  readonly losses: Float32Array;
+}
 
 export interface OutputJob {
   readonly request: MergeRequest;
@@ -32,7 +38,7 @@ export interface OutputJob {
   readonly pairing: PairingReport;
   readonly solutions: readonly LayerSolution[];
   readonly reports: readonly LayerReport[];
-  readonly backend: ComputeBackend | undefined;
+  readonly backend: ComputeBackend;
   readonly callbacks: MergeCallbacks;
   readonly started: number;
 }
@@ -161,8 +167,8 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     columns: request.columns,
     directWeights: request.directWeights,
     rank: request.rank ?? null,
-    backend: job.backend?.name ?? 'none',
-    device: job.backend?.device ?? 'CPU',
+    backend: job.backend.name,
+    device: job.backend.device,
     tool: 'ziplora-vscode',
     version: TOOL_VERSION,
   };

@@ -1,116 +1,150 @@
 /**
- * ZipLoRA's per-layer optimisation on a tfjs backend: Adam on (m_c, m_s) from 1, clamped to [0, 1] after each
- * step, with the analytic gradient of objective.ts. Layers of equal (in, r_c, r_s) are independent problems
- * and run together as one batch; every product factors through thin matrices (R × in and R × r), never
- * out × in. Per step and layer that is four R·r·in products: two for the loss, two for the gradient.
+ * ZipLoRA's per-layer optimisation on a tfjs backend, and the measures of the result (DESIGN §5–6).
+ * Adam on (m_c, m_s) from the initial coefficients, clamped to [0, 1] after each step, with the analytic
+ * gradient of objective.ts (the float64 reference this is tested against). Layers of equal (in, r_c, r_s) are
+ * independent problems and run as one batch; every product goes through thin matrices (R × in, R × r,
+ * R × out), never out × in. Per step and layer that is 2·R²·in multiply-adds.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { ComputeBackend } from './backends';
-import { PreparedLayer } from './objective';
-import { ZipLoraSettings } from './types';
+import { FactoredDelta } from './types';
 
-export interface LayerSolution {
+export interface LayerInput {
+  readonly content: FactoredDelta;
+  readonly style: FactoredDelta;
+}
+
+export interface BatchSettings {
+  readonly steps: number;
+  readonly lambda: number;
+  readonly learningRate: number;
+  /** Starting coefficients (1, 1 for ZipLoRA; the direct merge is 0 steps from its weights). */
+  readonly start: readonly [number, number];
+  /** Weights of the direct merge the result is compared with. */
+  readonly directWeights: readonly [number, number];
+}
+
+/** Everything the merge needs of a solved layer; the report is assembled from it in layer-report.ts. */
+export interface LayerResult {
   readonly mContent: Float32Array;
   readonly mStyle: Float32Array;
   /** Loss before each step, then the final loss: steps + 1 values. */
   readonly losses: Float32Array;
+  readonly contentError: number;
+  readonly styleError: number;
+  readonly directContentError: number;
+  readonly directStyleError: number;
+  /** ⟨c_j, s_j⟩, ‖c_j‖² and ‖s_j‖² for every column j (scales included). */
+  readonly columnInner: Float32Array;
+  readonly columnContentSquares: Float32Array;
+  readonly columnStyleSquares: Float32Array;
 }
-
-export interface SolveCallbacks {
-  /** Called as each layer's solution is ready, in any order. */
-  onLayerSolved(index: number, solution: LayerSolution): void;
-  /** Called every few steps with the layer-steps done so far out of all of them. */
-  onProgress?(doneLayerSteps: number, totalLayerSteps: number): void;
-  /** Throws (e.g. on a cancel) to stop; checked between steps. */
-  checkCancelled?(): void;
-}
-
-/** Steps between yields to the event loop, so that cancel messages and progress get through. */
-const STEPS_PER_YIELD = 5;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-8;
-/** Upper bound on batch × R × in, so intermediates stay within a few hundred MB. */
+/** Upper bound on batch × R × max(in, out), so intermediates stay within a few hundred MB. */
 const MAX_BATCH_ELEMENTS = 8 << 20;
 
-/** Groups layer indices by shape, each group split into batches small enough for memory. */
-export function batchesByShape(layers: readonly PreparedLayer[], maxBatch = Infinity): number[][] {
+export interface LayerShape {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly rankContent: number;
+  readonly rankStyle: number;
+}
+
+/**
+ * Groups layers of equal shape into batches. tfjs-wasm gets one layer per batch: its fast XNNPACK products
+ * are 2-D only, batched ones run ≈8× slower.
+ */
+export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boolean): number[][] {
   const groups = new Map<string, number[]>();
-  layers.forEach((layer, index) => {
-    const key = `${layer.inFeatures}:${layer.rankContent}:${layer.rankStyle}`;
+  shapes.forEach((s, index) => {
+    const key = `${s.inFeatures}:${s.outFeatures}:${s.rankContent}:${s.rankStyle}`;
     groups.set(key, [...(groups.get(key) ?? []), index]);
   });
   const batches: number[][] = [];
   for (const indices of groups.values()) {
-    const layer = layers[indices[0]];
-    const perLayer = (layer.rankContent + layer.rankStyle) * layer.inFeatures;
-    const size = Math.max(1, Math.min(maxBatch, Math.floor(MAX_BATCH_ELEMENTS / perLayer)));
+    const s = shapes[indices[0]];
+    const perLayer = (s.rankContent + s.rankStyle) * Math.max(s.inFeatures, s.outFeatures);
+    const size = oneLayerPerBatch ? 1 : Math.max(1, Math.floor(MAX_BATCH_ELEMENTS / perLayer));
     for (let i = 0; i < indices.length; i += size) batches.push(indices.slice(i, i + size));
   }
   return batches;
 }
 
-/** Multiply-adds of one step of one layer (for GFLOP/s reports): four R·r·in products. */
-export function multiplyAddsPerStep(layer: PreparedLayer): number {
-  const R = layer.rankContent + layer.rankStyle;
-  return 2 * R * (layer.rankContent + layer.rankStyle) * layer.inFeatures;
+/** Multiply-adds of one optimisation step of one layer (for GFLOP/s reports). */
+export function multiplyAddsPerStep(shape: LayerShape): number {
+  const R = shape.rankContent + shape.rankStyle;
+  return 2 * R * R * shape.inFeatures;
 }
 
 type Tensor3D = TF.Tensor3D;
 
-
-function stack3(tf: typeof TF, arrays: ArrayLike<number>[], rows: number, cols: number): Tensor3D {
-  const data = new Float32Array(arrays.length * rows * cols);
-  arrays.forEach((a, i) => data.set(a as ArrayLike<number>, i * rows * cols));
-  return tf.tensor3d(data, [arrays.length, rows, cols]);
+function stack(tf: typeof TF, parts: { values: ArrayLike<number>; scale?: number }[][], rows: number, cols: number): Tensor3D {
+  const data = new Float32Array(parts.length * rows * cols);
+  let offset = 0;
+  for (const layer of parts) {
+    for (const { values, scale = 1 } of layer) {
+      for (let i = 0; i < values.length; i++) data[offset + i] = values[i] * scale;
+      offset += values.length;
+    }
+  }
+  return tf.tensor3d(data, [parts.length, rows, cols]);
 }
 
-async function solveBatch(backend: ComputeBackend, layers: PreparedLayer[], settings: ZipLoraSettings, onSteps: (steps: number) => Promise<void>): Promise<LayerSolution[]> {
+/**
+ * Solves a batch of layers of one shape and measures the result. `onSteps(step)` is awaited every few steps
+ * (it yields to the event loop and may throw to cancel).
+ */
+export async function solveBatch(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
   const { tf } = backend;
   const B = layers.length;
-  const { inFeatures: n, rankContent: rc, rankStyle: rs } = layers[0];
+  const { inFeatures: n, outFeatures: out, rank: rc } = layers[0].content;
+  const rs = layers[0].style.rank;
   const R = rc + rs;
-  const disposables: TF.Tensor[] = [];
+  const owned: TF.Tensor[] = [];
   const keep = <T extends TF.Tensor>(t: T): T => {
-    disposables.push(t);
+    owned.push(t);
     return t;
   };
   try {
-    const down = stack3(tf, layers.map((l) => l.down), R, n);
-    const downContent = keep(tf.slice(down, [0, 0, 0], [B, rc, n]));
-    const downStyle = keep(tf.slice(down, [0, rc, 0], [B, rs, n]));
-    tf.dispose(down);
-    // Transposed copies (in × r), made once: weighting by m is then a broadcast over rows, the reduction for
-    // the gradient runs along the last axis, and every product in the loop is a plain, un-transposed one.
+    const downContent = keep(stack(tf, layers.map((l) => [{ values: l.content.down }]), rc, n));
+    const downStyle = keep(stack(tf, layers.map((l) => [{ values: l.style.down }]), rs, n));
+    // Transposed copies (in × r), made once: weighting by m is then a broadcast over rows, reductions run along
+    // the last axis, and every product in the loop is a plain, un-transposed one (XNNPACK's fast path on wasm).
     const downContentT = keep(tf.transpose(downContent, [0, 2, 1]));
     const downStyleT = keep(tf.transpose(downStyle, [0, 2, 1]));
-    const gram = keep(stack3(tf, layers.map((l) => l.upGram), R, R));
-    const gramContent = keep(tf.slice(gram, [0, 0, 0], [B, rc, rc]));
-    const gramStyle = keep(tf.slice(gram, [0, rc, rc], [B, rs, rs]));
-    // 1/N per layer; a layer with a zero delta has no fidelity term (its weight is 0, not 1/0).
-    const inverse = (norms: number[]) => keep(tf.tensor3d(norms.map((v) => (v > 0 ? 1 / v : 0)), [B, 1, 1]));
-    const invNormContent = inverse(layers.map((l) => l.normContent));
-    const invNormStyle = inverse(layers.map((l) => l.normStyle));
+    // G = B̃ᵀB̃ with B̃ = [s_c·B_c, s_s·B_s]: the up factors enter only through this R × R Gram.
+    const upT = stack(tf, layers.map((l) => [{ values: l.content.upTransposed, scale: l.content.scale }, { values: l.style.upTransposed, scale: l.style.scale }]), R, out);
+    const gram = keep(tf.tidy(() => tf.matMul(upT, tf.transpose(upT, [0, 2, 1])) as Tensor3D));
+    upT.dispose();
+    const block = (r0: number, rows: number, c0: number, cols: number) => keep(tf.slice(gram, [0, r0, c0], [B, rows, cols]));
+    const [gramContent, gramStyle, gramCross] = [block(0, rc, 0, rc), block(rc, rs, rc, rs), block(0, rc, rc, rs)];
+    // 1/N with N = ‖ΔW·ΔWᵀ‖² = tr((A·Aᵀ·H)²); a layer with a zero delta has no fidelity term (weight 0, not 1/0).
+    const inverseNorm = (down: Tensor3D, downT: Tensor3D, h: Tensor3D) =>
+      keep(
+        tf.tidy(() => {
+          const p = tf.matMul(tf.matMul(down, downT), h);
+          const norm = tf.sum(tf.mul(p, tf.transpose(p, [0, 2, 1])), [1, 2], true);
+          return tf.where(tf.greater(norm, 0), tf.div(1, norm), tf.zerosLike(norm)) as Tensor3D;
+        }),
+      );
+    const invNormContent = inverseNorm(downContent, downContentT, gramContent);
+    const invNormStyle = inverseNorm(downStyle, downStyleT, gramStyle);
     const penaltyScale = settings.lambda / n;
 
-    // Coefficients and Adam moments are column vectors [B, in, 1].
-    let mContent = tf.ones([B, n, 1]) as Tensor3D;
-    let mStyle = tf.ones([B, n, 1]) as Tensor3D;
-    let moments = [tf.zeros([B, n, 1]), tf.zeros([B, n, 1]), tf.zeros([B, n, 1]), tf.zeros([B, n, 1])] as Tensor3D[];
-    const losses: TF.Tensor1D[] = [];
-
     /**
-     * One fidelity term: Z = [A_c·diag(wTop); A_s·diag(wBottom)]·A_tᵀ, error = tr(ZᵀGZH)/N, and the gradient
-     * with respect to wTop and wBottom, column j being A[:, j]ᵀ·(2/N·G·Z·H·A_t)[:, j] for each row block.
+     * One fidelity term: Z = [A_c·diag(wTop); A_s·diag(wBottom)]·A_tᵀ, error = tr(ZᵀGZH)/N, and (unless only the
+     * value is wanted) the gradient with respect to wTop and wBottom: column j is A[:, j]ᵀ·(2/N·G·Z·H·A_t)[:, j].
      */
-    const fidelityTerm = (wTop: Tensor3D, wBottom: Tensor3D, targetT: Tensor3D, rt: number, h: Tensor3D, invNorm: Tensor3D) => {
+    const fidelityTerm = (wTop: Tensor3D, wBottom: Tensor3D, targetT: Tensor3D, rt: number, h: Tensor3D, invNorm: Tensor3D, withGradient: boolean) => {
       const zTop = tf.matMul(downContent, tf.mul(targetT, wTop));
       const zBottom = tf.matMul(downStyle, tf.mul(targetT, wBottom));
       const z = tf.concat([zTop, zBottom], 1) as Tensor3D;
       const t = tf.matMul(tf.matMul(gram, z), h) as Tensor3D;
       const error = tf.mul(tf.sum(tf.mul(z, t), [1, 2], true), invNorm);
+      if (!withGradient) return { error };
       const yT = tf.transpose(tf.mul(t, tf.mul(invNorm, 2)), [0, 2, 1]) as Tensor3D;
       const pTop = tf.matMul(targetT, tf.slice(yT, [0, 0, 0], [B, rt, rc]));
       const pBottom = tf.matMul(targetT, tf.slice(yT, [0, 0, rc], [B, rt, rs]));
@@ -118,21 +152,29 @@ async function solveBatch(backend: ComputeBackend, layers: PreparedLayer[], sett
       const gradBottom = tf.sum(tf.mul(downStyleT, pBottom), 2, true) as Tensor3D;
       return { error, gradTop, gradBottom };
     };
+    const terms = (mc: Tensor3D, ms: Tensor3D, withGradient: boolean) => ({
+      content: fidelityTerm(tf.sub(mc, 1) as Tensor3D, ms, downContentT, rc, gramContent, invNormContent, withGradient),
+      style: fidelityTerm(mc, tf.sub(ms, 1) as Tensor3D, downStyleT, rs, gramStyle, invNormStyle, withGradient),
+    });
 
-    /** Loss per layer and the gradient, as in objective.ts. */
+    /** Loss per layer (fidelity terms + λ·mean|m_c·m_s|) and its gradient. */
     const lossAndGradient = (mc: Tensor3D, ms: Tensor3D) =>
       tf.tidy(() => {
-        const content = fidelityTerm(tf.sub(mc, 1) as Tensor3D, ms, downContentT, rc, gramContent, invNormContent);
-        const style = fidelityTerm(mc, tf.sub(ms, 1) as Tensor3D, downStyleT, rs, gramStyle, invNormStyle);
+        const { content, style } = terms(mc, ms, true);
         const product = tf.mul(mc, ms);
         const penalty = tf.mul(tf.sum(tf.abs(product), [1, 2], true), penaltyScale);
         const sign = tf.sign(product);
-        const gradContent = tf.addN([content.gradTop, style.gradTop, tf.mul(tf.mul(sign, ms), penaltyScale)]);
-        const gradStyle = tf.addN([content.gradBottom, style.gradBottom, tf.mul(tf.mul(sign, mc), penaltyScale)]);
+        const gradContent = tf.addN([content.gradTop!, style.gradTop!, tf.mul(tf.mul(sign, ms), penaltyScale)]);
+        const gradStyle = tf.addN([content.gradBottom!, style.gradBottom!, tf.mul(tf.mul(sign, mc), penaltyScale)]);
         const loss = tf.reshape(tf.addN([content.error, style.error, penalty]), [B]) as TF.Tensor1D;
         return { loss, gradContent, gradStyle };
       });
 
+    // Coefficients and Adam moments are column vectors [B, in, 1].
+    let mContent = tf.fill([B, n, 1], settings.start[0]) as Tensor3D;
+    let mStyle = tf.fill([B, n, 1], settings.start[1]) as Tensor3D;
+    let moments = [tf.zeros([B, n, 1]), tf.zeros([B, n, 1]), tf.zeros([B, n, 1]), tf.zeros([B, n, 1])] as Tensor3D[];
+    const losses: TF.Tensor1D[] = [];
     for (let step = 1; step <= settings.steps; step++) {
       const { loss, gradContent, gradStyle } = lossAndGradient(mContent, mStyle);
       losses.push(loss);
@@ -152,41 +194,85 @@ async function solveBatch(backend: ComputeBackend, layers: PreparedLayer[], sett
       tf.dispose([gradContent, gradStyle, mContent, mStyle, ...moments]);
       [mContent, mStyle] = next;
       moments = next.slice(2) as Tensor3D[];
-      if (step % STEPS_PER_YIELD === 0 || step === settings.steps) await onSteps(step);
+      if (step % 5 === 0 || step === settings.steps) await onSteps(step);
     }
-    const final = lossAndGradient(mContent, mStyle);
-    losses.push(final.loss);
-    tf.dispose([final.gradContent, final.gradStyle, ...moments]);
-    const lossTable = tf.stack(losses, 1);
-    const lossValues = lossTable.dataSync() as Float32Array;
-    const mc = mContent.dataSync() as Float32Array;
-    const ms = mStyle.dataSync() as Float32Array;
-    tf.dispose([lossTable, ...losses, mContent, mStyle]);
-    return layers.map((_, i) => ({
-      mContent: mc.slice(i * n, (i + 1) * n),
-      mStyle: ms.slice(i * n, (i + 1) * n),
-      losses: lossValues.slice(i * (settings.steps + 1), (i + 1) * (settings.steps + 1)),
-    }));
+    tf.dispose(moments);
+
+    // Measures: fidelity at the result and at the direct merge's weights, and the per-column forms.
+    const measured = tf.tidy(() => {
+      const final = terms(mContent, mStyle, false);
+      const penalty = tf.mul(tf.sum(tf.abs(tf.mul(mContent, mStyle)), [1, 2], true), penaltyScale);
+      const [wc, ws] = settings.directWeights;
+      const direct = terms(tf.fill([B, n, 1], wc) as Tensor3D, tf.fill([B, n, 1], ws) as Tensor3D, false);
+      const scalars = tf.concat([tf.addN([final.content.error, final.style.error, penalty]), final.content.error, final.style.error, direct.content.error, direct.style.error], 2);
+      // Column j of ΔW_c is B̃_c·a_c,j, so ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and ‖c_j‖² = a_c,jᵀ·G_cc·a_c,j.
+      const rowSums = (x: TF.Tensor) => tf.sum(x, 2, true);
+      const columns = tf.concat(
+        [
+          rowSums(tf.mul(tf.matMul(downContentT, gramCross), downStyleT)),
+          rowSums(tf.mul(tf.matMul(downContentT, gramContent), downContentT)),
+          rowSums(tf.mul(tf.matMul(downStyleT, gramStyle), downStyleT)),
+          mContent,
+          mStyle,
+        ],
+        2,
+      );
+      return { scalars, columns };
+    });
+    const lossTable = losses.length ? tf.stack(losses, 1) : undefined;
+    const [scalarValues, columnValues, lossValues] = await Promise.all([measured.scalars.data(), measured.columns.data(), lossTable?.data() ?? Promise.resolve(new Float32Array(0))]);
+    tf.dispose([measured.scalars, measured.columns, ...(lossTable ? [lossTable] : []), ...losses, mContent, mStyle]);
+    return layers.map((_, i) => {
+      const column = (k: number) => Float32Array.from({ length: n }, (_, j) => columnValues[(i * n + j) * 5 + k]);
+      const scalar = (k: number) => scalarValues[i * 5 + k];
+      const history = lossValues.slice(i * settings.steps, (i + 1) * settings.steps);
+      const allLosses = new Float32Array(settings.steps + 1);
+      allLosses.set(history);
+      allLosses[settings.steps] = scalar(0);
+      return {
+        mContent: column(3),
+        mStyle: column(4),
+        losses: allLosses,
+        contentError: scalar(1),
+        styleError: scalar(2),
+        directContentError: scalar(3),
+        directStyleError: scalar(4),
+        columnInner: column(0),
+        columnContentSquares: column(1),
+        columnStyleSquares: column(2),
+      };
+    });
   } finally {
-    tf.dispose(disposables);
+    tf.dispose(owned);
   }
 }
 
-/** Solves every layer, batch by batch, reporting each solution as soon as its batch is done. */
-export async function solveZipLora(backend: ComputeBackend, layers: readonly PreparedLayer[], settings: ZipLoraSettings, callbacks: SolveCallbacks): Promise<void> {
-  const total = layers.length * settings.steps;
+export interface SolveCallbacks {
+  /** Called as each layer's result is ready, in any order. */
+  onLayerSolved(index: number, result: LayerResult): void;
+  /** Layer-steps done so far out of all of them. */
+  onProgress?(doneLayerSteps: number, totalLayerSteps: number): void;
+  /** Throws (e.g. on a cancel) to stop; checked between steps. */
+  checkCancelled?(): void;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Solves every layer, batch by batch (tests and benchmarks; the merge pipeline streams batches itself). */
+export async function solveAll(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, callbacks: SolveCallbacks): Promise<void> {
+  const shapes = layers.map((l) => ({ inFeatures: l.content.inFeatures, outFeatures: l.content.outFeatures, rankContent: l.content.rank, rankStyle: l.style.rank }));
+  const total = layers.length * Math.max(1, settings.steps);
   let done = 0;
-  for (const batch of batchesByShape(layers, backend.oneLayerPerBatch ? 1 : Infinity)) {
+  for (const batch of planBatches(shapes, backend.oneLayerPerBatch)) {
     callbacks.checkCancelled?.();
     let reported = 0;
-    const onSteps = async (step: number) => {
+    const results = await solveBatch(backend, batch.map((i) => layers[i]), settings, async (step) => {
       done += (step - reported) * batch.length;
       reported = step;
       callbacks.onProgress?.(done, total);
       await yieldToEventLoop();
       callbacks.checkCancelled?.();
-    };
-    const solutions = await solveBatch(backend, batch.map((i) => layers[i]), settings, onSteps);
-    batch.forEach((layerIndex, i) => callbacks.onLayerSolved(layerIndex, solutions[i]));
+    });
+    batch.forEach((layerIndex, i) => callbacks.onLayerSolved(layerIndex, results[i]));
   }
 }
