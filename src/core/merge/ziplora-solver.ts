@@ -203,7 +203,9 @@ export async function solveBatch(backend: ComputeBackend, layers: readonly Layer
       const final = terms(mContent, mStyle, false);
       const penalty = tf.mul(tf.sum(tf.abs(tf.mul(mContent, mStyle)), [1, 2], true), penaltyScale);
       const [wc, ws] = settings.directWeights;
-      const direct = terms(tf.fill([B, n, 1], wc) as Tensor3D, tf.fill([B, n, 1], ws) as Tensor3D, false);
+      // With no steps from the direct weights the result is the direct merge: measure it once.
+      const atDirect = settings.steps === 0 && settings.start[0] === wc && settings.start[1] === ws;
+      const direct = atDirect ? final : terms(tf.fill([B, n, 1], wc) as Tensor3D, tf.fill([B, n, 1], ws) as Tensor3D, false);
       const scalars = tf.concat([tf.addN([final.content.error, final.style.error, penalty]), final.content.error, final.style.error, direct.content.error, direct.style.error], 2);
       // Column j of ΔW_c is B̃_c·a_c,j, so ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and ‖c_j‖² = a_c,jᵀ·G_cc·a_c,j.
       const rowSums = (x: TF.Tensor) => tf.sum(x, 2, true);

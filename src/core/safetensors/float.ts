@@ -173,7 +173,15 @@ export function floatToBFloat16Bits(value: number): number {
 export function encodeFromF32(dtype: 'F32' | 'F16' | 'BF16', values: Float32Array): Uint8Array {
   if (dtype === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const out = new Uint16Array(values.length);
-  const encode = dtype === 'F16' ? floatToHalfBits : floatToBFloat16Bits;
-  for (let i = 0; i < values.length; i++) out[i] = encode(values[i]);
+  if (dtype === 'BF16') {
+    // The same rounding as floatToBFloat16Bits, inlined over a bit view: this loop is on the merge's write path.
+    const bits = new Uint32Array(Float32Array.from(values).buffer);
+    for (let i = 0; i < bits.length; i++) {
+      const x = bits[i];
+      out[i] = (x & 0x7f800000) === 0x7f800000 && x & 0x7fffff ? (x >>> 16) | 0x40 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) out[i] = floatToHalfBits(values[i]);
+  }
   return new Uint8Array(out.buffer);
 }
