@@ -26,6 +26,11 @@ const builds = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
+// The device check for a machine with a GPU (bench/gpu-check.ts) is built only on request.
+if (process.argv.includes('--gpu-check')) {
+  builds.push({ ...node, entryPoints: ['bench/gpu-check.ts'], outfile: 'dist/gpu-check.js' });
+}
+
 async function main() {
   if (watch) {
     const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));

@@ -17,7 +17,12 @@ export interface DumpTensor {
 
 /** A shape dump (tensor name → {shape, dtype: "torch.float16"…}); entries without a shape are skipped. */
 export function readShapeDump(fileName: string): DumpTensor[] {
-  const parsed = JSON.parse(readFileSync(path.join(SHAPE_DUMPS, fileName), 'utf8')) as Record<string, { shape?: number[]; dtype?: string }>;
+  return readShapeDumpFile(path.join(SHAPE_DUMPS, fileName));
+}
+
+/** A shape dump at any path (the device check carries its own copy). */
+export function readShapeDumpFile(file: string): DumpTensor[] {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { shape?: number[]; dtype?: string }>;
   return Object.entries(parsed)
     .filter(([, v]) => Array.isArray(v.shape))
     .map(([name, v]) => ({ name, shape: v.shape!, dtype: v.dtype ?? '' }));

@@ -90,7 +90,8 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Pro
     case 'webgpu': {
       const dawn = load('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
       Object.assign(globalThis, dawn.globals);
-      const gpu = dawn.create([]);
+      // Dawn options (e.g. "backend=vulkan;adapter=NVIDIA H100") for machines with several adapters.
+      const gpu = dawn.create((process.env.ZIPLORA_WEBGPU_FLAGS ?? '').split(';').filter(Boolean));
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) throw new Error('no WebGPU adapter (no Vulkan/Metal/D3D12 driver found)');
       const info = adapter.info;
