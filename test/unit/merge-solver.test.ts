@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { BackendName, selectBackend } from '../../src/core/merge/backends';
 import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
 import { layerReport, reportFromResult } from '../../src/core/merge/layer-report';
-import { BatchSettings, LayerInput, LayerResult, solveAll } from '../../src/core/merge/ziplora-solver';
+import { BatchSettings, LayerInput, LayerResult, planBatches, solveAll } from '../../src/core/merge/ziplora-solver';
 import { randomDelta } from '../support/random-lora';
 import { referenceAdam } from '../support/reference-adam';
 
@@ -20,6 +20,8 @@ const layers: LayerInput[] = [
   { content: randomDelta(24, 16, 4, 1, 1.5), style: randomDelta(24, 16, 4, 2, 0.5) },
   { content: randomDelta(24, 16, 4, 3), style: randomDelta(24, 16, 4, 4) },
   { content: randomDelta(40, 8, 2, 5), style: randomDelta(40, 8, 6, 6) },
+  // Same in and ranks as the first two, another out: batched backends pad it into their batch.
+  { content: randomDelta(24, 7, 4, 9, 2), style: randomDelta(24, 7, 4, 10) },
 ];
 
 // float32 on the backends vs float64 here: Adam's normalised steps amplify rounding near zero gradients.
@@ -53,6 +55,14 @@ test('the backend measures give the same report as the float64 reference', async
       else assert.equal(a, b);
     }
   });
+});
+
+test('batches group equal (in, r_c, r_s) across out, largest out first, within the memory bound', () => {
+  const shape = (inFeatures: number, outFeatures: number, rankContent = 4, rankStyle = 4) => ({ inFeatures, outFeatures, rankContent, rankStyle });
+  const shapes = [shape(24, 7), shape(24, 16), shape(40, 8, 2, 6), shape(24, 16), shape(24, 16, 2, 2)];
+  assert.deepEqual(planBatches(shapes, false), [[1, 3, 0], [2], [4]]);
+  assert.deepEqual(planBatches(shapes, true), [[1], [3], [0], [2], [4]]);
+  assert.deepEqual(planBatches(shapes, false, 8 * 24 * 2), [[1, 3], [0], [2], [4]], 'at most two layers of R = 8, width 24');
 });
 
 test('zero steps from the direct weights is the direct merge', async () => {

@@ -26,6 +26,8 @@ export interface ComputeBackend {
    * XNNPACK (≈15 GFLOP/s here) and runs batched ones ≈8× slower, and splitting a batch costs more still.
    */
   readonly oneLayerPerBatch: boolean;
+  /** Bound on batch × R × max(in, out) per batch: large on GPUs, where fewer, larger batches pay off. */
+  readonly maxBatchElements: number;
   /** Why faster backends were passed over (for `auto`). */
   readonly skipped: readonly string[];
 }
@@ -70,14 +72,14 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Pro
       const tf = tfCore();
       load('@tensorflow/tfjs-backend-cpu');
       await activate(tf, 'cpu');
-      return { name, device: 'CPU (JavaScript)', tf, oneLayerPerBatch: false };
+      return { name, device: 'CPU (JavaScript)', tf, oneLayerPerBatch: false, maxBatchElements: CPU_BATCH_ELEMENTS };
     }
     case 'wasm': {
       const tf = tfCore();
       const wasm = load('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
       wasm.setWasmPaths(wasmDirectory());
       await activate(tf, 'wasm');
-      return { name, device: 'CPU (WebAssembly SIMD, 1 thread)', tf, oneLayerPerBatch: true };
+      return { name, device: 'CPU (WebAssembly SIMD, 1 thread)', tf, oneLayerPerBatch: true, maxBatchElements: CPU_BATCH_ELEMENTS };
     }
     case 'tfjs-node':
     case 'tfjs-node-gpu': {
@@ -85,7 +87,8 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Pro
       load(`@tensorflow/${name}`);
       const tf = tfCore();
       await activate(tf, 'tensorflow');
-      return { name, device: name === 'tfjs-node-gpu' ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, oneLayerPerBatch: false };
+      const gpu = name === 'tfjs-node-gpu';
+      return { name, device: gpu ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, oneLayerPerBatch: false, maxBatchElements: gpu ? GPU_BATCH_ELEMENTS : CPU_BATCH_ELEMENTS };
     }
     case 'webgpu': {
       const dawn = load('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
@@ -104,10 +107,14 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Pro
       load('@tensorflow/tfjs-backend-webgpu');
       await activate(tf, 'webgpu');
       const device = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
-      return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, oneLayerPerBatch: false };
+      return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, oneLayerPerBatch: false, maxBatchElements: GPU_BATCH_ELEMENTS };
     }
   }
 }
+
+/** 8 Mi elements ≈ 32 MB per batched tensor on the CPU; 128 Mi ≈ 512 MB on a GPU with tens of GB. */
+const CPU_BATCH_ELEMENTS = 8 << 20;
+const GPU_BATCH_ELEMENTS = 128 << 20;
 
 const AUTO_ORDER: ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 

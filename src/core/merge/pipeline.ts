@@ -87,7 +87,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     let doneUnits = 0;
     let optimiseMs = 0;
     // Batches are read, solved and measured one after the other, so memory holds one batch of factors.
-    for (const batch of planBatches(shapes, backend.oneLayerPerBatch)) {
+    for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {
       const inputs = [];
       for (const index of batch) {
         callbacks.checkCancelled?.();

@@ -43,8 +43,8 @@ export interface LayerResult {
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-8;
-/** Upper bound on batch × R × max(in, out), so intermediates stay within a few hundred MB. */
-const MAX_BATCH_ELEMENTS = 8 << 20;
+/** Default bound on batch × R × max(in, out), so that intermediates stay within a few hundred MB. */
+export const DEFAULT_MAX_BATCH_ELEMENTS = 8 << 20;
 
 export interface LayerShape {
   readonly inFeatures: number;
@@ -54,21 +54,35 @@ export interface LayerShape {
 }
 
 /**
- * Groups layers of equal shape into batches. tfjs-wasm gets one layer per batch: its fast XNNPACK products
- * are 2-D only, batched ones run ≈8× slower.
+ * Groups layers into batches of equal (in, r_c, r_s); layers of different out share a batch, their up factors
+ * padded with zero columns (which leave G = B̃ᵀB̃ unchanged). Fewer, larger batches mean fewer kernel launches
+ * on a GPU. tfjs-wasm gets one layer per batch: its fast XNNPACK products are 2-D only, batched ones run ≈8×
+ * slower. `maxElements` bounds batch × R × max(in, out) (memory).
  */
-export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boolean): number[][] {
+export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boolean, maxElements = DEFAULT_MAX_BATCH_ELEMENTS): number[][] {
   const groups = new Map<string, number[]>();
   shapes.forEach((s, index) => {
-    const key = `${s.inFeatures}:${s.outFeatures}:${s.rankContent}:${s.rankStyle}`;
+    const key = `${s.inFeatures}:${s.rankContent}:${s.rankStyle}`;
     groups.set(key, [...(groups.get(key) ?? []), index]);
   });
   const batches: number[][] = [];
   for (const indices of groups.values()) {
-    const s = shapes[indices[0]];
-    const perLayer = (s.rankContent + s.rankStyle) * Math.max(s.inFeatures, s.outFeatures);
-    const size = oneLayerPerBatch ? 1 : Math.max(1, Math.floor(MAX_BATCH_ELEMENTS / perLayer));
-    for (let i = 0; i < indices.length; i += size) batches.push(indices.slice(i, i + size));
+    // Largest out first, so that a batch's padding stays small.
+    indices.sort((a, b) => shapes[b].outFeatures - shapes[a].outFeatures);
+    let batch: number[] = [];
+    let width = 0;
+    for (const index of indices) {
+      const s = shapes[index];
+      const nextWidth = Math.max(width, s.inFeatures, s.outFeatures);
+      if (batch.length && (oneLayerPerBatch || (batch.length + 1) * (s.rankContent + s.rankStyle) * nextWidth > maxElements)) {
+        batches.push(batch);
+        batch = [];
+        width = 0;
+      }
+      batch.push(index);
+      width = Math.max(width, s.inFeatures, s.outFeatures);
+    }
+    if (batch.length) batches.push(batch);
   }
   return batches;
 }
@@ -81,15 +95,20 @@ export function multiplyAddsPerStep(shape: LayerShape): number {
 
 type Tensor3D = TF.Tensor3D;
 
-function stack(tf: typeof TF, parts: { values: ArrayLike<number>; scale?: number }[][], rows: number, cols: number): Tensor3D {
+/**
+ * Stacks per-layer row blocks into [layers, rows, cols]; a block whose rows are shorter than `cols` is padded
+ * with zeros on the right.
+ */
+function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: number; scale?: number }[][], rows: number, cols: number): Tensor3D {
   const data = new Float32Array(parts.length * rows * cols);
-  let offset = 0;
-  for (const layer of parts) {
-    for (const { values, scale = 1 } of layer) {
-      for (let i = 0; i < values.length; i++) data[offset + i] = values[i] * scale;
-      offset += values.length;
+  parts.forEach((layer, b) => {
+    let row = b * rows;
+    for (const { values, rowLength, scale = 1 } of layer) {
+      for (let r = 0; r < values.length / rowLength; r++, row++) {
+        for (let i = 0; i < rowLength; i++) data[row * cols + i] = values[r * rowLength + i] * scale;
+      }
     }
-  }
+  });
   return tf.tensor3d(data, [parts.length, rows, cols]);
 }
 
@@ -100,8 +119,9 @@ function stack(tf: typeof TF, parts: { values: ArrayLike<number>; scale?: number
 export async function solveBatch(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
   const { tf } = backend;
   const B = layers.length;
-  const { inFeatures: n, outFeatures: out, rank: rc } = layers[0].content;
+  const { inFeatures: n, rank: rc } = layers[0].content;
   const rs = layers[0].style.rank;
+  const out = Math.max(...layers.map((l) => l.content.outFeatures));
   const R = rc + rs;
   const owned: TF.Tensor[] = [];
   const keep = <T extends TF.Tensor>(t: T): T => {
@@ -109,14 +129,22 @@ export async function solveBatch(backend: ComputeBackend, layers: readonly Layer
     return t;
   };
   try {
-    const downContent = keep(stack(tf, layers.map((l) => [{ values: l.content.down }]), rc, n));
-    const downStyle = keep(stack(tf, layers.map((l) => [{ values: l.style.down }]), rs, n));
+    const downContent = keep(stack(tf, layers.map((l) => [{ values: l.content.down, rowLength: n }]), rc, n));
+    const downStyle = keep(stack(tf, layers.map((l) => [{ values: l.style.down, rowLength: n }]), rs, n));
     // Transposed copies (in × r), made once: weighting by m is then a broadcast over rows, reductions run along
     // the last axis, and every product in the loop is a plain, un-transposed one (XNNPACK's fast path on wasm).
     const downContentT = keep(tf.transpose(downContent, [0, 2, 1]));
     const downStyleT = keep(tf.transpose(downStyle, [0, 2, 1]));
     // G = B̃ᵀB̃ with B̃ = [s_c·B_c, s_s·B_s]: the up factors enter only through this R × R Gram.
-    const upT = stack(tf, layers.map((l) => [{ values: l.content.upTransposed, scale: l.content.scale }, { values: l.style.upTransposed, scale: l.style.scale }]), R, out);
+    const upT = stack(
+      tf,
+      layers.map((l) => [
+        { values: l.content.upTransposed, rowLength: l.content.outFeatures, scale: l.content.scale },
+        { values: l.style.upTransposed, rowLength: l.style.outFeatures, scale: l.style.scale },
+      ]),
+      R,
+      out,
+    );
     const gram = keep(tf.tidy(() => tf.matMul(upT, tf.transpose(upT, [0, 2, 1])) as Tensor3D));
     upT.dispose();
     const block = (r0: number, rows: number, c0: number, cols: number) => keep(tf.slice(gram, [0, r0, c0], [B, rows, cols]));
@@ -265,7 +293,7 @@ export async function solveAll(backend: ComputeBackend, layers: readonly LayerIn
   const shapes = layers.map((l) => ({ inFeatures: l.content.inFeatures, outFeatures: l.content.outFeatures, rankContent: l.content.rank, rankStyle: l.style.rank }));
   const total = layers.length * Math.max(1, settings.steps);
   let done = 0;
-  for (const batch of planBatches(shapes, backend.oneLayerPerBatch)) {
+  for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {
     callbacks.checkCancelled?.();
     let reported = 0;
     const results = await solveBatch(backend, batch.map((i) => layers[i]), settings, async (step) => {
