@@ -1,0 +1,66 @@
+/**
+ * Messages between the extension host and the safetensors editor's webview. The webview never reads files:
+ * the host sends it data, and it asks the host for anything heavy (computed in the worker process).
+ * Both sides import this module; the host validates every message from the webview with `isFromWebview`.
+ */
+import type { LayerReport } from '../core/merge/layer-report';
+import type { LoraSummary } from '../core/lora/summary';
+import type { CheckpointSummary, DTypeBreakdown } from '../core/safetensors/summary';
+import type { TensorStats } from '../core/stats/tensor-stats';
+
+/** Everything the editor shows without reading tensor data. */
+export interface FileView {
+  readonly summary: CheckpointSummary;
+  readonly parameters: number;
+  readonly dtypes: readonly DTypeBreakdown[];
+  /** What the file is, in words ("LoRA, kohya (SDXL)", "a full SD checkpoint", …). */
+  readonly kind: string;
+  /** Present when the file is a B·A LoRA; per-layer measures arrive later in `loraLayers`. */
+  readonly lora: Omit<LoraSummary, 'layers'> | null;
+  /** The ZipLoRA sidecar's report, when this file is a sidecar or a merged LoRA with its sidecar beside it. */
+  readonly ziplora: ZipLoraView | null;
+}
+
+export interface ZipLoraView {
+  /** The sidecar file the report came from. */
+  readonly sidecar: string;
+  readonly mergedFile: string;
+  /** `ziplora_recipe` of the sidecar, parsed (method, steps, lambda, lr, columns, backend, device, version). */
+  readonly recipe: Readonly<Record<string, unknown>>;
+  readonly layers: readonly LayerReport[];
+}
+
+export type HostToWebview =
+  | { readonly type: 'file'; readonly view: FileView }
+  | { readonly type: 'fileError'; readonly file: string; readonly message: string; readonly hint?: string }
+  | { readonly type: 'loraLayers'; readonly layers: LoraSummary['layers'] }
+  | { readonly type: 'tensorStats'; readonly name: string; readonly stats: TensorStats | null; readonly error?: string }
+  | { readonly type: 'layerCoefficients'; readonly module: string; readonly mContent: readonly number[]; readonly mStyle: readonly number[]; readonly error?: string }
+  | { readonly type: 'busy'; readonly what: string | null };
+
+export type WebviewToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'requestTensorStats'; readonly name: string }
+  | { readonly type: 'requestLayerCoefficients'; readonly module: string }
+  | { readonly type: 'revealFile'; readonly which: 'merged' | 'sidecar' };
+
+const MAX_NAME_LENGTH = 4096;
+
+/** Accepts only well-formed messages of the known kinds; anything else from the webview is ignored. */
+export function isFromWebview(value: unknown): value is WebviewToHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  const shortString = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH;
+  switch (m.type) {
+    case 'ready':
+      return true;
+    case 'requestTensorStats':
+      return shortString(m.name);
+    case 'requestLayerCoefficients':
+      return shortString(m.module);
+    case 'revealFile':
+      return m.which === 'merged' || m.which === 'sidecar';
+    default:
+      return false;
+  }
+}
