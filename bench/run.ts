@@ -1,10 +1,26 @@
-/** `npm run bench`: every benchmark of the project, one after the other, with the machine stated. */
+/**
+ * `npm run bench [-- safetensors|compare|merge ...]`: the project's benchmarks, one after the other, with the
+ * machine stated (all of them when none is named). The λ experiment is separate: bench/lambda.ts.
+ */
+import { benchCompare } from './compare';
+import { benchMerge } from './merge';
 import { benchSafetensors } from './safetensors';
 import { machine } from './support';
 
-async function main(): Promise<void> {
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  safetensors: benchSafetensors,
+  compare: () => benchCompare(5),
+  merge: () => benchMerge([]),
+};
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((n) => !(n in BENCHMARKS));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
   console.log(`# ziplora benchmarks — ${new Date().toISOString()}\nMachine: ${machine()}`);
-  await benchSafetensors();
+  for (const name of names.length ? names : Object.keys(BENCHMARKS)) await BENCHMARKS[name]();
 }
 
-void main();
+main(process.argv.slice(2)).catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
