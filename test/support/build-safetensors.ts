@@ -21,10 +21,15 @@ export function fileFromHeader(header: Record<string, unknown>, data: Uint8Array
   return rawFile(json, data);
 }
 
+const temporaryFolders: string[] = [];
+process.on('exit', () => {
+  for (const dir of temporaryFolders) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A temporary folder removed at process exit. */
 export function tempDir(prefix = 'ziplora-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  temporaryFolders.push(dir);
   return dir;
 }
 
