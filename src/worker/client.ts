@@ -8,7 +8,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LayerReport } from '../core/merge/layer-report';
 import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from '../core/merge/request';
-import { FromWorker, isFromWorker, ToWorker } from './protocol';
+import { FromWorker, isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
 
 export interface MergeHandlers {
   onStart?(start: MergeStart): void;
@@ -75,6 +75,8 @@ export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}):
         case 'done':
           settled = { ok: true, summary: m.summary };
           return;
+        case 'taskDone':
+          return;
         case 'cancelled':
           settled = { ok: false, error: new MergeCancelledError() };
           return;
@@ -112,4 +114,34 @@ export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}):
       killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
     },
   };
+}
+
+/** Runs one smaller job in a fresh worker; `signal` aborts it (the worker is killed: these jobs write nothing). */
+export function runWorkerTask<K extends WorkerTask['kind']>(task: Extract<WorkerTask, { kind: K }>, signal?: AbortSignal): Promise<WorkerTaskResults[K]> {
+  const entry = workerEntry();
+  const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    let outcome: { ok: true; value: unknown } | { ok: false; error: Error } | undefined;
+    const abort = () => {
+      outcome ??= { ok: false, error: new Error('cancelled') };
+      child.kill('SIGKILL');
+    };
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    child.on('message', (message: unknown) => {
+      if (!isFromWorker(message)) return;
+      if (message.type === 'taskDone') outcome = { ok: true, value: message.result };
+      else if (message.type === 'error') outcome = { ok: false, error: new Error(message.message) };
+    });
+    child.on('error', (error) => (outcome ??= { ok: false, error }));
+    child.on('exit', (code, exitSignal) => {
+      signal?.removeEventListener('abort', abort);
+      if (outcome?.ok) resolve(outcome.value as WorkerTaskResults[K]);
+      else if (outcome) reject(outcome.error);
+      else reject(new Error(`the worker ${exitSignal ? `was killed (${exitSignal})` : `exited with status ${code}`}: ${stderr.trim().split('\n').pop() ?? ''}`));
+    });
+    child.send({ type: 'task', task } satisfies ToWorker);
+  });
 }

@@ -1,11 +1,12 @@
 /**
- * The merge worker: a child process (child_process.fork) that does every heavy step of a merge, so the
- * extension host and the CLI never block. It runs one merge per process and exits.
+ * The worker: a child process (child_process.fork) that does every heavy step — merges, and the extension's
+ * statistics and comparisons — so the extension host and the CLI never block. One job per process.
  */
 import { runMerge } from '../core/merge/pipeline';
 import { validateMergeRequest } from '../core/merge/request';
 import { describeError } from '../core/safetensors/errors';
-import { FromWorker, isToWorker } from './protocol';
+import { FromWorker, isToWorker, WorkerTask } from './protocol';
+import { runTask } from './tasks';
 
 class CancelledError extends Error {}
 
@@ -39,10 +40,21 @@ async function merge(request: unknown): Promise<void> {
   }
 }
 
+async function task(job: WorkerTask): Promise<void> {
+  running = true;
+  try {
+    await send({ type: 'taskDone', result: await runTask(job) });
+  } catch (error) {
+    await send({ type: 'error', message: describeError(error), detail: error instanceof Error ? error.stack : undefined });
+  }
+}
+
 process.on('message', (message: unknown) => {
   if (!isToWorker(message)) return;
   if (message.type === 'cancel') cancelled = true;
-  else if (!running) void merge(message.request).then(() => process.disconnect?.());
+  else if (running) return;
+  else if (message.type === 'merge') void merge(message.request).then(() => process.disconnect?.());
+  else void task(message.task).then(() => process.disconnect?.());
 });
 // A parent that goes away takes the work with it: nothing is left running on a remote box.
 process.on('disconnect', () => {

@@ -1,0 +1,32 @@
+/** The worker's smaller jobs, through a real child process as the extension runs them. */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runWorkerTask } from '../../src/worker/client';
+import { tempDir, writeTemp } from '../support/build-safetensors';
+import { SD15_LAYERS, writePair } from '../support/merge-fixtures';
+
+const dir = tempDir();
+
+test('tensorStats, loraLayers and compare run in the worker and return their results', async () => {
+  const { content, style } = await writePair(dir);
+  const name = 'lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight';
+  const stats = await runWorkerTask({ kind: 'tensorStats', file: content, tensor: name });
+  assert.equal(stats?.count, 4 * 320);
+  assert.equal(stats?.histogram.counts.reduce((a, b) => a + b, 0), 4 * 320);
+  const layers = await runWorkerTask({ kind: 'loraLayers', file: content });
+  assert.deepEqual(layers.map((l) => l.module).sort(), SD15_LAYERS.map((l) => l.canonical).sort());
+  assert.ok(layers.every((l) => (l.norm ?? 0) > 0));
+  const report = await runWorkerTask({ kind: 'compare', first: content, second: style });
+  assert.match(report, /5 paired, 0 only in A, 0 only in B, 0 refused/);
+});
+
+test('a bad file is an error naming it; an aborted task rejects', async () => {
+  const broken = writeTemp(dir, 'broken.safetensors', 'not a safetensors file');
+  await assert.rejects(runWorkerTask({ kind: 'loraLayers', file: broken }), /broken\.safetensors: /);
+  await assert.rejects(runWorkerTask({ kind: 'tensorStats', file: path.join(dir, 'content-kohya.safetensors'), tensor: 'nope' }), /has no tensor named "nope"/);
+  const controller = new AbortController();
+  const running = runWorkerTask({ kind: 'loraLayers', file: path.join(dir, 'content-kohya.safetensors') }, controller.signal);
+  controller.abort();
+  await assert.rejects(running, /cancelled/);
+});
