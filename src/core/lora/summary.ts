@@ -3,7 +3,7 @@ import { SafetensorsFile } from '../safetensors/reader';
 import { readLayerFactors } from './factors';
 import { LayerProblem } from './layer';
 import { layerGrams, layerStatistics, NonFiniteFactorError } from './layer-stats';
-import { describeAdapter } from './recognise';
+import { describeAdapter, LoraDescription } from './recognise';
 
 export interface LoraLayerSummary {
   readonly module: string;
@@ -76,20 +76,21 @@ export async function summarizeAdapter(file: SafetensorsFile, onLayer?: (done: n
     });
     onLayer?.(index + 1, description.layers.length);
   }
+  return { kind: `LoRA, ${description.formatName}`, lora: { ...loraHeaderSummary(description), problems, layers } };
+}
+
+/** The part of a LoRA's summary that needs no tensor data: what the extension host shows at once. */
+export function loraHeaderSummary(description: LoraDescription): Omit<LoraSummary, 'layers'> {
   return {
-    kind: `LoRA, ${description.formatName}`,
-    lora: {
-      format: description.formatName,
-      scheme: description.scheme,
-      baseModel: description.baseModel,
-      adapterConfig: description.adapterConfig,
-      ranks: distinct(description.layers.map((l) => l.rank)).sort((a, b) => a - b),
-      alphas: distinct(description.layers.map((l) => l.alpha)),
-      scales: distinct(description.layers.map((l) => l.scale)),
-      scaleSources: distinct(description.layers.map((l) => l.scaleSource)),
-      extraTensors: description.extraTensors,
-      problems,
-      layers,
-    },
+    format: description.formatName,
+    scheme: description.scheme,
+    baseModel: description.baseModel,
+    adapterConfig: description.adapterConfig,
+    ranks: distinct(description.layers.map((l) => l.rank)).sort((a, b) => a - b),
+    alphas: distinct(description.layers.map((l) => l.alpha)),
+    scales: distinct(description.layers.map((l) => l.scale)),
+    scaleSources: distinct(description.layers.map((l) => l.scaleSource)),
+    extraTensors: description.extraTensors,
+    problems: description.problems,
   };
 }

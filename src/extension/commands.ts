@@ -1,0 +1,158 @@
+/**
+ * The ZipLoRA commands. Each accepts arguments (from other extensions, keybindings and tests) and only asks
+ * for what was not given.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { MergeSummary } from '../core/merge/request';
+import { runWorkerTask } from '../worker/client';
+import { Log } from './log';
+import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
+import { MergeRunner, SAFETENSORS_EDITOR } from './merge-runner';
+
+const BROWSE = '$(folder-opened) Browse…';
+
+async function pickSafetensors(title: string, exclude: string[] = []): Promise<string | undefined> {
+  const found = await vscode.workspace.findFiles('**/*.safetensors', '**/node_modules/**', 2000);
+  const files = found.map((u) => u.fsPath).filter((f) => !f.endsWith('.ziplora.safetensors') && !exclude.includes(f)).sort();
+  const items: vscode.QuickPickItem[] = [
+    ...files.map((f) => ({ label: path.basename(f), description: vscode.workspace.asRelativePath(path.dirname(f)), detail: f })),
+    { label: BROWSE, alwaysShow: true },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'A LoRA in the workspace, or browse for one', matchOnDescription: true });
+  if (!picked) return undefined;
+  if (picked.label !== BROWSE) return picked.detail;
+  const chosen = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { LoRA: ['safetensors'] } });
+  return chosen?.[0]?.fsPath;
+}
+
+async function askNumber(title: string, value: number, valid: (n: number) => boolean, hint: string): Promise<number | undefined> {
+  const text = await vscode.window.showInputBox({
+    title,
+    value: String(value),
+    validateInput: (t) => (t.trim() !== '' && valid(Number(t)) ? undefined : hint),
+  });
+  return text === undefined ? undefined : Number(text);
+}
+
+/** Asks for whatever the arguments leave open; undefined when the user stops. */
+async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promise<(MergeCommandArgs & { content: string; style: string; output: string }) | undefined> {
+  const settings = readMergeSettings((key) => vscode.workspace.getConfiguration('ziplora').get(key));
+  const content = given.content ?? (await pickSafetensors('ZipLoRA: content (subject) LoRA', given.style ? [given.style] : []));
+  if (!content) return undefined;
+  const style = given.style ?? (await pickSafetensors('ZipLoRA: style LoRA', [content]));
+  if (!style) return undefined;
+  // With both files given (other extensions, tests), nothing else is asked: settings and defaults apply.
+  if (given.content && given.style && !askOptions) return { ...given, content, style, output: given.output ?? defaultOutputPath(content, style, existsSync) };
+  let { method, steps, lambda, output } = given;
+  if (!method) {
+    const choice = await vscode.window.showQuickPick(
+      [
+        { label: 'ZipLoRA', description: 'learned per-column coefficients (recommended)', method: 'ziplora' as const },
+        { label: 'Direct merge', description: 'the plain sum w_c·ΔW_c + w_s·ΔW_s', method: 'direct' as const },
+      ],
+      { title: 'ZipLoRA: merge method' },
+    );
+    if (!choice) return undefined;
+    method = choice.method;
+  }
+  if (method === 'ziplora') {
+    steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, (n) => Number.isInteger(n) && n >= 0 && n <= 100_000, 'a whole number from 0 to 100000');
+    if (steps === undefined) return undefined;
+    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0 (default 0.01)');
+    if (lambda === undefined) return undefined;
+  }
+  if (!output) {
+    const target = await vscode.window.showSaveDialog({
+      title: 'ZipLoRA: save the merged LoRA as',
+      defaultUri: vscode.Uri.file(defaultOutputPath(content, style, existsSync)),
+      filters: { LoRA: ['safetensors'] },
+    });
+    if (!target) return undefined;
+    output = target.fsPath;
+  }
+  return { ...given, content, style, method, steps, lambda, output, overwrite: given.overwrite ?? existsSync(output) };
+}
+
+function requireTrust(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage('Merging writes files and runs a worker process, so it needs a trusted workspace. Inspecting works without trust.', 'Manage Workspace Trust').then((choice) => {
+    if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+  return false;
+}
+
+export function registerCommands(context: vscode.ExtensionContext, runner: MergeRunner, log: Log): void {
+  /** `askOptions`: a person started this from a menu, so ask for method and options even with both files known. */
+  const merge = async (args?: MergeCommandArgs, askOptions = false): Promise<MergeSummary | undefined> => {
+    if (!requireTrust()) return undefined;
+    const problems = validateMergeCommandArgs(args);
+    if (problems.length) {
+      void vscode.window.showErrorMessage(`ZipLoRA: Merge LoRAs: ${problems.join('; ')}`);
+      return undefined;
+    }
+    const complete = await completeArgs(args ?? {}, askOptions);
+    if (!complete) return undefined;
+    const settings = readMergeSettings((key) => vscode.workspace.getConfiguration('ziplora').get(key));
+    return runner.run(buildMergeRequest(complete, settings), { quiet: Boolean(args?.content && args?.style && !askOptions) });
+  };
+
+  const register = (id: string, handler: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+  register('ziplora.mergeLoras', (args?: MergeCommandArgs) => merge(args));
+  register('ziplora.mergeAsContent', (uri?: vscode.Uri) => merge(uri ? { content: uri.fsPath } : {}, true));
+  register('ziplora.mergeAsStyle', (uri?: vscode.Uri) => merge(uri ? { style: uri.fsPath } : {}, true));
+  register('ziplora.mergeSelected', async (uri?: vscode.Uri, selected?: vscode.Uri[]) => {
+    const files = (selected?.length ? selected : uri ? [uri] : []).map((u) => u.fsPath);
+    if (files.length !== 2) {
+      void vscode.window.showErrorMessage(`Select exactly two .safetensors files to merge (${files.length} selected).`);
+      return undefined;
+    }
+    const content = await vscode.window.showQuickPick(
+      files.map((f) => ({ label: path.basename(f), detail: f })),
+      { title: 'ZipLoRA: which one is the content (subject) LoRA?' },
+    );
+    if (!content?.detail) return undefined;
+    const style = files.find((f) => f !== content.detail)!;
+    return merge({ content: content.detail, style }, true);
+  });
+  register('ziplora.cancelMerge', () => {
+    if (!runner.cancel()) void vscode.window.showInformationMessage('No ZipLoRA merge is running.');
+  });
+  register('ziplora.inspect', async (uri?: vscode.Uri) => {
+    const target = uri ?? activeSafetensors() ?? (await pickSafetensors('ZipLoRA: inspect a .safetensors file').then((f) => (f ? vscode.Uri.file(f) : undefined)));
+    if (target) await vscode.commands.executeCommand('vscode.openWith', target, SAFETENSORS_EDITOR);
+    return target?.fsPath;
+  });
+  register('ziplora.compareLoras', async (args?: { first?: string; second?: string }) => {
+    const first = args?.first ?? (await pickSafetensors('ZipLoRA: compare — first LoRA (A)'));
+    if (!first) return undefined;
+    const second = args?.second ?? (await pickSafetensors('ZipLoRA: compare — second LoRA (B)', [first]));
+    if (!second) return undefined;
+    try {
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: comparing ${path.basename(first)} and ${path.basename(second)}`, cancellable: true },
+        (_, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          return runWorkerTask({ kind: 'compare', first, second }, controller.signal);
+        },
+      );
+      log.line(`compared ${first} and ${second}`);
+      if (!args?.first) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: report, language: 'ziplora-log' }));
+      return report;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== 'cancelled') {
+        log.line(`error: ${message}`);
+        void vscode.window.showErrorMessage(`ZipLoRA compare: ${message}`);
+      }
+      return undefined;
+    }
+  });
+}
+
+function activeSafetensors(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
+  return input?.uri?.fsPath.endsWith('.safetensors') ? input.uri : undefined;
+}

@@ -1,0 +1,76 @@
+/**
+ * What the safetensors editor shows at once, from headers only (cheap enough for the extension host): the
+ * checkpoint summary, what the file is, the LoRA header facts, and the ZipLoRA report when a sidecar is there.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describeAdapter } from '../../core/lora/recognise';
+import { loraHeaderSummary } from '../../core/lora/summary';
+import { LayerReport } from '../../core/merge/layer-report';
+import { sidecarPathFor } from '../../core/merge/request';
+import { openCheckpoint } from '../../core/safetensors/checkpoint';
+import { SafetensorsError } from '../../core/safetensors/errors';
+import { withSafetensors } from '../../core/safetensors/reader';
+import { dtypeBreakdown, parameterCount, summarizeCheckpoint } from '../../core/safetensors/summary';
+import { FileView, ZipLoraView } from '../../shared/webview-protocol';
+
+const SIDECAR_SUFFIX = '.ziplora.safetensors';
+
+export function isSidecar(file: string): boolean {
+  return file.endsWith(SIDECAR_SUFFIX);
+}
+
+/** The sidecar that belongs with a file: itself, or the one beside a merged LoRA; undefined if none. */
+export function sidecarFor(file: string): string | undefined {
+  if (isSidecar(file)) return file;
+  const beside = sidecarPathFor(file);
+  return existsSync(beside) ? beside : undefined;
+}
+
+function parseJson(file: string, key: string, text: string | undefined): unknown {
+  if (text === undefined) throw new SafetensorsError(file, `has no ${key} in its metadata`, 'it is not a ZipLoRA sidecar, or was written by another tool');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SafetensorsError(file, `${key} in its metadata is not valid JSON`);
+  }
+}
+
+export async function readZipLoraView(sidecar: string): Promise<ZipLoraView> {
+  return withSafetensors(sidecar, async (file) => {
+    const report = parseJson(sidecar, 'ziplora_report', file.metadata.ziplora_report);
+    if (!Array.isArray(report)) throw new SafetensorsError(sidecar, 'ziplora_report is not a list of layers');
+    const recipe = file.metadata.ziplora_recipe ? (parseJson(sidecar, 'ziplora_recipe', file.metadata.ziplora_recipe) as Record<string, unknown>) : {};
+    const merged = file.metadata.ziplora_merged_file ?? path.basename(sidecar).replace(SIDECAR_SUFFIX, '.safetensors');
+    return { sidecar, mergedFile: path.join(path.dirname(sidecar), merged), recipe, layers: report as LayerReport[] };
+  });
+}
+
+/** The coefficients of one merged layer, from the sidecar (a few KB). */
+export async function readLayerCoefficients(sidecar: string, module: string): Promise<{ mContent: number[]; mStyle: number[] }> {
+  return withSafetensors(sidecar, async (file) => ({
+    mContent: Array.from(await file.readF32(`${module}.m_content`)),
+    mStyle: Array.from(await file.readF32(`${module}.m_style`)),
+  }));
+}
+
+export async function buildFileView(file: string): Promise<FileView> {
+  const checkpoint = await openCheckpoint(file);
+  try {
+    const summary = summarizeCheckpoint(checkpoint);
+    const description = checkpoint.files.length === 1 ? await describeAdapter(checkpoint.files[0]) : undefined;
+    const lora = description?.kind === 'lora' ? loraHeaderSummary(description) : null;
+    const kind = description === undefined ? `sharded checkpoint (${checkpoint.files.length} files)` : description.kind === 'lora' ? `LoRA, ${description.formatName}` : description.looksLike;
+    const sidecar = sidecarFor(file);
+    return {
+      summary,
+      parameters: parameterCount(summary.tensors),
+      dtypes: dtypeBreakdown(summary.tensors),
+      kind: isSidecar(file) ? 'ZipLoRA sidecar (merger coefficients and per-layer report)' : kind,
+      lora: isSidecar(file) ? null : lora,
+      ziplora: sidecar ? await readZipLoraView(sidecar) : null,
+    };
+  } finally {
+    await checkpoint.close();
+  }
+}

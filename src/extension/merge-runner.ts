@@ -1,0 +1,113 @@
+/**
+ * Runs a merge from VS Code: the worker child process does the work; here are the progress notification with
+ * a working Cancel, the log, the status-bar item naming the backend and device, and the outcome's buttons.
+ */
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { MergeRequest, MergeSummary } from '../core/merge/request';
+import { MergeCancelledError, RunningMerge, startMerge } from '../worker/client';
+import { Log } from './log';
+
+export const SAFETENSORS_EDITOR = 'ziplora.safetensorsEditor';
+
+export class MergeRunner implements vscode.Disposable {
+  private running: RunningMerge | undefined;
+  private readonly status = vscode.window.createStatusBarItem('ziplora.merge', vscode.StatusBarAlignment.Left, 10);
+
+  constructor(private readonly log: Log) {
+    this.status.name = 'ZipLoRA merge';
+    this.status.command = 'ziplora.cancelMerge';
+  }
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  cancel(): boolean {
+    if (!this.running) return false;
+    this.log.line('cancel requested');
+    this.running.cancel();
+    return true;
+  }
+
+  /** Runs the merge; resolves with the summary, or undefined when it failed or was cancelled (already shown). */
+  async run(request: MergeRequest, options: { quiet?: boolean } = {}): Promise<MergeSummary | undefined> {
+    if (this.running) {
+      void vscode.window.showWarningMessage('A ZipLoRA merge is already running. Cancel it first, or wait for it to finish.');
+      return undefined;
+    }
+    this.log.line(`merge ${request.method}: content ${request.content}, style ${request.style} → ${request.output}`);
+    this.log.line(`settings: steps ${request.steps}, lambda ${request.lambda}, lr ${request.learningRate}, columns ${request.columns}, backend ${request.backend}`);
+    await vscode.commands.executeCommand('setContext', 'ziplora.mergeRunning', true);
+    try {
+      const summary = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: merging ${path.basename(request.content)} + ${path.basename(request.style)}`, cancellable: true },
+        (progress, token) => this.runWithProgress(request, progress, token),
+      );
+      this.log.line(`done: merged ${summary.layers.merged} layers, copied ${summary.layers.copiedFromContent + summary.layers.copiedFromStyle}, refused ${summary.layers.refused} in ${summary.seconds.toFixed(1)} s on ${summary.backend} (${summary.device})`);
+      this.log.line(`wrote ${summary.output} and ${summary.sidecar}`);
+      for (const warning of summary.warnings) this.log.line(`warning: ${warning}`);
+      if (!options.quiet) void this.offerResult(summary);
+      return summary;
+    } catch (error) {
+      if (error instanceof MergeCancelledError) {
+        this.log.line('cancelled: no output was written');
+        if (!options.quiet) void vscode.window.showInformationMessage('ZipLoRA merge cancelled; no output was written.');
+        return undefined;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.line(`error: ${message}`);
+      const detail = (error as { detail?: string }).detail;
+      if (detail) this.log.line(detail);
+      if (!options.quiet) {
+        void vscode.window.showErrorMessage(`ZipLoRA merge failed: ${message}`, 'Open Log').then((choice) => choice && this.log.show());
+      }
+      return undefined;
+    } finally {
+      this.running = undefined;
+      this.status.hide();
+      await vscode.commands.executeCommand('setContext', 'ziplora.mergeRunning', false);
+    }
+  }
+
+  private runWithProgress(request: MergeRequest, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<MergeSummary> {
+    let reported = 0;
+    let layers = 0;
+    let solved = 0;
+    this.running = startMerge(request, {
+      onStart: (start) => {
+        layers = start.paired;
+        this.log.line(`backend ${start.backend} on ${start.device}; ${start.paired} layers paired, ${start.contentOnly} only in content, ${start.styleOnly} only in style, ${start.refused.length} refused`);
+        for (const skipped of start.skipped) this.log.line(`skipped backend ${skipped}`);
+        for (const refused of start.refused) this.log.line(`refused ${refused.module}: ${refused.reason}`);
+        this.status.text = `$(sync~spin) ZipLoRA: ${start.backend}`;
+        this.status.tooltip = `ZipLoRA merge running on ${start.backend} (${start.device}). Click to cancel.`;
+        this.status.show();
+      },
+      onProgress: (p) => {
+        const percent = p.total ? (100 * p.done) / p.total : 0;
+        const phase = p.phase === 'writing' ? `writing tensor ${p.done} of ${p.total}` : `layer ${Math.min(layers, solved + 1)} of ${layers}${p.detail ? ` · ${p.detail}` : ''}`;
+        progress.report({ message: phase, increment: p.phase === 'writing' ? 0 : Math.max(0, percent - reported) });
+        if (p.phase !== 'writing') reported = Math.max(reported, percent);
+      },
+      onLayer: (report) => {
+        solved++;
+        this.log.line(`layer ${solved}/${layers} ${report.module}: content error ${report.contentError.toExponential(3)} (direct ${report.directContentError.toExponential(3)}), style error ${report.styleError.toExponential(3)} (direct ${report.directStyleError.toExponential(3)}), overlap ${report.overlapBefore.toFixed(4)} → ${report.overlapAfter.toFixed(4)}`);
+      },
+    });
+    token.onCancellationRequested(() => this.cancel());
+    return this.running.result;
+  }
+
+  private async offerResult(summary: MergeSummary): Promise<void> {
+    const text = `Merged ${summary.layers.merged} layers into ${path.basename(summary.output)} in ${summary.seconds.toFixed(1)} s. Mean error vs direct merge: content ${summary.meanContentError.toExponential(2)} (${summary.meanDirectContentError.toExponential(2)}), style ${summary.meanStyleError.toExponential(2)} (${summary.meanDirectStyleError.toExponential(2)}).`;
+    const choice = await vscode.window.showInformationMessage(text, 'Open Charts', 'Reveal Merged File');
+    if (choice === 'Open Charts') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.sidecar), SAFETENSORS_EDITOR);
+    if (choice === 'Reveal Merged File') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(summary.output));
+  }
+
+  dispose(): void {
+    this.running?.cancel();
+    this.status.dispose();
+  }
+}

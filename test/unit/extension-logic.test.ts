@@ -1,0 +1,100 @@
+/** Host logic that needs no VS Code: arguments, settings, output paths, messages, the editor's file view, the manifest. */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runMerge } from '../../src/core/merge/pipeline';
+import { buildFileView, readLayerCoefficients, sidecarFor } from '../../src/extension/editor/file-view';
+import { buildMergeRequest, defaultOutputPath, readMergeSettings, validateMergeCommandArgs } from '../../src/extension/merge-arguments';
+import { isFromWebview } from '../../src/shared/webview-protocol';
+import { tempDir, writeTemp } from '../support/build-safetensors';
+import { mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { PROJECT_ROOT } from '../support/run-cli';
+
+const manifest = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+
+test('merge command arguments are validated with messages a caller can act on', () => {
+  assert.deepEqual(validateMergeCommandArgs(undefined), []);
+  assert.deepEqual(validateMergeCommandArgs({ content: '/a.safetensors', style: '/b.safetensors', steps: 10, lambda: 0.1 }), []);
+  assert.deepEqual(validateMergeCommandArgs('a.safetensors'), ['the argument must be an object like { content, style, output }']);
+  const problems = validateMergeCommandArgs({ content: 3, output: 'x.bin', method: 'sum', steps: -1, lambda: 'big', backend: 'tpu', extra: true, overwrite: 'yes' });
+  for (const expected of ['unknown option "extra"', 'content must be a file path', 'output must end in .safetensors', 'method must be one of ziplora, direct', 'steps is not valid', 'lambda is not valid', 'backend must be one of auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu', 'overwrite must be true or false']) {
+    assert.ok(problems.includes(expected), `missing "${expected}" in ${JSON.stringify(problems)}`);
+  }
+});
+
+test('settings fall back to defaults on bad values, and arguments win over settings', () => {
+  const settings = readMergeSettings((key) => ({ backend: 'nonsense', steps: 50, lambda: -1, columns: 'output', outputRank: 16 })[key as 'steps']);
+  assert.deepEqual(settings, { backend: 'auto', steps: 50, lambda: 0.01, learningRate: 0.01, columns: 'output', outputDtype: 'auto', outputRank: 16, sparsityThreshold: 0.05 });
+  const request = buildMergeRequest({ content: '/c.safetensors', style: '/s.safetensors', output: '/o.safetensors', steps: 7 }, settings);
+  assert.equal(request.steps, 7);
+  assert.equal(request.columns, 'output');
+  assert.equal(request.rank, 16);
+  assert.equal(buildMergeRequest({ content: 'c', style: 's', output: 'o.safetensors' }, { ...settings, outputRank: 0 }).rank, undefined);
+});
+
+test('the default output sits beside the content file and never reuses a taken name', () => {
+  const taken = new Set(['/loras/subject+style.ziplora.safetensors', '/loras/subject+style.ziplora-2.ziplora.safetensors']);
+  assert.equal(defaultOutputPath('/loras/subject.safetensors', '/x/style.safetensors', (f) => taken.has(f)), '/loras/subject+style.ziplora-3.safetensors');
+  assert.equal(defaultOutputPath('/a/b.safetensors', '/c/d.safetensors', () => false), '/a/b+d.ziplora.safetensors');
+});
+
+test('only well-formed webview messages are accepted', () => {
+  for (const ok of [{ type: 'ready' }, { type: 'requestTensorStats', name: 'w' }, { type: 'requestLayerCoefficients', module: 'unet.x' }, { type: 'revealFile', which: 'sidecar' }]) assert.ok(isFromWebview(ok), JSON.stringify(ok));
+  for (const bad of [null, 'ready', {}, { type: 'deleteFile', path: '/' }, { type: 'requestTensorStats' }, { type: 'requestTensorStats', name: 5 }, { type: 'requestTensorStats', name: 'x'.repeat(5000) }, { type: 'revealFile', which: '/etc/passwd' }]) {
+    assert.equal(isFromWebview(bad), false, JSON.stringify(bad));
+  }
+});
+
+test('the editor view of a LoRA, of a merged LoRA with its sidecar, and of a sidecar', async () => {
+  const dir = tempDir();
+  const { content, style } = await writePair(dir);
+  const lora = await buildFileView(content);
+  assert.equal(lora.summary.tensors.length, SD15_LAYERS.length * 3);
+  assert.match(lora.kind, /^LoRA, kohya/);
+  assert.equal(lora.lora?.baseModel.label, 'SD1.x');
+  assert.equal(lora.ziplora, null);
+  const output = path.join(dir, 'merged.safetensors');
+  await runMerge(mergeRequest(content, style, output));
+  const merged = await buildFileView(output);
+  assert.equal(sidecarFor(output), path.join(dir, 'merged.ziplora.safetensors'));
+  assert.equal(merged.ziplora?.layers.length, SD15_LAYERS.length);
+  assert.equal(merged.ziplora?.mergedFile, output);
+  assert.equal((merged.ziplora?.recipe as { method: string }).method, 'ziplora');
+  const sidecar = await buildFileView(merged.ziplora!.sidecar);
+  assert.match(sidecar.kind, /ZipLoRA sidecar/);
+  assert.equal(sidecar.lora, null);
+  const module = SD15_LAYERS[0].canonical;
+  const coefficients = await readLayerCoefficients(merged.ziplora!.sidecar, module);
+  assert.equal(coefficients.mContent.length, 320);
+  await assert.rejects(buildFileView(writeTemp(dir, 'bad.safetensors', 'version https://git-lfs.github.com/spec/v1\n')), /Git LFS pointer/);
+});
+
+test('the manifest: every command is registered in code, menus show for .safetensors only, settings are described', () => {
+  const source = readdirSync(path.join(PROJECT_ROOT, 'src/extension'), { recursive: true })
+    .filter((f) => String(f).endsWith('.ts'))
+    .map((f) => readFileSync(path.join(PROJECT_ROOT, 'src/extension', String(f)), 'utf8'))
+    .join('\n');
+  const commands: { command: string; title: string; category: string }[] = manifest.contributes.commands;
+  assert.ok(commands.length >= 7);
+  for (const c of commands) {
+    assert.equal(c.category, 'ZipLoRA');
+    assert.ok(source.includes(`'${c.command}'`), `${c.command} is contributed but never registered`);
+  }
+  const explorer: { command: string; when: string }[] = manifest.contributes.menus['explorer/context'];
+  assert.deepEqual(explorer.map((m) => m.command).sort(), ['ziplora.inspect', 'ziplora.mergeAsContent', 'ziplora.mergeAsStyle', 'ziplora.mergeSelected']);
+  for (const item of explorer) assert.match(item.when, /resourceExtname == \.safetensors/);
+  assert.match(explorer.find((m) => m.command === 'ziplora.mergeSelected')!.when, /(?<!!)listMultiSelection/);
+  for (const single of ['ziplora.inspect', 'ziplora.mergeAsContent', 'ziplora.mergeAsStyle']) assert.match(explorer.find((m) => m.command === single)!.when, /!listMultiSelection/);
+  const properties: Record<string, { description?: string; markdownDescription?: string; default: unknown }> = manifest.contributes.configuration.properties;
+  assert.deepEqual(Object.keys(properties).sort(), ['ziplora.backend', 'ziplora.columns', 'ziplora.lambda', 'ziplora.learningRate', 'ziplora.outputDtype', 'ziplora.outputRank', 'ziplora.sparsityThreshold', 'ziplora.steps']);
+  for (const [key, p] of Object.entries(properties)) assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} has no description`);
+  assert.deepEqual(manifest.contributes.customEditors[0].selector, [{ filenamePattern: '*.safetensors' }]);
+  assert.equal(manifest.contributes.customEditors[0].priority, 'default');
+  assert.deepEqual(manifest.extensionKind, ['workspace']);
+  assert.equal(manifest.engines.vscode, '^1.100.0');
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+  for (const c of commands.filter((c) => /merge(?!.*cancel)/i.test(c.command) && c.command !== 'ziplora.cancelMerge')) {
+    assert.equal((c as { enablement?: string }).enablement, 'isWorkspaceTrusted', `${c.command} must need trust`);
+  }
+});
