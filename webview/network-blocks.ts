@@ -46,7 +46,12 @@ export function blockOf(module: string): BlockInfo {
   }
   const path = component ? segments.slice(1) : segments;
   const componentRank = component ? COMPONENT_RANK[component] : NO_COMPONENT_RANK;
-  // The container is the first segment followed by an index (`down_blocks.1`, `model.layers.12`), within reach.
+  // A known stage without an index is a block of its own (`unet.mid_block.attentions.0…` is in mid_block).
+  if (path[0] in STAGE_RANK && !isIndex(path[1])) {
+    const name = component ? `${component}.${path[0]}` : path[0];
+    return { name, shortLabels: [path[0], SHORT_STAGE[path[0]] ?? path[0].slice(0, 4)], order: [componentRank, STAGE_RANK[path[0]], 0] };
+  }
+  // Otherwise the container is the first segment followed by an index (`down_blocks.1`, `model.layers.12`).
   for (let i = 0; i < Math.min(path.length - 1, 2); i++) {
     if (isIndex(path[i + 1])) {
       const container = path[i];

@@ -17,8 +17,11 @@ export interface LayerSeries {
   readonly label: string;
   readonly values: readonly (number | null)[];
   readonly color: SeriesColor;
-  /** Dashed lines mark baselines (before merging, direct merge). */
-  readonly dashed?: boolean;
+  /**
+   * A baseline to compare with (before merging, the direct merge): drawn as translucent bars behind the
+   * lines, which stays legible at 1,000 layers where dashed lines turn into noise.
+   */
+  readonly baseline?: boolean;
 }
 
 export interface LayerChartSpec {
@@ -119,13 +122,17 @@ export class LayerChart {
         labels: [...spec.modules],
         datasets: this.series.map((s) => {
           const color = palette.series[s.color];
+          const asBar = !line || s.baseline;
           return {
+            type: asBar ? 'bar' : 'line',
             label: s.label,
             data: [...s.values],
             borderColor: color,
-            backgroundColor: line ? color : withAlpha(color, 0.85),
-            borderWidth: line ? 1.5 : 0,
-            borderDash: s.dashed ? [5, 3] : [],
+            backgroundColor: !asBar ? color : withAlpha(color, line ? 0.3 : 0.85),
+            borderWidth: asBar ? 0 : 1.25,
+            // Baseline bars overlap rather than sit side by side (each would be a fraction of a pixel wide).
+            grouped: false,
+            order: asBar ? 1 : 0,
             pointRadius: 0,
             pointHoverRadius: line ? 3 : 0,
             pointHitRadius: 0,

@@ -11,23 +11,31 @@ function valueBlock(entry: MetadataEntry): HTMLElement {
   return el('pre', { className: `metadata-value${entry.isJson ? ' is-json' : ''}`, text: entry.display });
 }
 
+/**
+ * A folded value. A native <details> rather than vscode-collapsible: the latter upper-cases its heading, and
+ * metadata keys are case-sensitive names that must read exactly as stored.
+ */
 function foldedEntry(entry: MetadataEntry, open: boolean, onToggle: (open: boolean) => void): HTMLElement {
-  const collapsible = el('vscode-collapsible', { className: 'metadata-fold', attrs: { heading: entry.key, description: entry.description } });
+  const details = el(
+    'details',
+    { className: 'metadata-fold', attrs: { 'data-key': entry.key } },
+    el('summary', {}, el('span', { className: 'metadata-key', text: entry.key }), el('span', { className: 'metadata-description', text: entry.description })),
+  );
   let filled = false;
   const fill = () => {
     if (filled) return;
     filled = true;
-    collapsible.append(valueBlock(entry));
+    details.append(valueBlock(entry));
   };
   if (open) {
-    collapsible.open = true;
+    details.open = true;
     fill();
   }
-  collapsible.addEventListener('vsc-collapsible-toggle', (event) => {
-    if (event.detail.open) fill();
-    onToggle(event.detail.open);
+  details.addEventListener('toggle', () => {
+    if (details.open) fill();
+    onToggle(details.open);
   });
-  return collapsible;
+  return details;
 }
 
 export function renderMetadata(view: FileView, context: ViewContext): HTMLElement {

@@ -104,11 +104,11 @@ export class ZipLoraReportView {
       new LayerChart({
         ...common,
         title: 'Coefficient sparsity',
-        caption: `Fraction of each layer’s coefficients below ${this.threshold}, and of columns kept by exactly one LoRA (zipped).`,
+        caption: `Lines: fraction of each layer’s coefficients below ${this.threshold}. Shaded: columns kept by exactly one LoRA (zipped).`,
         series: [
           { label: 'content m_c sparse', values: column((l) => l.sparsityContent), color: 'blue' },
           { label: 'style m_s sparse', values: column((l) => l.sparsityStyle), color: 'orange' },
-          { label: 'zipped columns', values: column((l) => l.zipped), color: 'green', dashed: true },
+          { label: 'zipped columns', values: column((l) => l.zipped), color: 'green', baseline: true },
         ],
         yAxisTitle: 'fraction',
         yMin: 0,
@@ -118,10 +118,10 @@ export class ZipLoraReportView {
       new LayerChart({
         ...common,
         title: 'Column overlap: before vs after',
-        caption: 'mean |cos(c_j, s_j)| and the overlap of the two LoRAs before merging (dashed), overlap with the learned coefficients (solid).',
+        caption: 'Shaded: mean |cos(c_j, s_j)| and overlap of the two LoRAs before merging. Line: overlap with the learned coefficients.',
         series: [
-          { label: 'mean |cos| before', values: column((l) => l.meanAbsCosine), color: 'purple', dashed: true },
-          { label: 'overlap before', values: column((l) => l.overlapBefore), color: 'red', dashed: true },
+          { label: 'mean |cos| before', values: column((l) => l.meanAbsCosine), color: 'purple', baseline: true },
+          { label: 'overlap before', values: column((l) => l.overlapBefore), color: 'red', baseline: true },
           { label: 'overlap after', values: column((l) => l.overlapAfter), color: 'green' },
         ],
         yAxisTitle: 'overlap',
@@ -131,12 +131,12 @@ export class ZipLoraReportView {
       new LayerChart({
         ...common,
         title: 'Relative error: ZipLoRA vs direct merge',
-        caption: '‖ΔW_merged − ΔW_lora‖ / ‖ΔW_lora‖ for content and style; dashed is the direct (summed) merge.',
+        caption: '‖ΔW_merged − ΔW_lora‖ / ‖ΔW_lora‖ for content and style. Lines: ZipLoRA. Shaded: the direct (summed) merge.',
         series: [
           { label: 'content, ZipLoRA', values: column((l) => l.contentError), color: 'blue' },
           { label: 'style, ZipLoRA', values: column((l) => l.styleError), color: 'orange' },
-          { label: 'content, direct', values: column((l) => l.directContentError), color: 'blue', dashed: true },
-          { label: 'style, direct', values: column((l) => l.directStyleError), color: 'orange', dashed: true },
+          { label: 'content, direct', values: column((l) => l.directContentError), color: 'blue', baseline: true },
+          { label: 'style, direct', values: column((l) => l.directStyleError), color: 'orange', baseline: true },
         ],
         yAxisTitle: 'relative error',
         yMin: 0,
