@@ -165,7 +165,7 @@ describe('per-layer charts', () => {
     await detail.locator('.spinner').waitFor();
     assert.equal(await detail.locator('.tensor-name').innerText(), request.module);
 
-    await view.send(layerCoefficients(request.module, 640));
+    await view.send(layerCoefficients(request.module, MODULES[index].in));
     const scatter = detail.locator('canvas');
     await scatter.waitFor();
     await page.waitForTimeout(100);

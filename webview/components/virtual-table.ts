@@ -15,6 +15,8 @@ export interface Column<Row> {
   /** Present on sortable columns. */
   readonly compare?: (a: Row, b: Row) => number;
   readonly align?: 'start' | 'end';
+  /** Long dotted names: cut at the start, since their end (`…attn2.to_k.lora_up.weight`) tells them apart. */
+  readonly truncateStart?: boolean;
 }
 
 export interface VirtualTableOptions<Row> {
@@ -222,7 +224,9 @@ export class VirtualTable<Row> {
     const count = height > 0 ? Math.max(0, last - first + 1) : 0;
     while (this.rowPool.length < count) {
       const row = el('div', { className: 'vt-row vt-body-row', attrs: { role: 'row' } });
-      for (const column of this.options.columns) row.append(el('div', { className: `vt-cell vt-align-${column.align ?? 'start'}`, attrs: { role: 'gridcell' } }));
+      for (const column of this.options.columns) {
+        row.append(el('div', { className: `vt-cell vt-align-${column.align ?? 'start'}${column.truncateStart ? ' vt-truncate-start' : ''}`, attrs: { role: 'gridcell' } }));
+      }
       this.rowPool.push(row);
       this.spacer.append(row);
     }

@@ -21,7 +21,7 @@ type Lora = NonNullable<FileView['lora']>;
 const nullLast = (a: number | null, b: number | null) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a - b);
 
 const COLUMNS: readonly Column<LoraLayerSummary>[] = [
-  { id: 'module', label: 'Module', text: (l) => l.module, title: (l) => `${l.module}\nblock ${blockOf(l.module).name}\n${l.tensors.down}\n${l.tensors.up}`, compare: (a, b) => compareNatural(a.module, b.module) },
+  { id: 'module', truncateStart: true, label: 'Module', text: (l) => l.module, title: (l) => `${l.module}\nblock ${blockOf(l.module).name}\n${l.tensors.down}\n${l.tensors.up}`, compare: (a, b) => compareNatural(a.module, b.module) },
   { id: 'kind', label: 'Kind', text: (l) => (l.kind === 'conv' && l.kernel ? `conv ${l.kernel[0]}×${l.kernel[1]}` : l.kind), compare: (a, b) => compareNatural(a.kind, b.kind) },
   { id: 'in', label: 'In', text: (l) => formatInteger(l.in), compare: (a, b) => a.in - b.in, align: 'end' },
   { id: 'out', label: 'Out', text: (l) => formatInteger(l.out), compare: (a, b) => a.out - b.out, align: 'end' },

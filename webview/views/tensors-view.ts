@@ -23,7 +23,7 @@ function compareShapes(a: readonly number[], b: readonly number[]): number {
 }
 
 const COLUMNS: readonly Column<TensorSummary>[] = [
-  { id: 'name', label: 'Name', text: (t) => t.name, title: (t) => t.name, compare: (a, b) => compareNatural(a.name, b.name) },
+  { id: 'name', truncateStart: true, label: 'Name', text: (t) => t.name, title: (t) => t.name, compare: (a, b) => compareNatural(a.name, b.name) },
   { id: 'dtype', label: 'DType', text: (t) => t.dtype, compare: (a, b) => compareNatural(a.dtype, b.dtype) },
   { id: 'shape', label: 'Shape', text: (t) => formatShape(t.shape), title: (t) => formatShape(t.shape), compare: (a, b) => compareShapes(a.shape, b.shape) },
   { id: 'elements', label: 'Elements', text: (t) => formatCount(elementCount(t.shape)), title: (t) => formatInteger(elementCount(t.shape)), compare: (a, b) => elementCount(a.shape) - elementCount(b.shape), align: 'end' },

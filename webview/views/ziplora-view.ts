@@ -98,7 +98,7 @@ export class ZipLoraReportView {
     const common: Pick<LayerChartSpec, 'modules' | 'style' | 'onActivate'> = {
       modules,
       style: 'line',
-      onActivate: (index) => this.open(modules[index]),
+      onActivate: (index) => this.open(modules[index], true),
     };
     this.charts.push(
       new LayerChart({
@@ -146,7 +146,7 @@ export class ZipLoraReportView {
     return el('section', { className: 'panel charts' }, sectionHeading('Per layer', 'h3'), ...this.charts.map((c) => c.element));
   }
 
-  private open(module: string): void {
+  private open(module: string, reveal = false): void {
     const index = this.layers.findIndex((l) => l.module === module);
     if (index < 0) return;
     const layer = this.layers[index];
@@ -177,6 +177,8 @@ export class ZipLoraReportView {
         ]),
       ),
     );
+    // The detail sits under the charts: bring it into view when the user opened it from one.
+    if (reveal) this.detail.scrollIntoView({ block: 'nearest' });
     this.context.post({ type: 'requestLayerCoefficients', module });
   }
 
