@@ -1,5 +1,5 @@
-// Bundles each process of the product into dist/: the extension host, the merge worker (a child process) and
-// the command-line tool. The tfjs packages and optional GPU backends are loaded at run time from
+// Bundles each process of the product into dist/: the extension host, the merge worker (a child process),
+// the command-line tool and the safetensors editor's webview (a browser bundle, dist/webview.js + .css). The tfjs packages and optional GPU backends are loaded at run time from
 // node_modules (src/core/merge/backends.ts), so that every backend shares one tfjs engine.
 // `node esbuild.js --watch` rebuilds on change.
 const esbuild = require('esbuild');
@@ -24,6 +24,19 @@ const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', '@tensorflow/*', 'webgpu'] },
   { ...node, entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The webview runs in VS Code's browser sandbox; importing webview/styles.css from main.ts emits dist/webview.css.
+  // test/webview/harness.ts bundles the same entry with the same options, in memory.
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  },
 ];
 
 // The device check for a machine with a GPU (bench/gpu-check.ts) is built only on request.

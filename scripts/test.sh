@@ -6,5 +6,5 @@ echo "== type-check"
 npx tsc -p .
 echo "== bundle"
 node esbuild.js
-echo "== unit tests"
-node --import tsx --test test/unit/*.test.ts
+echo "== unit and webview (Chromium) tests"
+node --import tsx --test test/unit/*.test.ts test/webview/*.test.ts

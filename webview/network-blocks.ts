@@ -1,0 +1,95 @@
+/**
+ * Blocks of a network, derived from canonical module names (src/core/lora/naming.ts): the per-layer charts
+ * put layers in network order (text encoders, then the UNet's or transformer's input layers, down blocks,
+ * middle, up blocks, output layers) and shade each block, so a pattern can be read as "in the up blocks".
+ */
+export interface BlockInfo {
+  /** Full block name, e.g. `unet.down_blocks.1`, `text_encoder_2`, `model.layers.12`. */
+  readonly name: string;
+  /** Shorter labels to try when the full name does not fit under the block's span. */
+  readonly shortLabels: readonly string[];
+  /** Sort key: component, stage, block index. */
+  readonly order: readonly [number, number, number];
+}
+
+export interface BlockSpan {
+  readonly block: BlockInfo;
+  /** Index of the block's first and last layer in the ordered list. */
+  readonly start: number;
+  readonly end: number;
+}
+
+const COMPONENT_RANK: Readonly<Record<string, number>> = { text_encoder: 0, text_encoder_2: 1, text_encoder_3: 2, unet: 3, transformer: 3 };
+const NO_COMPONENT_RANK = 4;
+
+/** Where a container of blocks sits along the network; unknown top-level modules count as input layers (0). */
+const STAGE_RANK: Readonly<Record<string, number>> = {
+  down_blocks: 1, input_blocks: 1, transformer_blocks: 1, double_blocks: 1, layers: 1, blocks: 1, h: 1,
+  mid_block: 2, middle_block: 2,
+  up_blocks: 3, output_blocks: 3, single_transformer_blocks: 3, single_blocks: 3,
+  conv_norm_out: 4, conv_out: 4, norm_out: 4, proj_out: 4, final_layer: 4, lm_head: 4, out: 4,
+};
+
+const SHORT_STAGE: Readonly<Record<string, string>> = {
+  down_blocks: 'down', up_blocks: 'up', mid_block: 'mid', input_blocks: 'in', output_blocks: 'out', middle_block: 'mid',
+  transformer_blocks: 'tb', single_transformer_blocks: 'stb', double_blocks: 'db', single_blocks: 'sb', layers: 'L',
+};
+
+const isIndex = (segment: string | undefined): segment is string => segment !== undefined && /^\d+$/.test(segment);
+
+export function blockOf(module: string): BlockInfo {
+  const segments = module.split('.');
+  const component = segments[0] in COMPONENT_RANK ? segments[0] : null;
+  if (component?.startsWith('text_encoder')) {
+    const short = component === 'text_encoder' ? 'TE' : `TE${component.slice('text_encoder_'.length)}`;
+    return { name: component, shortLabels: [short], order: [COMPONENT_RANK[component], 0, 0] };
+  }
+  const path = component ? segments.slice(1) : segments;
+  const componentRank = component ? COMPONENT_RANK[component] : NO_COMPONENT_RANK;
+  // A known stage without an index is a block of its own (`unet.mid_block.attentions.0…` is in mid_block).
+  if (path[0] in STAGE_RANK && !isIndex(path[1])) {
+    const name = component ? `${component}.${path[0]}` : path[0];
+    return { name, shortLabels: [path[0], SHORT_STAGE[path[0]] ?? path[0].slice(0, 4)], order: [componentRank, STAGE_RANK[path[0]], 0] };
+  }
+  // Otherwise the container is the first segment followed by an index (`down_blocks.1`, `model.layers.12`).
+  for (let i = 0; i < Math.min(path.length - 1, 2); i++) {
+    if (isIndex(path[i + 1])) {
+      const container = path[i];
+      const index = Number(path[i + 1]);
+      const name = [...(component ? [component] : []), ...path.slice(0, i + 2)].join('.');
+      const within = path.slice(0, i + 2).join('.');
+      const short = SHORT_STAGE[container];
+      return { name, shortLabels: [within, ...(short ? [`${short} ${index}`] : []), String(index)], order: [componentRank, STAGE_RANK[container] ?? 1, index] };
+    }
+  }
+  const top = path[0] ?? module;
+  const name = component ? `${component}.${top}` : top;
+  return { name, shortLabels: [top, SHORT_STAGE[top] ?? top.slice(0, 4)], order: [componentRank, STAGE_RANK[top] ?? 0, 0] };
+}
+
+function compareOrder(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/**
+ * Items in network order: sorted by block; within a block the host's order is kept (it follows the file,
+ * and a finer order than "by block" cannot be read off names reliably).
+ */
+export function inNetworkOrder<T>(items: readonly T[], moduleOf: (item: T) => string): T[] {
+  const keyed = items.map((item, index) => ({ item, index, block: blockOf(moduleOf(item)) }));
+  keyed.sort((a, b) => compareOrder(a.block.order, b.block.order) || (a.block.name < b.block.name ? -1 : a.block.name > b.block.name ? 1 : 0) || a.index - b.index);
+  return keyed.map((k) => k.item);
+}
+
+/** Consecutive runs of one block in an ordered list of modules. */
+export function blockSpans(modules: readonly string[]): BlockSpan[] {
+  const spans: BlockSpan[] = [];
+  for (let i = 0; i < modules.length; i++) {
+    const block = blockOf(modules[i]);
+    const last = spans[spans.length - 1];
+    if (last && last.block.name === block.name) spans[spans.length - 1] = { ...last, end: i };
+    else spans.push({ block, start: i, end: i });
+  }
+  return spans;
+}
