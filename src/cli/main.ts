@@ -3,12 +3,14 @@ import { describeError } from '../core/safetensors/errors';
 import { runCompare } from './compare';
 import { runInspect } from './inspect';
 import { runMergeCommand } from './merge';
+import { runReport } from './report';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
 
 const COMMANDS: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = {
   inspect: runInspect,
   compare: runCompare,
   merge: runMergeCommand,
+  report: runReport,
 };
 
 export async function main(argv: string[]): Promise<number> {

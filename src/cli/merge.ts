@@ -6,6 +6,7 @@ import { DEFAULT_MERGE_OPTIONS, MergeRequest, MergeSummary, OutputDtype, OutputN
 import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
+import { writeReport } from './report';
 import { UsageError } from './usage';
 
 function number(value: string | undefined, name: string, fallback: number, check: (n: number) => boolean): number {
@@ -41,6 +42,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
       'style-weight': { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      report: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
@@ -65,11 +67,12 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     directWeights: [number(values['content-weight'], 'content-weight', 1, Number.isFinite), number(values['style-weight'], 'style-weight', 1, Number.isFinite)],
     sparsityThreshold: DEFAULT_MERGE_OPTIONS.sparsityThreshold,
   };
-  return { request, json: Boolean(values.json) };
+  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
+  return { request, json: Boolean(values.json), report: values.report };
 }
 
 export async function runMergeCommand(args: string[], out: (text: string) => void): Promise<void> {
-  const { request, json } = parseMergeArgs(args);
+  const { request, json, report } = parseMergeArgs(args);
   const bar = new ProgressBar('merge');
   const running = startMerge(request, {
     onStart: (start) => {
@@ -91,5 +94,6 @@ export async function runMergeCommand(args: string[], out: (text: string) => voi
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
-  out(json ? JSON.stringify({ ...summary, reports: undefined, layerReports: summary.reports }, null, 2) : renderMergeSummary(summary));
+  if (report) await writeReport(summary.sidecar, report, request.overwrite);
+  out(json ? JSON.stringify({ ...summary, reports: undefined, layerReports: summary.reports }, null, 2) : renderMergeSummary(summary) + (report ? `\nReport       ${report}` : ''));
 }

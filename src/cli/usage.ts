@@ -13,6 +13,7 @@ Usage:
   ziplora inspect FILE [--json] [--stats] [--tensor NAME]
   ziplora compare A B [--json]
   ziplora merge CONTENT STYLE -o OUT.safetensors [options]
+  ziplora report SIDECAR -o REPORT.html [--force]
 
 Commands:
   inspect   Show the header, metadata and tensors of a .safetensors file or of a
@@ -45,7 +46,11 @@ Commands:
             --content-weight X, --style-weight X   weights of the direct merge (1, 1)
             --force                   replace an existing output
             --json                    print the summary as JSON
+            --report FILE.html        also write the standalone HTML report
             Ctrl-C cancels and leaves no output behind.
+  report    Write a standalone HTML report (the editor's charts and the data,
+            in one file that opens in any browser) of a merge's sidecar
+            OUT.ziplora.safetensors, or of the merged LoRA beside it.
 
 Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage.
 `;

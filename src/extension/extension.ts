@@ -1,29 +1,39 @@
 /**
- * The extension host entry. It only parses headers here (cheap); anything that reads tensor data runs in
- * the worker child process.
+ * The extension host entry. It parses headers only (cheap); anything that reads tensor data runs in the
+ * worker child process.
  */
 import * as vscode from 'vscode';
+import { renderSummaryText } from '../core/format/summary-text';
 import { openCheckpoint } from '../core/safetensors/checkpoint';
 import { describeError } from '../core/safetensors/errors';
 import { summarizeCheckpoint } from '../core/safetensors/summary';
-import { renderSummaryText } from '../core/format/summary-text';
+import { registerCommands } from './commands';
+import { SafetensorsEditorProvider } from './editor/provider';
+import { Log } from './log';
+import { MergeRunner } from './merge-runner';
 
-export const OUTPUT_CHANNEL_NAME = 'ZipLoRA';
-
-export function activate(context: vscode.ExtensionContext): void {
-  const output = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME);
+export function activate(context: vscode.ExtensionContext): { editors: SafetensorsEditorProvider; runner: MergeRunner } {
+  const log = new Log();
+  const runner = new MergeRunner(log);
+  const editors = new SafetensorsEditorProvider(context, log);
   context.subscriptions.push(
-    output,
+    log,
+    runner,
+    vscode.window.registerCustomEditorProvider(SafetensorsEditorProvider.viewType, editors, {
+      // State is kept by the webview itself (setState); the host only keeps the file's header facts.
+      webviewOptions: { retainContextWhenHidden: false },
+      supportsMultipleEditorsPerDocument: true,
+    }),
+    vscode.commands.registerCommand('ziplora.editorState', (file: string) => editors.stateOf(file)),
     vscode.commands.registerCommand('ziplora.showHeader', async (resource?: vscode.Uri) => {
-      const uri = resource ?? (await pickSafetensorsFile());
+      const uri = resource ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { safetensors: ['safetensors', 'json'] } }))?.[0];
       if (!uri) return undefined;
       try {
         const checkpoint = await openCheckpoint(uri.fsPath);
         try {
           const summary = summarizeCheckpoint(checkpoint);
-          output.appendLine(renderSummaryText(summary));
-          output.appendLine('');
-          output.show(true);
+          log.line(renderSummaryText(summary));
+          log.show();
           return summary;
         } finally {
           await checkpoint.close();
@@ -34,15 +44,8 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
   );
-}
-
-async function pickSafetensorsFile(): Promise<vscode.Uri | undefined> {
-  const picked = await vscode.window.showOpenDialog({
-    canSelectMany: false,
-    filters: { safetensors: ['safetensors', 'json'] },
-    title: 'Choose a .safetensors file or a sharded checkpoint index',
-  });
-  return picked?.[0];
+  registerCommands(context, runner, log);
+  return { editors, runner };
 }
 
 export function deactivate(): void {}

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
-import { buildFileView, readLayerCoefficients, sidecarFor } from '../../src/extension/editor/file-view';
+import { buildFileView, readLayerCoefficients, sidecarFor } from '../../src/core/view/file-view';
 import { buildMergeRequest, defaultOutputPath, readMergeSettings, validateMergeCommandArgs } from '../../src/extension/merge-arguments';
 import { isFromWebview } from '../../src/shared/webview-protocol';
 import { tempDir, writeTemp } from '../support/build-safetensors';

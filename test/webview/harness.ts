@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HostToWebview, WebviewToHost } from '../../src/shared/webview-protocol.js';
-import { renderWebviewHtml } from '../../webview/html.js';
+import { renderWebviewHtml } from '../../src/shared/webview-html.js';
 import { THEMES, type ThemeName } from './themes.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -4,14 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { describeAdapter } from '../../core/lora/recognise';
-import { loraHeaderSummary } from '../../core/lora/summary';
-import { LayerReport } from '../../core/merge/layer-report';
-import { sidecarPathFor } from '../../core/merge/request';
-import { openCheckpoint } from '../../core/safetensors/checkpoint';
-import { SafetensorsError } from '../../core/safetensors/errors';
-import { withSafetensors } from '../../core/safetensors/reader';
-import { dtypeBreakdown, parameterCount, summarizeCheckpoint } from '../../core/safetensors/summary';
+import { describeAdapter } from '../lora/recognise';
+import { loraHeaderSummary } from '../lora/summary';
+import { LayerReport } from '../merge/layer-report';
+import { sidecarPathFor } from '../merge/request';
+import { openCheckpoint } from '../safetensors/checkpoint';
+import { SafetensorsError } from '../safetensors/errors';
+import { withSafetensors } from '../safetensors/reader';
+import { dtypeBreakdown, parameterCount, summarizeCheckpoint } from '../safetensors/summary';
 import { FileView, ZipLoraView } from '../../shared/webview-protocol';
 
 const SIDECAR_SUFFIX = '.ziplora.safetensors';
