@@ -166,6 +166,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     lr: request.learningRate,
     columns: request.columns,
     directWeights: request.directWeights,
+    sparsityThreshold: request.sparsityThreshold,
     rank: request.rank ?? null,
     backend: job.backend.name,
     device: job.backend.device,
