@@ -10,28 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { BackendName, selectBackend } from '../src/core/merge/backends';
 import { MergeSummary } from '../src/core/merge/request';
+import { matmulRate } from './support';
 import { LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
 import { layersFromKohyaDump, randomLayerValues, readShapeDumpFile, seededRandom, writeLora } from '../test/support/lora-generators';
 import { randomDelta } from '../test/support/random-lora';
 
 const results: Record<string, unknown> = { machine: `${os.cpus()[0]?.model}, ${os.cpus().length} cores, Node ${process.version}` };
 
-async function matmulRate(backend: BackendName, size: number): Promise<number> {
-  const { tf } = await selectBackend(backend);
-  const x = tf.randomNormal([size, size]);
-  const y = tf.randomNormal([size, size]);
-  const times: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const start = performance.now();
-    const z = tf.matMul(x, y);
-    await z.data();
-    z.dispose();
-    if (i > 0) times.push(performance.now() - start);
-  }
-  tf.dispose([x, y]);
-  times.sort((a, b) => a - b);
-  return (2 * size ** 3) / (times[Math.floor(times.length / 2)] / 1000) / 1e9;
-}
 
 async function coefficients(backend: BackendName): Promise<LayerResult[]> {
   const layers = [0, 1, 2, 3, 4, 5].map((i) => ({ content: randomDelta(640 + (i % 2) * 640, 320, 8, 10 + i, 0.5), style: randomDelta(640 + (i % 2) * 640, 320, 8, 20 + i, 0.5) }));
@@ -67,9 +52,9 @@ async function main(dump: string, outDir: string): Promise<void> {
     return { backend: b.name, device: b.device, skipped: b.skipped };
   });
   await step('matmul GFLOP/s', async () => ({
-    webgpu1024: await matmulRate('webgpu', 1024).catch((e) => (e as Error).message),
-    webgpu4096: await matmulRate('webgpu', 4096).catch((e) => (e as Error).message),
-    wasm1024: await matmulRate('wasm', 1024),
+    webgpu1024: await matmulRate('webgpu', 1024).then((r) => r.gflops, (e) => (e as Error).message),
+    webgpu4096: await matmulRate('webgpu', 4096).then((r) => r.gflops, (e) => (e as Error).message),
+    wasm1024: (await matmulRate('wasm', 1024)).gflops,
   }));
   await step('webgpu vs wasm coefficients (6 layers, 30 steps)', async () => {
     const [gpu, cpu] = [await coefficients('webgpu'), await coefficients('wasm')];

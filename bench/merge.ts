@@ -8,29 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BackendName, selectBackend } from '../src/core/merge/backends';
+import { BackendName } from '../src/core/merge/backends';
 import { MergeSummary } from '../src/core/merge/request';
 import { ensureSdxlPair } from './sdxl-pair';
-import { BENCH_DIR, machine, median } from './support';
+import { BENCH_DIR, machine, matmulRate, median } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 
-async function matmulRate(backend: BackendName): Promise<{ gflops: number; device: string }> {
-  const b = await selectBackend(backend);
-  const { tf } = b;
-  const x = tf.randomNormal([1024, 1024]);
-  const y = tf.randomNormal([1024, 1024]);
-  const times: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const start = performance.now();
-    const z = tf.matMul(x, y);
-    await z.data();
-    z.dispose();
-    if (i > 0) times.push(performance.now() - start);
-  }
-  tf.dispose([x, y]);
-  return { gflops: (2 * 1024 ** 3) / (median(times) / 1000) / 1e9, device: b.device };
-}
 
 function merge(files: [string, string], extra: string[]): MergeSummary {
   const output = path.join(BENCH_DIR, 'sdxl-merged.safetensors');

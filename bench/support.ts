@@ -2,6 +2,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BackendName, selectBackend } from '../src/core/merge/backends';
 import { DType } from '../src/core/safetensors/dtypes';
 import { encodeHeader } from '../src/core/safetensors/writer';
 
@@ -67,4 +68,22 @@ export function writeSparseCheckpoint(file: string, tensors: readonly ShapeEntry
     closeSync(fd);
   }
   return bytes.byteLength + dataBytes;
+}
+
+/** A backend's size³ float32 matmul rate in GFLOP/s (median of five timed products after one warm-up). */
+export async function matmulRate(backend: BackendName, size = 1024): Promise<{ gflops: number; device: string }> {
+  const b = await selectBackend(backend);
+  const { tf } = b;
+  const x = tf.randomNormal([size, size]);
+  const y = tf.randomNormal([size, size]);
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const start = performance.now();
+    const z = tf.matMul(x, y);
+    await z.data();
+    z.dispose();
+    if (i > 0) times.push(performance.now() - start);
+  }
+  tf.dispose([x, y]);
+  return { gflops: (2 * size ** 3) / (median(times) / 1000) / 1e9, device: b.device };
 }

@@ -6,17 +6,14 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el } from '../dom.js';
 import { formatValue } from '../format.js';
-import { Chart } from './chart-setup.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import { withAlpha, type ChartPalette } from './palette.js';
-import { currentPalette, followTheme } from './theme-watch.js';
+import { ThemedChart } from './theme-watch.js';
 
 type Point = { x: number; y: number };
 
-export class CoefficientScatter {
+export class CoefficientScatter extends ThemedChart<'scatter', Point[]> {
   readonly element: HTMLElement;
-  private readonly chart: Chart<'scatter', Point[]>;
-  private readonly stopFollowingTheme: () => void;
   private readonly points: Point[];
 
   constructor(
@@ -25,27 +22,15 @@ export class CoefficientScatter {
     mStyle: readonly number[],
     private readonly threshold: number,
   ) {
+    super();
     const n = Math.min(mContent.length, mStyle.length);
     this.points = Array.from({ length: n }, (_, j) => ({ x: mContent[j], y: mStyle[j] }));
     const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': `Coefficients of ${module}: m_c (content) against m_s (style) for ${n} columns` } });
     this.element = el('div', { className: 'chart-canvas-box chart-canvas-box--square' }, canvas);
-    this.chart = new Chart(canvas, this.configuration(currentPalette()));
-    this.stopFollowingTheme = followTheme(this);
+    this.start(canvas);
   }
 
-  applyPalette(palette: ChartPalette): void {
-    const config = this.configuration(palette);
-    this.chart.data = config.data;
-    this.chart.options = config.options!;
-    this.chart.update('none');
-  }
-
-  destroy(): void {
-    this.stopFollowingTheme();
-    this.chart.destroy();
-  }
-
-  private configuration(palette: ChartPalette): ChartConfiguration<'scatter', Point[]> {
+  protected configuration(palette: ChartPalette): ChartConfiguration<'scatter', Point[]> {
     const base = sharedOptions(palette);
     const x = axisStyle(palette, 'm_c (content coefficient)');
     const y = axisStyle(palette, 'm_s (style coefficient)');

@@ -7,11 +7,10 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el, liveRegion } from '../dom.js';
 import { blockSpans, type BlockSpan } from '../network-blocks.js';
-import { Chart } from './chart-setup.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import type { ChartPalette, SeriesColor } from './palette.js';
 import { withAlpha } from './palette.js';
-import { currentPalette, followTheme } from './theme-watch.js';
+import { currentPalette, ThemedChart } from './theme-watch.js';
 
 export interface LayerSeries {
   readonly label: string;
@@ -42,13 +41,11 @@ const BLOCK_LABEL_HEIGHT = 18;
 
 type LayerChartType = 'bar' | 'line';
 
-export class LayerChart {
+export class LayerChart extends ThemedChart<LayerChartType, (number | null)[], string> {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly announcer: HTMLElement;
-  private readonly chart: Chart<LayerChartType, (number | null)[], string>;
   private readonly spans: BlockSpan[];
-  private readonly stopFollowingTheme: () => void;
   private series: readonly LayerSeries[];
   private yAxisTitle: string;
   /** Layer shown as opened (its detail is on screen). */
@@ -57,6 +54,7 @@ export class LayerChart {
   private cursor: number | null = null;
 
   constructor(private readonly spec: LayerChartSpec) {
+    super();
     this.series = spec.series;
     this.yAxisTitle = spec.yAxisTitle;
     this.spans = blockSpans(spec.modules);
@@ -75,11 +73,10 @@ export class LayerChart {
       el('div', { className: 'chart-canvas-box' }, this.canvas),
       this.announcer,
     );
-    this.chart = new Chart(this.canvas, this.configuration(currentPalette()));
+    this.start(this.canvas);
     this.canvas.addEventListener('keydown', (event) => this.onKey(event));
     this.canvas.addEventListener('blur', () => this.chart.draw());
     this.canvas.addEventListener('focus', () => this.chart.draw());
-    this.stopFollowingTheme = followTheme(this);
   }
 
   get layerCount(): number {
@@ -99,19 +96,7 @@ export class LayerChart {
     this.chart.draw();
   }
 
-  applyPalette(palette: ChartPalette): void {
-    const config = this.configuration(palette);
-    this.chart.data = config.data;
-    this.chart.options = config.options!;
-    this.chart.update('none');
-  }
-
-  destroy(): void {
-    this.stopFollowingTheme();
-    this.chart.destroy();
-  }
-
-  private configuration(palette: ChartPalette): ChartConfiguration<LayerChartType, (number | null)[], string> {
+  protected configuration(palette: ChartPalette): ChartConfiguration<LayerChartType, (number | null)[], string> {
     const { spec } = this;
     const line = spec.style === 'line';
     const base = sharedOptions(palette);

@@ -1,10 +1,9 @@
 /** A plain bar chart of one series (a histogram's bins, a layer's singular values), optionally on a log axis. */
 import type { ChartConfiguration } from 'chart.js';
 import { el } from '../dom.js';
-import { Chart } from './chart-setup.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import { withAlpha, type ChartPalette, type SeriesColor } from './palette.js';
-import { currentPalette, followTheme } from './theme-watch.js';
+import { currentPalette, ThemedChart } from './theme-watch.js';
 
 export interface SimpleBarSpec {
   readonly ariaLabel: string;
@@ -19,16 +18,14 @@ export interface SimpleBarSpec {
   readonly logarithmic?: boolean;
 }
 
-export class SimpleBarChart {
+export class SimpleBarChart extends ThemedChart<'bar', number[], string> {
   readonly element: HTMLElement;
-  private readonly chart: Chart<'bar', number[], string>;
-  private readonly stopFollowingTheme: () => void;
 
   constructor(private spec: SimpleBarSpec) {
+    super();
     const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': spec.ariaLabel } });
     this.element = el('div', { className: 'chart-canvas-box chart-canvas-box--small' }, canvas);
-    this.chart = new Chart(canvas, this.configuration(currentPalette()));
-    this.stopFollowingTheme = followTheme(this);
+    this.start(canvas);
   }
 
   setLogarithmic(logarithmic: boolean): void {
@@ -36,19 +33,7 @@ export class SimpleBarChart {
     this.applyPalette(currentPalette());
   }
 
-  applyPalette(palette: ChartPalette): void {
-    const config = this.configuration(palette);
-    this.chart.data = config.data;
-    this.chart.options = config.options!;
-    this.chart.update('none');
-  }
-
-  destroy(): void {
-    this.stopFollowingTheme();
-    this.chart.destroy();
-  }
-
-  private configuration(palette: ChartPalette): ChartConfiguration<'bar', number[], string> {
+  protected configuration(palette: ChartPalette): ChartConfiguration<'bar', number[], string> {
     const { spec } = this;
     const base = sharedOptions(palette);
     const x = axisStyle(palette, spec.xAxisTitle);
