@@ -3,10 +3,11 @@
  * change comes from a host message; what the user picks (tab, page scroll) goes into the saved state.
  */
 import type { LoraSummary } from '../src/core/lora/summary.js';
-import type { FileView, HostToWebview } from '../src/shared/webview-protocol.js';
+import type { ComparisonView, FileView, HostToWebview } from '../src/shared/webview-protocol.js';
 import { el } from './dom.js';
 import { baseName } from './format.js';
 import type { TabId } from './state.js';
+import { renderComparison } from './views/comparison-view.js';
 import { renderFileError } from './views/error-panel.js';
 import { LoraView } from './views/lora-view.js';
 import { renderMetadata } from './views/metadata-view.js';
@@ -52,6 +53,9 @@ export class App {
       case 'file':
         this.showFile(message.view);
         break;
+      case 'comparison':
+        this.showComparison(message.comparison);
+        break;
       case 'fileError':
         this.showError(message.file, message.message, message.hint);
         break;
@@ -91,6 +95,15 @@ export class App {
     this.renderTabs(tabs);
     if (this.lora && this.earlyLoraLayers) this.lora.setLayers(this.earlyLoraLayers);
     this.earlyLoraLayers = null;
+  }
+
+  private showComparison(comparison: ComparisonView): void {
+    this.tensors = this.lora = this.ziplora = null;
+    this.title.textContent = `${baseName(comparison.first.file)} ↔ ${baseName(comparison.second.file)}`;
+    this.title.title = `${comparison.first.file}\n${comparison.second.file}`;
+    this.kind.textContent = 'LoRA comparison';
+    this.kind.hidden = false;
+    this.renderTabs([{ id: 'compare', label: 'Comparison', count: comparison.paired, content: renderComparison(comparison) }]);
   }
 
   private renderTabs(tabs: readonly Tab[]): void {

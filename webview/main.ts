@@ -16,7 +16,7 @@ import { App } from './app.js';
 import { StateStore } from './state.js';
 import { connectToHost } from './vscode-api.js';
 
-const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>(['file', 'fileError', 'loraLayers', 'tensorStats', 'layerCoefficients', 'busy']);
+const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebview['type']>(['file', 'comparison', 'fileError', 'loraLayers', 'tensorStats', 'layerCoefficients', 'busy']);
 
 function isHostMessage(data: unknown): data is HostToWebview {
   return typeof data === 'object' && data !== null && HOST_MESSAGE_TYPES.has(String((data as { type?: unknown }).type));

@@ -5,8 +5,8 @@
  */
 import type { HostChannel } from './vscode-api.js';
 
-export type TabId = 'overview' | 'metadata' | 'tensors' | 'lora' | 'ziplora';
-export const TAB_IDS: readonly TabId[] = ['overview', 'metadata', 'tensors', 'lora', 'ziplora'];
+export type TabId = 'overview' | 'metadata' | 'tensors' | 'lora' | 'ziplora' | 'compare';
+export const TAB_IDS: readonly TabId[] = ['overview', 'metadata', 'tensors', 'lora', 'ziplora', 'compare'];
 
 export type SortDirection = 'asc' | 'desc';
 export interface SortState {

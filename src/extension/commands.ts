@@ -10,6 +10,7 @@ import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
 import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
 import { MergeRunner, SAFETENSORS_EDITOR } from './merge-runner';
+import { showComparisonPanel } from './compare-panel';
 
 const BROWSE = '$(folder-opened) Browse…';
 
@@ -139,7 +140,8 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
         },
       );
       log.line(`compared ${first} and ${second}`);
-      if (!args?.first) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: report, language: 'ziplora-log' }));
+      log.line(report.text);
+      if (!args?.first) showComparisonPanel(context.extensionUri, report.view);
       return report;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -30,8 +30,28 @@ export interface ZipLoraView {
   readonly layers: readonly LayerReport[];
 }
 
+/** Two LoRAs compared layer by layer, without merging (the Compare command's panel). */
+export interface ComparisonView {
+  readonly first: ComparedFile;
+  readonly second: ComparedFile;
+  readonly paired: number;
+  readonly onlyInFirst: readonly string[];
+  readonly onlyInSecond: readonly string[];
+  readonly refused: readonly { readonly module: string; readonly reason: string }[];
+  /** Paired layers: mean |cos| between the two LoRAs' columns and each side's ‖ΔW‖. */
+  readonly layers: readonly { readonly module: string; readonly meanAbsCosine: number | null; readonly normFirst: number; readonly normSecond: number; readonly columnsCompared: number }[];
+}
+
+export interface ComparedFile {
+  readonly file: string;
+  readonly format: string;
+  readonly baseModel: string;
+  readonly layers: number;
+}
+
 export type HostToWebview =
   | { readonly type: 'file'; readonly view: FileView }
+  | { readonly type: 'comparison'; readonly comparison: ComparisonView }
   | { readonly type: 'fileError'; readonly file: string; readonly message: string; readonly hint?: string }
   | { readonly type: 'loraLayers'; readonly layers: LoraSummary['layers'] }
   | { readonly type: 'tensorStats'; readonly name: string; readonly stats: TensorStats | null; readonly error?: string }

@@ -3,6 +3,7 @@ import { LayerReport } from '../core/merge/layer-report';
 import { MergeProgress, MergeRequest, MergeStart, MergeSummary } from '../core/merge/request';
 import type { LoraLayerSummary } from '../core/lora/summary';
 import type { TensorStats } from '../core/stats/tensor-stats';
+import type { ComparisonView } from '../shared/webview-protocol';
 
 /** The smaller jobs the extension asks of the worker, besides merges: anything that reads tensor data. */
 export type WorkerTask =
@@ -13,8 +14,8 @@ export type WorkerTask =
 export interface WorkerTaskResults {
   readonly tensorStats: TensorStats | null;
   readonly loraLayers: readonly LoraLayerSummary[];
-  /** The readable pairing report and per-layer column cosine. */
-  readonly compare: string;
+  /** The readable pairing report and per-layer column cosine, and the same as data for the panel. */
+  readonly compare: { readonly text: string; readonly view: ComparisonView };
 }
 
 export type ToWorker =

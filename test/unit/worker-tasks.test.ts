@@ -18,7 +18,10 @@ test('tensorStats, loraLayers and compare run in the worker and return their res
   assert.deepEqual(layers.map((l) => l.module).sort(), SD15_LAYERS.map((l) => l.canonical).sort());
   assert.ok(layers.every((l) => (l.norm ?? 0) > 0));
   const report = await runWorkerTask({ kind: 'compare', first: content, second: style });
-  assert.match(report, /5 paired, 0 only in A, 0 only in B, 0 refused/);
+  assert.match(report.text, /5 paired, 0 only in A, 0 only in B, 0 refused/);
+  assert.equal(report.view.paired, 5);
+  assert.equal(report.view.layers.length, 5);
+  assert.ok(report.view.layers.every((l) => l.meanAbsCosine !== null && l.meanAbsCosine >= 0 && l.meanAbsCosine <= 1 && l.normFirst > 0));
 });
 
 test('a bad file is an error naming it; an aborted task rejects', async () => {

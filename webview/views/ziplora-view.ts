@@ -131,7 +131,7 @@ export class ZipLoraReportView {
       new LayerChart({
         ...common,
         title: 'Relative error: ZipLoRA vs direct merge',
-        caption: '‖ΔW_merged − ΔW_lora‖ / ‖ΔW_lora‖ for content and style. Lines: ZipLoRA. Shaded: the direct (summed) merge.',
+        caption: 'The fidelity terms of the objective, ‖(ΔW_merged − ΔW_c)·W_c‖² / ‖ΔW_c·W_c‖² and the same for style. Lines: ZipLoRA. Shaded: the direct (summed) merge.',
         series: [
           { label: 'content, ZipLoRA', values: column((l) => l.contentError), color: 'blue' },
           { label: 'style, ZipLoRA', values: column((l) => l.styleError), color: 'orange' },

@@ -2,14 +2,13 @@
  * The read-only custom editor for .safetensors files (modelled on microsoft/vscode-hexeditor): the host reads
  * only the header and asks the worker for anything that reads tensor data; the webview draws what it is sent.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { SafetensorsError } from '../../core/safetensors/errors';
 import { FileView, HostToWebview, isFromWebview, WebviewToHost } from '../../shared/webview-protocol';
 import { runWorkerTask } from '../../worker/client';
-import { renderWebviewHtml } from '../../shared/webview-html';
 import { Log } from '../log';
+import { setUpWebview } from '../webview-page';
 import { buildFileView, readLayerCoefficients } from '../../core/view/file-view';
 
 class SafetensorsDocument implements vscode.CustomDocument {
@@ -45,17 +44,8 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
   }
 
   async resolveCustomEditor(document: SafetensorsDocument, panel: vscode.WebviewPanel): Promise<void> {
-    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
     const webview = panel.webview;
-    webview.options = { enableScripts: true, localResourceRoots: [dist] };
-    webview.html = renderWebviewHtml({
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-      codiconUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicon.css')).toString(),
-      cspSource: webview.cspSource,
-      nonce: randomBytes(16).toString('base64'),
-      title: path.basename(document.uri.fsPath),
-    });
+    setUpWebview(webview, this.context.extensionUri, path.basename(document.uri.fsPath));
     const file = document.uri.fsPath;
     const key = path.resolve(file);
     const sent: HostToWebview['type'][] = [];
