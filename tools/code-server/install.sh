@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 bin="$here/node_modules/.bin/code-server"
 # code-server writes ~/.config/code-server/config.yaml on any start, even --version: keep it out of HOME.
-cs_version() { local h; h="$(mktemp -d)"; HOME="$h" XDG_CONFIG_HOME="$h" XDG_DATA_HOME="$h" "$bin" --version 2>/dev/null | head -1; rm -rf "$h"; }
+cs_version() { local h; h="$(mktemp -d)"; HOME="$h" XDG_CONFIG_HOME="$h" XDG_DATA_HOME="$h" "$bin" --version 2>/dev/null | grep -E "^[0-9]+\.[0-9]+\.[0-9]+ " | head -1; rm -rf "$h"; }
 
 if [[ "${1:-}" != "--force" && -x "$bin" ]] && cs_version | grep -q '^4\.100\.3 '; then
   echo "code-server already installed: $(cs_version)"
