@@ -51,7 +51,6 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
     webview.html = renderWebviewHtml({
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-      codiconUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicon.css')).toString(),
       cspSource: webview.cspSource,
       nonce: randomBytes(16).toString('base64'),
       title: path.basename(document.uri.fsPath),
