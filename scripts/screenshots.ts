@@ -198,7 +198,10 @@ async function main(): Promise<void> {
     execFileSync('npm', ['run', 'package'], { cwd: ROOT, stdio: 'ignore' });
   }
   mkdirSync(OUT_DIR, { recursive: true });
-  const workspace = mkdtempSync(path.join(os.tmpdir(), 'ziplora-shots-ws-'));
+  // A stable folder name: it shows in the window title.
+  const workspaceParent = mkdtempSync(path.join(os.tmpdir(), 'ziplora-shots-ws-'));
+  const workspace = path.join(workspaceParent, 'models');
+  mkdirSync(workspace);
   const files = await prepareWorkspace(workspace);
   log(`workspace ${workspace}`);
 
@@ -274,7 +277,7 @@ async function main(): Promise<void> {
     for (const server of servers) await server.stop();
     rmSync(browserHome, { recursive: true, force: true });
     if (keep) console.log(`kept ${workspace}`);
-    else rmSync(workspace, { recursive: true, force: true });
+    else rmSync(workspaceParent, { recursive: true, force: true });
   }
   // code-server's own noise: the proprietary vsda module is not shipped, webviews are same-origin iframes
   // on http, and the page is closed while connected.
