@@ -46,10 +46,6 @@ export function isDType(value: string): value is DType {
   return Object.prototype.hasOwnProperty.call(DTYPES, value);
 }
 
-export function dtypeBits(dtype: DType): number {
-  return DTYPES[dtype].bits;
-}
-
 export function isDecodable(dtype: DType): boolean {
   return DTYPES[dtype].decodable;
 }
