@@ -4,7 +4,8 @@ import { runCompare } from './compare';
 import { runInspect } from './inspect';
 import { runMergeCommand } from './merge';
 import { runReport } from './report';
-import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
+import { MergeCancelledError } from '../worker/client';
+import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
 
 const COMMANDS: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = {
   inspect: runInspect,
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     process.stderr.write(`ziplora: ${describeError(error)}\n`);
+    // A cancelled merge ends like any program stopped by Ctrl-C.
+    if (error instanceof MergeCancelledError) return EXIT_INTERRUPTED;
     if (process.env.ZIPLORA_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return EXIT_BAD_INPUT;
   }

@@ -6,6 +6,8 @@ export class UsageError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_USAGE = 2;
+/** 128 + SIGINT, as shells report a program stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
 
 export const HELP = `ziplora — inspect safetensors files and merge LoRAs with ZipLoRA
 
@@ -52,5 +54,6 @@ Commands:
             in one file that opens in any browser) of a merge's sidecar
             OUT.ziplora.safetensors, or of the merged LoRA beside it.
 
-Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage.
+Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage,
+130 merge cancelled (Ctrl-C).
 `;
