@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README, .ci/run): type-check, bundle, and run every test.
+# The one test command (README, .ci/run): type-check, bundle, unit and webview tests, then the extension tests in VS Code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The webview tests drive Debian's Chromium (never a downloaded browser); install it on a fresh machine.
@@ -18,3 +18,9 @@ echo "== bundle"
 node esbuild.js
 echo "== unit and webview (Chromium) tests"
 node --import tsx --test test/unit/*.test.ts test/webview/*.test.ts
+# Extension tests in a real VS Code (test/vscode/run.ts): where none can be downloaded, code-server's VS Code
+# 1.100.3 in headless Chromium (tools/code-server, its own package.json; install.sh is idempotent).
+echo "== VS Code extension tests"
+bash tools/code-server/install.sh
+node test/vscode/build.js
+node --import tsx test/vscode/run.ts

@@ -14,6 +14,7 @@
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { format } = require('node:util');
 
 // server.ts is TypeScript; tsx (a devDependency of the repository root) loads it.
 require('tsx/cjs/api').register();
@@ -23,6 +24,8 @@ const { chromium } = require('playwright-core');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT_MS = Number(process.env.ZIPLORA_VSCODE_TEST_TIMEOUT_MS || 300_000);
+// code-server's own console messages, not the tests': its offline gallery, service workers, connection setup.
+const NOISE = /vsda|Failed to load resource|allow-scripts and allow-same-origin|same-origin iframe|open-vsx\.org|service worker|Resolv(ing|ed) connection token|Creating a socket|builtin extensions cache|ChatSessionStore|copilot-instructions/i;
 const VALUE_FLAGS = new Set(['--extensionDevelopmentPath', '--extensionTestsPath', '--user-data-dir', '--extensions-dir', '--locale', '--log']);
 
 function parseArgs(argv) {
@@ -62,15 +65,27 @@ async function main() {
   let timer;
   try {
     const page = await browser.newPage();
-    // The extension host's console (mocha's reporter) is forwarded to the workbench page in development mode.
+    // The extension host's console (mocha's reporter) is forwarded to the workbench page in development mode,
+    // as console.log('%c INFO', css, format, ...args): print it as the host wrote it, in order.
+    let printing = Promise.resolve();
+    let finished = false;
     page.on('console', (message) => {
-      const text = message.text();
-      if (/vsda|Failed to load resource|allow-scripts and allow-same-origin/.test(text)) return; // code-server's known noise
-      console.log(message.type() === 'error' ? `[browser error] ${text}` : text);
+      printing = printing.then(async () => {
+        if (finished) return; // the workbench's shutdown noise after the tests reported
+        const args = await Promise.all(message.args().map((a) => a.jsonValue().catch(() => String(a))));
+        if (typeof args[0] === 'string' && args[0].startsWith('%c')) args.splice(0, 2);
+        const text = args.length ? format(...args) : message.text();
+        if (NOISE.test(text)) return;
+        console.log(message.type() === 'error' ? `[browser error] ${text}` : text);
+      });
     });
     page.on('pageerror', (error) => console.log(`[browser pageerror] ${error.message}`));
     const exitCode = new Promise((resolve) => {
-      page.exposeFunction('codeAutomationExit', (code) => resolve(Number(code))).catch((error) => resolve(`exposeFunction failed: ${error.message}`));
+      page.exposeFunction('codeAutomationExit', async (code) => {
+        await printing;
+        finished = true;
+        resolve(Number(code));
+      }).catch((error) => resolve(`exposeFunction failed: ${error.message}`));
       timer = setTimeout(() => resolve('timeout'), TIMEOUT_MS);
     });
     const remote = (p) => `vscode-remote://127.0.0.1:${server.port}${p}`;
