@@ -12,7 +12,15 @@ import { SafetensorsEditorProvider } from './editor/provider';
 import { Log } from './log';
 import { MergeRunner } from './merge-runner';
 
-export function activate(context: vscode.ExtensionContext): { editors: SafetensorsEditorProvider; runner: MergeRunner } {
+/** What activate() returns (the extension's `exports`): used by the extension tests and open to other extensions. */
+export interface ZipLoraApi {
+  readonly editors: SafetensorsEditorProvider;
+  readonly runner: MergeRunner;
+  /** The 'ZipLoRA' output channel's log (its recent lines). */
+  readonly log: Log;
+}
+
+export function activate(context: vscode.ExtensionContext): ZipLoraApi {
   const log = new Log();
   const runner = new MergeRunner(log);
   const editors = new SafetensorsEditorProvider(context, log);
@@ -45,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): { editors: Safetenso
     }),
   );
   registerCommands(context, runner, log);
-  return { editors, runner };
+  return { editors, runner, log };
 }
 
 export function deactivate(): void {}

@@ -5,10 +5,22 @@ export const OUTPUT_CHANNEL_NAME = 'ZipLoRA';
 
 export class Log implements vscode.Disposable {
   readonly channel = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, 'ziplora-log');
+  /** The last lines appended to the channel: the extension API cannot read an output channel back, tests can read these. */
+  private readonly recent: string[] = [];
 
   line(text: string): void {
     const time = new Date().toTimeString().slice(0, 8);
-    for (const part of text.split('\n')) this.channel.appendLine(`[${time}] ${part}`);
+    for (const part of text.split('\n')) {
+      const line = `[${time}] ${part}`;
+      this.channel.appendLine(line);
+      this.recent.push(line);
+    }
+    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
+  }
+
+  /** The last (up to 1000) lines appended to the output channel. */
+  recentLines(): readonly string[] {
+    return this.recent;
   }
 
   show(): void {

@@ -1,0 +1,56 @@
+/** Shared by the extension test suites (bundled into each one). */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { EditorState } from '../../../src/extension/editor/provider';
+import type { ZipLoraApi } from '../../../src/extension/extension';
+
+export const EXTENSION_ID = 'ziplora.ziplora-vscode';
+
+export function extension(): vscode.Extension<ZipLoraApi> {
+  const found = vscode.extensions.getExtension<ZipLoraApi>(EXTENSION_ID);
+  assert.ok(found, `extension ${EXTENSION_ID} is not loaded in this VS Code`);
+  return found;
+}
+
+/** The extension's API after activation (activates it when needed). */
+export async function api(): Promise<ZipLoraApi> {
+  return extension().activate();
+}
+
+/** A fresh folder inside the opened workspace (the launcher/runTests opens one). */
+export function workspaceDir(name: string): string {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  assert.ok(root, 'the tests need an opened workspace folder');
+  const dir = path.join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls `ziplora.editorState` until the editor on `file` has posted every message type in `types`. */
+export function waitForEditor(file: string, types: string[]): Promise<EditorState> {
+  return waitFor(`the editor on ${path.basename(file)} to be sent ${types.join(', ')}`, async () => {
+    const state = await vscode.commands.executeCommand<EditorState | undefined>('ziplora.editorState', file);
+    return state && types.every((t) => state.sent.includes(t as never)) ? state : undefined;
+  });
+}
+
+export async function closeAllEditors(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** package.json of the extension under test (its contributions). */
+export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]> } } {
+  return extension().packageJSON;
+}
