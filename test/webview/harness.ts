@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HostToWebview, WebviewToHost } from '../../src/shared/webview-protocol.js';
@@ -202,4 +203,19 @@ export async function countPixelsNear(page: Page, selector: string, color: strin
 export async function openTab(page: Page, label: string): Promise<void> {
   await page.locator('vscode-tab-header', { hasText: label }).first().click();
   await page.locator(`vscode-tab-panel:not([hidden])`).first().waitFor();
+}
+
+/** Starts the page server and Chromium before a test file's tests, stops both after, and opens pages. */
+export function useWebviewSession(): { open(theme: ThemeName): Promise<WebviewPage> } {
+  let browser: Browser | undefined;
+  let server: WebviewServer | undefined;
+  before(async () => {
+    server = await startWebviewServer();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return { open: (theme) => openWebview(browser!, server!, theme) };
 }

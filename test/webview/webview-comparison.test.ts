@@ -1,23 +1,11 @@
 /** The Compare command's view: pairing facts, refused pairs, and the per-layer charts with 1,000 layers. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import type { ComparisonView } from '../../src/shared/webview-protocol.js';
-import { countPixelsNear, launchChromium, openWebview, startWebviewServer, type WebviewServer } from './harness.js';
+import { countPixelsNear, useWebviewSession } from './harness.js';
 import { THEMES } from './themes.js';
 
-let browser: Browser;
-let server: WebviewServer;
-
-before(async () => {
-  server = await startWebviewServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useWebviewSession();
 
 function comparison(layers: number): ComparisonView {
   const modules = Array.from({ length: layers }, (_, i) => `unet.${i < layers / 2 ? 'down' : 'up'}_blocks.${i % 4}.attentions.0.transformer_blocks.${i}.attn1.to_q`);
@@ -33,7 +21,7 @@ function comparison(layers: number): ComparisonView {
 }
 
 test('a comparison of 1,000 layers shows the pairing and draws both charts, without CSP violations', async () => {
-  const view = await openWebview(browser, server, 'dark');
+  const view = await session.open('dark');
   await view.waitForPosted('ready');
   await view.send({ type: 'comparison', comparison: comparison(1000) });
   const page = view.page;

@@ -4,29 +4,19 @@
  * chart (requestLayerCoefficients, then the scatter), revealing files, and state surviving a reload.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { beforeEach, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { fileView, layerCoefficients, loraLayers, MODULES, TENSORS, tensorStats } from './fixtures.js';
-import { countPixelsNear, launchChromium, openTab, openWebview, startWebviewServer, type WebviewPage, type WebviewServer } from './harness.js';
+import { countPixelsNear, openTab, useWebviewSession, type WebviewPage } from './harness.js';
 import { THEMES } from './themes.js';
 
-let browser: Browser;
-let server: WebviewServer;
 let view: WebviewPage;
 let page: Page;
 
-before(async () => {
-  server = await startWebviewServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useWebviewSession();
 
 beforeEach(async () => {
-  view = await openWebview(browser, server, 'dark');
+  view = await session.open('dark');
   page = view.page;
   await view.waitForPosted('ready');
   await view.send({ type: 'file', view: fileView() });

@@ -3,29 +3,17 @@
  * strict CSP, with per-layer charts of 1,000 layers actually drawn (series pixels, not just axes).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { fileView, LAYER_COUNT, loraLayers } from './fixtures.js';
-import { countPixelsNear, launchChromium, openTab, openWebview, startWebviewServer, type WebviewServer } from './harness.js';
+import { countPixelsNear, openTab, useWebviewSession } from './harness.js';
 import { THEMES, type ThemeName } from './themes.js';
 
-let browser: Browser;
-let server: WebviewServer;
-
-before(async () => {
-  server = await startWebviewServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useWebviewSession();
 
 for (const theme of ['dark', 'light'] as ThemeName[]) {
   describe(`webview in the ${theme} theme`, () => {
     it('posts ready, renders every tab and draws the 1,000-layer charts without a CSP violation', async () => {
-      const view = await openWebview(browser, server, theme);
+      const view = await session.open(theme);
       const { page } = view;
       await view.waitForPosted('ready');
       await view.send({ type: 'file', view: fileView() });
@@ -101,7 +89,7 @@ for (const theme of ['dark', 'light'] as ThemeName[]) {
 
 describe('webview without LoRA data', () => {
   it('shows only the file tabs, and a clear error panel for fileError', async () => {
-    const view = await openWebview(browser, server, 'dark');
+    const view = await session.open('dark');
     const { page } = view;
     await view.waitForPosted('ready');
     await view.send({ type: 'file', view: { ...fileView(), kind: 'a full SD checkpoint', lora: null, ziplora: null } });
