@@ -8,19 +8,10 @@ import type { LayerReport } from '../../src/core/merge/layer-report.js';
 import type { TensorSummary } from '../../src/core/safetensors/summary.js';
 import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
 import type { FileView, HostToWebview } from '../../src/shared/webview-protocol.js';
+import { seededRandom } from '../support/lora-generators.js';
 
 export const LAYER_COUNT = 1000;
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Module {
   readonly module: string;
@@ -138,7 +129,7 @@ export function fileView(): FileView {
 }
 
 export function loraLayers(): LoraLayerSummary[] {
-  const random = seeded(7);
+  const random = seededRandom(7);
   return MODULES.map((m, i) => {
     const rank = i % 7 === 0 ? 32 : 16;
     const norm = i === 17 ? null : 0.2 + random() * (m.module.startsWith('unet.up_blocks.0') ? 2.5 : 1);
@@ -161,7 +152,7 @@ export function loraLayers(): LoraLayerSummary[] {
 }
 
 export function zipLoraLayers(): LayerReport[] {
-  const random = seeded(11);
+  const random = seededRandom(11);
   return MODULES.map((m) => {
     const sparsityContent = 0.2 + 0.5 * random();
     const sparsityStyle = 0.2 + 0.5 * random();
@@ -191,7 +182,7 @@ export function zipLoraLayers(): LayerReport[] {
 }
 
 export function layerCoefficients(module: string, columns: number): Extract<HostToWebview, { type: 'layerCoefficients' }> {
-  const random = seeded(columns);
+  const random = seededRandom(columns);
   const mContent: number[] = [];
   const mStyle: number[] = [];
   for (let j = 0; j < columns; j++) {
