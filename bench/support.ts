@@ -1,10 +1,11 @@
 /** Shared helpers for benchmarks: timing with medians, machine description, generated files. */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BackendName, selectBackend } from '../src/core/merge/backends';
 import { DType } from '../src/core/safetensors/dtypes';
 import { encodeHeader } from '../src/core/safetensors/writer';
+import { readShapeDumpFile } from '../test/support/lora-generators';
 
 export const BENCH_DIR = path.resolve(__dirname, '../.bench');
 export const SHAPE_DUMPS = path.resolve(__dirname, '../../shared/fixtures/shapes');
@@ -53,8 +54,7 @@ const TORCH_DTYPES: Record<string, DType> = { 'torch.float16': 'F16', 'torch.bfl
 export function readShapeDump(name: string): ShapeEntry[] | undefined {
   const file = path.join(SHAPE_DUMPS, name);
   if (!existsSync(file)) return undefined;
-  const dump = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { shape: number[]; dtype: string }>;
-  return Object.entries(dump).map(([tensorName, v]) => ({ name: tensorName, shape: v.shape, dtype: TORCH_DTYPES[v.dtype] ?? 'F32' }));
+  return readShapeDumpFile(file).map((t) => ({ name: t.name, shape: [...t.shape], dtype: TORCH_DTYPES[t.dtype] ?? 'F32' }));
 }
 
 /** Writes a checkpoint with real names and shapes whose data is a hole: any size, no disk used. */

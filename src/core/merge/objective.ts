@@ -12,7 +12,7 @@
  */
 import { crossGramRows, gramRows } from '../linalg/gram';
 import { block, matmul, traceOfProduct } from './small-matrix';
-import { FactoredDelta, LayerPair } from './types';
+import { FactoredDelta, LayerInput } from './types';
 
 export interface PreparedLayer {
   readonly inFeatures: number;
@@ -54,7 +54,7 @@ export function stackDown(content: FactoredDelta, style: FactoredDelta): Float32
   return down;
 }
 
-export function prepareLayer(pair: Pick<LayerPair, 'content' | 'style'>): PreparedLayer {
+export function prepareLayer(pair: LayerInput): PreparedLayer {
   const { content, style } = pair;
   const rc = content.rank;
   const rs = style.rank;

@@ -13,9 +13,8 @@ export interface FactoredDelta {
   readonly scale: number;
 }
 
-export interface LayerPair {
-  /** Canonical module name, used for reports and the sidecar's tensor names. */
-  readonly module: string;
+/** One layer's problem: the content and the style factors, oriented for the chosen columns. */
+export interface LayerInput {
   readonly content: FactoredDelta;
   readonly style: FactoredDelta;
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
@@ -65,13 +66,6 @@ function outputDtype(request: MergeRequest, layer: LoraLayer): WritableDtype {
   if (request.dtype !== 'auto') return request.dtype;
   const dtype = layer.down.dtype;
   return dtype === 'F16' || dtype === 'BF16' ? dtype : 'F32';
-}
-
-/** Row-major out × r from the stored r × out rows. */
-function untranspose(rows: Float32Array, r: number, out: number): Float32Array {
-  const up = new Float32Array(out * r);
-  for (let a = 0; a < r; a++) for (let i = 0; i < out; i++) up[i * r + a] = rows[a * out + i];
-  return up;
 }
 
 /** Tensor shapes of a layer of rank r in the file: conv layers keep their 4-D form. */
@@ -147,7 +141,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
       name: names.up,
       dtype,
       shape: shape.up,
-      data: () => encodeFromF32(dtype, untranspose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
+      data: () => encodeFromF32(dtype, transpose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
     });
     if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
   };

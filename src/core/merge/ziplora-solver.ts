@@ -7,12 +7,9 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { ComputeBackend } from './backends';
-import { FactoredDelta } from './types';
+import { LayerInput } from './types';
 
-export interface LayerInput {
-  readonly content: FactoredDelta;
-  readonly style: FactoredDelta;
-}
+export type { LayerInput };
 
 export interface BatchSettings {
   readonly steps: number;
