@@ -1,26 +1,27 @@
 /** `ziplora merge CONTENT STYLE -o OUT`: runs the merge in the worker process, with progress and Ctrl-C. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isBackendName } from '../core/merge/backends';
-import { DEFAULT_MERGE_OPTIONS, MergeRequest, MergeSummary, OutputDtype, OutputNaming } from '../core/merge/request';
+import { BACKEND_NAMES } from '../core/merge/backends';
+import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
+import { DEFAULT_MERGE_OPTIONS, MERGE_METHODS, MergeRequest, MergeSummary, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
+import { COLUMN_MODES } from '../core/merge/types';
 import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
 import { writeReport } from './report';
 import { UsageError } from './usage';
 
-function number(value: string | undefined, name: string, fallback: number, check: (n: number) => boolean): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || !check(parsed)) throw new UsageError(`--${name} ${value} is not valid`);
-  return parsed;
-}
+/** Case-insensitive match of a word option (`--dtype f16`), else the text as typed (refused by the rule). */
+const word = (allowed: readonly string[]) => (text: string) => allowed.find((a) => a.toLowerCase() === text.toLowerCase()) ?? text;
+const numeric = (text: string) => (text.trim() === '' ? NaN : Number(text));
 
-function oneOf<T extends string>(value: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
-  if (!match) throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
-  return match;
+/** A flag's value, parsed for its option and checked by that option's rule (merge-options.ts): one wording everywhere. */
+function flag<K extends MergeOptionKey>(key: K, name: string, text: string | undefined, fallback: MergeRequest[K], parse: (text: string) => unknown): MergeRequest[K] {
+  if (text === undefined) return fallback;
+  const value = parse(text);
+  const problem = optionProblem(key, value, name, text);
+  if (problem) throw new UsageError(problem);
+  return value as MergeRequest[K];
 }
 
 export function parseMergeArgs(args: string[]): { request: MergeRequest; json: boolean; report?: string } {
@@ -47,25 +48,26 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
   });
   if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
   if (!values.output) throw new UsageError('merge needs an output path: -o OUT.safetensors');
-  if (!values.output.toLowerCase().endsWith('.safetensors')) throw new UsageError(`the output must end in .safetensors (got "${values.output}")`);
-  const backend = values.backend ?? DEFAULT_MERGE_OPTIONS.backend;
-  if (!isBackendName(backend)) throw new UsageError(`--backend must be one of auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu (got "${backend}")`);
+  const weights = [numeric(values['content-weight'] ?? '1'), numeric(values['style-weight'] ?? '1')] as const;
+  const weightsProblem = optionProblem('directWeights', weights, '--content-weight and --style-weight', [values['content-weight'], values['style-weight']]);
+  if (weightsProblem) throw new UsageError(weightsProblem);
+  const d = DEFAULT_MERGE_OPTIONS;
   const request: MergeRequest = {
     content: positionals[0],
     style: positionals[1],
-    output: values.output,
-    method: oneOf(values.method, 'method', ['ziplora', 'direct'] as const, DEFAULT_MERGE_OPTIONS.method),
-    steps: number(values.steps, 'steps', DEFAULT_MERGE_OPTIONS.steps, (n) => Number.isInteger(n) && n >= 0 && n <= 100_000),
-    lambda: number(values.lambda, 'lambda', DEFAULT_MERGE_OPTIONS.lambda, (n) => n >= 0),
-    learningRate: number(values.lr, 'lr', DEFAULT_MERGE_OPTIONS.learningRate, (n) => n > 0),
-    columns: oneOf(values.columns, 'columns', ['input', 'output'] as const, DEFAULT_MERGE_OPTIONS.columns),
-    backend,
-    rank: values.rank === undefined ? undefined : number(values.rank, 'rank', 0, (n) => Number.isInteger(n) && n >= 1),
-    dtype: oneOf<OutputDtype>(values.dtype, 'dtype', ['auto', 'F16', 'BF16', 'F32'], DEFAULT_MERGE_OPTIONS.dtype),
-    naming: oneOf<OutputNaming>(values.naming, 'naming', ['content', 'style', 'kohya', 'diffusers'], DEFAULT_MERGE_OPTIONS.naming),
+    output: flag('output', '-o', values.output, '', String),
+    method: flag('method', '--method', values.method, d.method, word(MERGE_METHODS)),
+    steps: flag('steps', '--steps', values.steps, d.steps, numeric),
+    lambda: flag('lambda', '--lambda', values.lambda, d.lambda, numeric),
+    learningRate: flag('learningRate', '--lr', values.lr, d.learningRate, numeric),
+    columns: flag('columns', '--columns', values.columns, d.columns, word(COLUMN_MODES)),
+    backend: flag('backend', '--backend', values.backend, d.backend, word(BACKEND_NAMES)),
+    rank: flag('rank', '--rank', values.rank, undefined, numeric),
+    dtype: flag('dtype', '--dtype', values.dtype, d.dtype, word(OUTPUT_DTYPES)),
+    naming: flag('naming', '--naming', values.naming, d.naming, word(OUTPUT_NAMINGS)),
     overwrite: Boolean(values.force),
-    directWeights: [number(values['content-weight'], 'content-weight', 1, Number.isFinite), number(values['style-weight'], 'style-weight', 1, Number.isFinite)],
-    sparsityThreshold: DEFAULT_MERGE_OPTIONS.sparsityThreshold,
+    directWeights: weights,
+    sparsityThreshold: d.sparsityThreshold,
   };
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
   return { request, json: Boolean(values.json), report: values.report };

@@ -3,8 +3,9 @@
  * pass, defaults from the `ziplora.*` settings, and the default output path.
  */
 import path from 'node:path';
-import { BACKEND_NAMES, BackendName } from '../core/merge/backends';
-import { DEFAULT_MERGE_OPTIONS, MergeMethod, MergeRequest, OutputDtype, OutputNaming } from '../core/merge/request';
+import { BackendName } from '../core/merge/backends';
+import { MERGE_OPTION_RULES, MergeOptionKey, validateMergeOptions } from '../core/merge/merge-options';
+import { DEFAULT_MERGE_OPTIONS, MergeRequest, OutputDtype } from '../core/merge/request';
 import { ColumnMode } from '../core/merge/types';
 
 export interface MergeSettings {
@@ -21,67 +22,32 @@ export interface MergeSettings {
 
 /** Reads the settings through `get` (VS Code's configuration), falling back to the defaults on bad values. */
 export function readMergeSettings(get: (key: string) => unknown): MergeSettings {
-  const pick = <T>(key: string, fallback: T, valid: (v: unknown) => boolean): T => {
+  // A setting is checked by the rule of the option it feeds (merge-options.ts).
+  const pick = <T>(key: string, option: MergeOptionKey, fallback: T): T => {
     const value = get(key);
-    return valid(value) ? (value as T) : fallback;
+    return MERGE_OPTION_RULES[option].valid(value) ? (value as T) : fallback;
   };
-  const number = (min: number) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= min;
+  const outputRank = get('outputRank');
   return {
-    backend: pick('backend', DEFAULT_MERGE_OPTIONS.backend, (v) => (BACKEND_NAMES as readonly unknown[]).includes(v)),
-    steps: pick('steps', DEFAULT_MERGE_OPTIONS.steps, (v) => number(0)(v) && Number.isInteger(v)),
-    lambda: pick('lambda', DEFAULT_MERGE_OPTIONS.lambda, number(0)),
-    learningRate: pick('learningRate', DEFAULT_MERGE_OPTIONS.learningRate, (v) => number(0)(v) && (v as number) > 0),
-    columns: pick('columns', DEFAULT_MERGE_OPTIONS.columns, (v) => v === 'input' || v === 'output'),
-    outputDtype: pick('outputDtype', DEFAULT_MERGE_OPTIONS.dtype, (v) => ['auto', 'F16', 'BF16', 'F32'].includes(v as string)),
-    outputRank: pick('outputRank', 0, (v) => number(0)(v) && Number.isInteger(v)),
-    sparsityThreshold: pick('sparsityThreshold', DEFAULT_MERGE_OPTIONS.sparsityThreshold, (v) => number(0)(v) && (v as number) <= 1),
+    backend: pick('backend', 'backend', DEFAULT_MERGE_OPTIONS.backend),
+    steps: pick('steps', 'steps', DEFAULT_MERGE_OPTIONS.steps),
+    lambda: pick('lambda', 'lambda', DEFAULT_MERGE_OPTIONS.lambda),
+    learningRate: pick('learningRate', 'learningRate', DEFAULT_MERGE_OPTIONS.learningRate),
+    columns: pick('columns', 'columns', DEFAULT_MERGE_OPTIONS.columns),
+    outputDtype: pick('outputDtype', 'dtype', DEFAULT_MERGE_OPTIONS.dtype),
+    // 0 (the default) keeps the full rank.
+    outputRank: outputRank === 0 ? 0 : pick('outputRank', 'rank', 0),
+    sparsityThreshold: pick('sparsityThreshold', 'sparsityThreshold', DEFAULT_MERGE_OPTIONS.sparsityThreshold),
   };
 }
 
-/** What `ziplora.mergeLoras` accepts from other extensions and tests; with content and style, no prompt. */
-export interface MergeCommandArgs {
-  readonly content?: string;
-  readonly style?: string;
-  readonly output?: string;
-  readonly method?: MergeMethod;
-  readonly steps?: number;
-  readonly lambda?: number;
-  readonly learningRate?: number;
-  readonly columns?: ColumnMode;
-  readonly backend?: BackendName;
-  readonly rank?: number;
-  readonly dtype?: OutputDtype;
-  readonly naming?: OutputNaming;
-  readonly overwrite?: boolean;
-}
+/** The options `ziplora.mergeLoras` accepts from other extensions and tests; with content and style, no prompt. */
+const COMMAND_ARG_KEYS = ['content', 'style', 'output', 'method', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite'] as const;
+export type MergeCommandArgs = Partial<Pick<MergeRequest, (typeof COMMAND_ARG_KEYS)[number]>>;
 
-/** Checks an argument object from outside; returns the problems in words (empty when it is fine). */
+/** Checks an argument object from outside; the problems in words (empty when it is fine). */
 export function validateMergeCommandArgs(value: unknown): string[] {
-  if (value === undefined) return [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['the argument must be an object like { content, style, output }'];
-  const a = value as Record<string, unknown>;
-  const problems: string[] = [];
-  const known = ['content', 'style', 'output', 'method', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite'];
-  for (const key of Object.keys(a)) if (!known.includes(key)) problems.push(`unknown option "${key}"`);
-  for (const key of ['content', 'style', 'output']) if (a[key] !== undefined && (typeof a[key] !== 'string' || !(a[key] as string).length)) problems.push(`${key} must be a file path`);
-  if (typeof a.output === 'string' && !a.output.toLowerCase().endsWith('.safetensors')) problems.push('output must end in .safetensors');
-  const oneOf = (key: string, allowed: readonly unknown[]) => {
-    if (a[key] !== undefined && !allowed.includes(a[key])) problems.push(`${key} must be one of ${allowed.join(', ')}`);
-  };
-  oneOf('method', ['ziplora', 'direct']);
-  oneOf('columns', ['input', 'output']);
-  oneOf('backend', BACKEND_NAMES);
-  oneOf('dtype', ['auto', 'F16', 'BF16', 'F32']);
-  oneOf('naming', ['content', 'style', 'kohya', 'diffusers']);
-  const number = (key: string, ok: (n: number) => boolean) => {
-    if (a[key] !== undefined && !(typeof a[key] === 'number' && ok(a[key] as number))) problems.push(`${key} is not valid`);
-  };
-  number('steps', (n) => Number.isInteger(n) && n >= 0 && n <= 100_000);
-  number('lambda', (n) => n >= 0 && Number.isFinite(n));
-  number('learningRate', (n) => n > 0 && Number.isFinite(n));
-  number('rank', (n) => Number.isInteger(n) && n >= 1);
-  if (a.overwrite !== undefined && typeof a.overwrite !== 'boolean') problems.push('overwrite must be true or false');
-  return problems;
+  return value === undefined ? [] : validateMergeOptions(value, COMMAND_ARG_KEYS);
 }
 
 /** `<content>+<style>.safetensors` beside the content file, numbered if that name is taken. */

@@ -3,7 +3,7 @@
  * statistics and comparisons — so the extension host and the CLI never block. One job per process.
  */
 import { runMerge } from '../core/merge/pipeline';
-import { validateMergeRequest } from '../core/merge/request';
+import { validateMergeRequest } from '../core/merge/merge-options';
 import { describeError } from '../core/safetensors/errors';
 import { FromWorker, isToWorker, WorkerTask } from './protocol';
 import { runTask } from './tasks';

@@ -20,7 +20,8 @@ export interface LayerInput {
 }
 
 /** Which features the merger coefficients scale: input features (the paper's columns) or output features. */
-export type ColumnMode = 'input' | 'output';
+export const COLUMN_MODES = ['input', 'output'] as const;
+export type ColumnMode = (typeof COLUMN_MODES)[number];
 
 export interface ZipLoraSettings {
   readonly steps: number;
