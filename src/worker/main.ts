@@ -45,6 +45,11 @@ async function merge(request: unknown): Promise<void> {
   }
 }
 
+async function refuse(message: unknown): Promise<void> {
+  const kind = (message as { type?: unknown } | null)?.type;
+  await send({ type: 'error', message: `the merge worker refused a message it does not understand (type ${JSON.stringify(kind ?? null)}); this is a bug in the caller` });
+}
+
 async function task(job: WorkerTask): Promise<void> {
   running = true;
   try {
@@ -55,7 +60,11 @@ async function task(job: WorkerTask): Promise<void> {
 }
 
 process.on('message', (message: unknown) => {
-  if (!isToWorker(message)) return;
+  if (!isToWorker(message)) {
+    // A caller that sent something else would otherwise wait forever for an answer.
+    if (!running) void refuse(message).then(() => process.disconnect?.());
+    return;
+  }
   if (message.type === 'cancel') cancelled = true;
   else if (running) return;
   else if (message.type === 'merge') void merge(message.request).then(() => process.disconnect?.());

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { partialWriterPid, removeStalePartials } from '../../src/core/temporary-files';
-import { startMerge } from '../../src/worker/client';
+import { startMerge, workerEntry } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
 import { mergeRequest, writePair } from '../support/merge-fixtures';
 
@@ -95,4 +95,25 @@ test('the next merge into a folder removes a dead writer\'s leftover .partial th
   await startMerge(mergeRequest(content, style, output)).result;
   assert.ok(!existsSync(leftover), 'the leftover was removed');
   assert.deepEqual(readdirSync(path.dirname(output)).sort(), ['merged.safetensors', 'merged.ziplora.safetensors'].sort());
+});
+
+async function answerTo(message: unknown): Promise<{ type: string; message?: string }> {
+  const entry = workerEntry();
+  const worker = fork(entry.file, [], { execArgv: entry.execArgv, serialization: 'advanced' });
+  try {
+    const answer = firstMessage<{ type: string; message?: string }>(worker);
+    worker.send(message as object);
+    return await answer;
+  } finally {
+    worker.kill();
+  }
+}
+
+test('the worker refuses a malformed merge request and an unknown message with a message, instead of hanging', { timeout: 20_000 }, async () => {
+  const bad = await answerTo({ type: 'merge', request: { content: 5 } });
+  assert.equal(bad.type, 'error');
+  assert.match(bad.message ?? '', /^invalid merge request: /);
+  const unknown = await answerTo({ type: 'merge', request: null });
+  assert.equal(unknown.type, 'error');
+  assert.match(unknown.message ?? '', /refused a message it does not understand \(type "merge"\)/);
 });
