@@ -2,9 +2,12 @@
  * The worker: a child process (child_process.fork) that does every heavy step — merges, and the extension's
  * statistics and comparisons — so the extension host and the CLI never block. One job per process.
  */
+import path from 'node:path';
 import { runMerge } from '../core/merge/pipeline';
 import { validateMergeRequest } from '../core/merge/merge-options';
 import { describeError } from '../core/safetensors/errors';
+import { removeStalePartials } from '../core/temporary-files';
+import { exitWithParent } from './lifecycle';
 import { FromWorker, isToWorker, WorkerTask } from './protocol';
 import { runTask } from './tasks';
 
@@ -25,6 +28,8 @@ async function merge(request: unknown): Promise<void> {
   }
   running = true;
   try {
+    // Leftovers of a merge into this folder whose worker died with the machine (never a live writer's file).
+    await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));
     const summary = await runMerge(request as Parameters<typeof runMerge>[0], {
       onStart: (start) => void send({ type: 'started', start }),
       onProgress: (progress) => void send({ type: 'progress', progress }),
@@ -40,6 +45,11 @@ async function merge(request: unknown): Promise<void> {
   }
 }
 
+async function refuse(message: unknown): Promise<void> {
+  const kind = (message as { type?: unknown } | null)?.type;
+  await send({ type: 'error', message: `the merge worker refused a message it does not understand (type ${JSON.stringify(kind ?? null)}); this is a bug in the caller` });
+}
+
 async function task(job: WorkerTask): Promise<void> {
   running = true;
   try {
@@ -50,13 +60,15 @@ async function task(job: WorkerTask): Promise<void> {
 }
 
 process.on('message', (message: unknown) => {
-  if (!isToWorker(message)) return;
+  if (!isToWorker(message)) {
+    // A caller that sent something else would otherwise wait forever for an answer.
+    if (!running) void refuse(message).then(() => process.disconnect?.());
+    return;
+  }
   if (message.type === 'cancel') cancelled = true;
   else if (running) return;
   else if (message.type === 'merge') void merge(message.request).then(() => process.disconnect?.());
   else void task(message.task).then(() => process.disconnect?.());
 });
-// A parent that goes away takes the work with it: nothing is left running on a remote box.
-process.on('disconnect', () => {
-  if (running) process.exit(0);
-});
+// A parent that goes away takes the work with it, and its temporary files, whatever phase it was in.
+exitWithParent(() => running);

@@ -4,11 +4,11 @@
  * target folder that is renamed into place at the end: a failure or a cancel never leaves a half-written file,
  * and an input file is never opened for writing.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { byteLengthOf, DType } from './dtypes';
 import { asFileError, SafetensorsError } from './errors';
+import { claimTemporary, releaseTemporary } from '../temporary-files';
 
 export interface TensorToWrite {
   readonly name: string;
@@ -103,7 +103,7 @@ export async function writeSafetensors(
 ): Promise<void> {
   await checkWritableTarget(target, options);
   const { bytes: header, dataBytes } = encodeHeader(tensors, metadata);
-  const temporary = path.join(path.dirname(path.resolve(target)), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  const temporary = claimTemporary(target);
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temporary, 'wx');
@@ -125,9 +125,11 @@ export async function writeSafetensors(
     await handle.close();
     handle = undefined;
     await fs.rename(temporary, target);
+    releaseTemporary(temporary);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fs.rm(temporary, { force: true }).catch(() => undefined);
+    releaseTemporary(temporary);
     // System errors become a message about the target; others (a cancel, a bad tensor) pass through as they are.
     throw (error as NodeJS.ErrnoException).code ? asFileError(error, target) : error;
   }

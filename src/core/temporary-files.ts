@@ -1,0 +1,70 @@
+/**
+ * Temporary `.partial` files written beside their target before an atomic rename. One name pattern for every
+ * writer, a registry of the ones this process has open (so a worker whose parent disappears can remove them
+ * synchronously before it exits), and removal of leftovers from a process that died without cleaning up
+ * (machine crash, SIGKILL): only files with exactly our pattern whose writing pid is no longer running.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs, rmSync } from 'node:fs';
+import path from 'node:path';
+
+/** `.NAME.PID.8HEX.partial` — the pid lets a later run tell a dead writer's leftover from a live one. */
+const PARTIAL_PATTERN = /^\.(.+)\.([1-9][0-9]*)\.([0-9a-f]{8})\.partial$/;
+
+const live = new Set<string>();
+
+/** A fresh temporary path beside `target`, registered until `releaseTemporary` is called. */
+export function claimTemporary(target: string): string {
+  const temporary = path.join(path.dirname(path.resolve(target)), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  live.add(temporary);
+  return temporary;
+}
+
+/** The temporary was renamed into place or removed: nothing left to clean up for it. */
+export function releaseTemporary(temporary: string): void {
+  live.delete(temporary);
+}
+
+/** Synchronous so it can run in a 'disconnect' or 'exit' handler just before the process ends. */
+export function removeLiveTemporaries(): void {
+  for (const temporary of live) {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // A file we cannot remove (folder gone, permissions changed) must not stop the others being removed.
+    }
+  }
+  live.clear();
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else — running, so not ours to judge.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid that wrote `name`, when it has exactly our pattern; undefined for anything else. */
+export function partialWriterPid(name: string): number | undefined {
+  const match = PARTIAL_PATTERN.exec(name);
+  return match ? Number(match[2]) : undefined;
+}
+
+/** Removes `.partial` leftovers of writers that are no longer running from `folder`; returns the names removed. */
+export async function removeStalePartials(folder: string): Promise<string[]> {
+  const entries = await fs.readdir(folder).catch(() => [] as string[]);
+  const stale = entries.filter((name) => {
+    const pid = partialWriterPid(name);
+    return pid !== undefined && pid !== process.pid && !isRunning(pid);
+  });
+  const removed: string[] = [];
+  for (const name of stale) {
+    const stat = await fs.lstat(path.join(folder, name)).catch(() => undefined);
+    if (!stat?.isFile()) continue;
+    await fs.rm(path.join(folder, name), { force: true }).then(() => removed.push(name), () => undefined);
+  }
+  return removed;
+}
