@@ -1,29 +1,14 @@
 /** Seeded random factors and dense references for merge tests. */
 import { FactoredDelta } from '../../src/core/merge/types';
+import { randomNormal, seededRandom } from './seeded-random';
 
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4294967296;
-  };
-}
-
-export function gaussianArray(count: number, random: () => number, scale = 1): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = scale * Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
-  return out;
-}
+export { seededRandom } from './seeded-random';
 
 export function randomDelta(inFeatures: number, outFeatures: number, rank: number, seed: number, scale = 1): FactoredDelta {
   const random = seededRandom(seed);
   return {
-    down: gaussianArray(rank * inFeatures, random, 1 / Math.sqrt(inFeatures)),
-    upTransposed: gaussianArray(rank * outFeatures, random, 1 / Math.sqrt(rank)),
+    down: randomNormal(rank * inFeatures, random, 1 / Math.sqrt(inFeatures)),
+    upTransposed: randomNormal(rank * outFeatures, random, 1 / Math.sqrt(rank)),
     rank,
     inFeatures,
     outFeatures,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { reduceRank } from '../../src/core/merge/reduce-rank';
-import { gaussianArray, seededRandom } from '../support/random-lora';
+import { randomNormal, seededRandom } from '../support/seeded-random';
 
 function product(up: ArrayLike<number>, down: ArrayLike<number>, out: number, r: number, cols: number): Float64Array {
   const w = new Float64Array(out * cols);
@@ -12,8 +12,8 @@ function product(up: ArrayLike<number>, down: ArrayLike<number>, out: number, r:
 test('full rank reproduces ΔW; a lower rank keeps the reported share of the energy', () => {
   const random = seededRandom(4);
   const [out, R, cols] = [13, 6, 17];
-  const up = gaussianArray(out * R, random);
-  const down = gaussianArray(R * cols, random);
+  const up = randomNormal(out * R, random);
+  const down = randomNormal(R * cols, random);
   const dense = product(up, down, out, R, cols);
   const full = reduceRank(up, down, out, R, cols, R);
   const again = product(full.up, full.down, out, R, cols);
