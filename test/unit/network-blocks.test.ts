@@ -1,0 +1,35 @@
+/** The one block grouping (src/core/lora/network-blocks.ts) and its use by the CLI's merge summary. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarizeByBlock } from '../../src/core/format/merge-text';
+import { blockOf, blockSpans, inNetworkOrder } from '../../src/core/lora/network-blocks';
+import { LayerReport } from '../../src/core/merge/layer-report';
+
+test('layers are assigned to their network block by canonical name', () => {
+  assert.equal(blockOf('unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q').name, 'unet.down_blocks.1');
+  assert.equal(blockOf('unet.mid_block.attentions.0.proj_in').name, 'unet.mid_block');
+  assert.equal(blockOf('text_encoder_2.text_model.encoder.layers.3.mlp.fc1').name, 'text_encoder_2');
+  assert.equal(blockOf('transformer.single_transformer_blocks.7.proj_out').name, 'transformer.single_transformer_blocks.7');
+  assert.equal(blockOf('model.layers.12.self_attn.q_proj').name, 'model.layers.12');
+});
+
+test('network order: text encoders, then down, mid and up blocks, in index order; spans follow it', () => {
+  const modules = [
+    'unet.up_blocks.1.attentions.0.proj_out',
+    'unet.mid_block.attentions.0.proj_in',
+    'unet.down_blocks.2.attentions.0.proj_in',
+    'text_encoder.text_model.encoder.layers.0.self_attn.q_proj',
+    'unet.down_blocks.1.attentions.0.proj_in',
+    'unet.down_blocks.1.attentions.1.proj_in',
+  ];
+  const ordered = inNetworkOrder(modules, (m) => m);
+  assert.deepEqual(ordered.map((m) => blockOf(m).name), ['text_encoder', 'unet.down_blocks.1', 'unet.down_blocks.1', 'unet.down_blocks.2', 'unet.mid_block', 'unet.up_blocks.1']);
+  assert.deepEqual(blockSpans(ordered).map((s) => [s.block.name, s.start, s.end]), [['text_encoder', 0, 0], ['unet.down_blocks.1', 1, 2], ['unet.down_blocks.2', 3, 3], ['unet.mid_block', 4, 4], ['unet.up_blocks.1', 5, 5]]);
+});
+
+test("the CLI's merge summary uses the same blocks, in network order", () => {
+  const report = (module: string, contentError: number) => ({ module, contentError, styleError: 0, directContentError: 0, directStyleError: 0, overlapBefore: 0, overlapAfter: 0, sparsityContent: 0, sparsityStyle: 0 }) as unknown as LayerReport;
+  const blocks = summarizeByBlock([report('unet.up_blocks.1.attentions.0.proj_out', 0.5), report('unet.down_blocks.1.attentions.0.proj_in', 0.1), report('unet.down_blocks.1.attentions.1.proj_in', 0.3)]);
+  assert.deepEqual(blocks.map((b) => [b.block, b.layers]), [['unet.down_blocks.1', 2], ['unet.up_blocks.1', 1]]);
+  assert.ok(Math.abs(blocks[0].contentError - 0.2) < 1e-12);
+});
