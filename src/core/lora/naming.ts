@@ -134,19 +134,33 @@ export function componentOfBarePaths(paths: readonly string[]): Component | unde
 }
 
 /**
+ * A module name without the wrappers that say nothing about the module: PEFT's `base_model.model.` and the
+ * `diffusion_model.` that ai-toolkit and ComfyUI put before a diffusion model's native (e.g. BFL Flux) names.
+ */
+export function withoutWrapperPrefix(module: string): string {
+  return module.replace(/^base_model\.model\./, '').replace(/^diffusion_model\./, '');
+}
+
+/**
  * A diffusers/PEFT module name → canonical name. `bareComponent` is where names with no component prefix
  * belong (see componentOfBarePaths): PEFT's `base_model.model.` wrapper and attention-processor files have none.
  */
 export function diffusersToCanonical(module: string, bareComponent: Component | undefined): string {
-  let path = module.replace(/^base_model\.model\./, '');
+  let path = withoutWrapperPrefix(module);
   path = path.replace(/^unet\.unet\./, 'unet.'); // old diffusers doubled the prefix
   if (splitComponent(path).component) return path;
   return bareComponent ? `${bareComponent}.${path}` : path;
 }
 
-/** canonical name → the module name diffusers/PEFT use: as is for pipeline components, under `base_model.model.` for a language model. */
+/**
+ * canonical name → the module name diffusers/PEFT use: as is for pipeline components, under `base_model.model.`
+ * for a language model; Flux layers in BFL layout as ai-toolkit writes them (`diffusion_model.double_blocks.…`),
+ * the prefix ComfyUI maps onto any diffusion model's own module names.
+ */
 export function canonicalToDiffusers(canonical: string): string {
-  return splitComponent(canonical).component ? canonical : `base_model.model.${canonical}`;
+  const { component, path } = splitComponent(canonical);
+  if (component === 'transformer' && isBflFluxPath(path)) return `diffusion_model.${path}`;
+  return component ? canonical : `base_model.model.${canonical}`;
 }
 
 export type NamingScheme = 'kohya' | 'diffusers';

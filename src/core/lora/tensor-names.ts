@@ -3,7 +3,7 @@
  * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to.
  */
 
-export type LoraScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+export type LoraScheme = 'kohya' | 'kohya-dotted' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
 
 /** Adapters that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
 export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora';
@@ -31,6 +31,8 @@ const KOHYA_MODULE = String.raw`(lora_[a-z0-9]+_[^.]+)`;
 const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [new RegExp(`^${KOHYA_MODULE}\\.lora_(down|up)\\.weight$`), (m) => ({ kind: 'factor', scheme: 'kohya', module: m[1], part: m[2] as 'down' | 'up' })],
   [new RegExp(`^${KOHYA_MODULE}\\.alpha$`), (m) => ({ kind: 'alpha', scheme: 'kohya', module: m[1] })],
+  // kohya factor names on dotted module paths (Qwen-Image, Wan and other musubi-tuner / ComfyUI-converted files).
+  [/^(.+)\.lora_(down|up)\.weight$/, (m) => ({ kind: 'factor', scheme: 'kohya-dotted', module: m[1], part: m[2] as 'down' | 'up' })],
   [/^(.+)\.lora_mid\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'locon-tucker', module: m[1] })],
   [/^(.+)\.hada_(w1_a|w1_b|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'loha', module: m[1] })],
   [/^(.+)\.lokr_(w1|w1_a|w1_b|w2|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'lokr', module: m[1] })],

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openLora, OpenLora } from '../../src/core/lora/open-lora';
+import { pairLayers } from '../../src/core/lora/pairing';
+import { layerTensorNames } from '../../src/core/lora/naming';
+import { tempDir } from '../support/build-safetensors';
+import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
+
+/** Flux layers with kohya's module names spelled out here (lora_unet_ + the BFL path with `_`), not by the code under test. */
+const FLUX = layersFromLayout('flux1-dev-transformer.layout.json', 1).map((l) => ({
+  ...l,
+  kohyaModule: `lora_unet_${l.canonical.replace(/^transformer\./, '').replace(/\./g, '_')}`,
+}));
+
+async function generate(layers: readonly LayerSpec[], scheme: GeneratedScheme, seed: number): Promise<string> {
+  const file = path.join(tempDir(), `${scheme}-${seed}.safetensors`);
+  const random = seededRandom(seed);
+  await writeLora(file, layers, (l) => randomLayerValues(l, random), { scheme, family: 'flux', dtype: 'F16' });
+  return file;
+}
+
+async function opened<T>(file: string, use: (x: OpenLora) => Promise<T>): Promise<T> {
+  const x = await openLora(file);
+  try {
+    return await use(x);
+  } finally {
+    await x.file.close();
+  }
+}
+
+const side = (name: string, x: OpenLora) => ({ name, layers: x.lora.layers, baseModel: x.lora.baseModel });
+
+test('the Flux layout fixture has the real counts: 19 double blocks × 10 + 38 single blocks × 3 modules', () => {
+  assert.equal(FLUX.length, 19 * 10 + 38 * 3);
+  assert.ok(FLUX.some((l) => l.kohyaModule === 'lora_unet_double_blocks_0_img_attn_qkv' && l.upShape[0] === 9216));
+});
+
+for (const [scheme, example] of [
+  ['native-diffusion-model', 'diffusion_model.double_blocks.0.img_attn.qkv.lora_A.weight'],
+  ['native-bare', 'double_blocks.0.img_attn.qkv.lora_A.weight'],
+  ['native-peft', 'base_model.model.double_blocks.0.img_attn.qkv.lora_A.weight'],
+] as const) {
+  test(`a kohya Flux LoRA pairs every module with a BFL-named one (${example})`, async () => {
+    const kohya = await generate(FLUX, 'kohya', 1);
+    const other = await generate(FLUX, scheme, 2);
+    await opened(kohya, (x) => opened(other, async (y) => {
+      assert.equal(x.lora.baseModel.family, 'flux');
+      assert.equal(y.lora.baseModel.family, 'flux', `base model of the ${scheme} file: ${y.lora.baseModel.evidence.join('; ')}`);
+      assert.deepEqual(y.lora.problems, []);
+      const report = pairLayers(side('kohya', x), side(scheme, y));
+      assert.equal(report.paired.length, FLUX.length);
+      assert.deepEqual([report.onlyInFirst.length, report.onlyInSecond.length, report.refused.length], [0, 0, 0]);
+      assert.equal(report.incompatibility, undefined);
+      const pair = report.paired.find((p) => p.first.down.name === 'lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight');
+      assert.equal(pair?.second.down.name, example);
+    }));
+  });
+}
+
+test('Flux layers in BFL layout are written in diffusers/PEFT naming as ai-toolkit writes them (diffusion_model.…)', () => {
+  assert.deepEqual(layerTensorNames('transformer.double_blocks.0.img_attn.qkv', 'diffusers', 'flux'), {
+    down: 'diffusion_model.double_blocks.0.img_attn.qkv.lora_A.weight',
+    up: 'diffusion_model.double_blocks.0.img_attn.qkv.lora_B.weight',
+  });
+  assert.equal(layerTensorNames('transformer.single_blocks.3.linear1', 'kohya', 'flux').down, 'lora_unet_single_blocks_3_linear1.lora_down.weight');
+  assert.equal(layerTensorNames('transformer.transformer_blocks.0.attn.to_q', 'diffusers', 'flux').down, 'transformer.transformer_blocks.0.attn.to_q.lora_A.weight');
+});
+
+test('a Qwen-Image LoRA with dotted lora_down / lora_up / alpha names is a LoRA, with alpha read per layer', async () => {
+  const qwen = layersFromLayout('qwen-image-transformer.layout.json', 2);
+  assert.equal(qwen.length, 60 * 12);
+  const file = await generate(qwen, 'kohya-dotted', 3);
+  await opened(file, async (x) => {
+    assert.equal(x.lora.kind, 'lora');
+    assert.equal(x.lora.scheme, 'kohya-dotted');
+    assert.equal(x.lora.layers.length, qwen.length);
+    assert.deepEqual(x.lora.problems, []);
+    assert.deepEqual(x.lora.extraTensors, []);
+    const toK = x.lora.layers.find((l) => l.module === 'transformer.transformer_blocks.0.attn.to_k');
+    assert.equal(toK?.down.name, 'transformer_blocks.0.attn.to_k.lora_down.weight');
+    assert.equal(toK?.scaleSource, 'alpha 1 / rank 2');
+  });
+});
