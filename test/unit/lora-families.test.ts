@@ -82,3 +82,27 @@ test('a Qwen-Image LoRA with dotted lora_down / lora_up / alpha names is a LoRA,
     assert.equal(toK?.scaleSource, 'alpha 1 / rank 2');
   });
 });
+
+test('a diffusers Flux LoRA pairs with a kohya one on every renamed module; split q/k/v, proj_mlp and the scale/shift-swapped norm_out stay unpaired', async () => {
+  const diffusers = layersFromLayout('flux1-dev-diffusers-transformer.layout.json', 1);
+  assert.equal(diffusers.length, 19 * 14 + 38 * 6 + 1);
+  const kohyaFile = await generate(FLUX, 'kohya', 4);
+  const diffusersFile = await generate(diffusers, 'peft', 5);
+  await opened(kohyaFile, (x) => opened(diffusersFile, async (y) => {
+    assert.equal(y.lora.baseModel.family, 'flux');
+    const report = pairLayers(side('kohya', x), side('diffusers', y));
+    const renamedPerDouble = 8;
+    const renamedPerSingle = 2;
+    assert.equal(report.paired.length, 19 * renamedPerDouble + 38 * renamedPerSingle);
+    assert.equal(report.refused.length, 0);
+    const byKohya = new Map(report.paired.map((p) => [p.first.down.name.replace('.lora_down.weight', ''), p.second.module]));
+    assert.equal(byKohya.get('lora_unet_double_blocks_3_img_attn_proj'), 'transformer.transformer_blocks.3.attn.to_out.0');
+    assert.equal(byKohya.get('lora_unet_double_blocks_3_txt_mod_lin'), 'transformer.transformer_blocks.3.norm1_context.linear');
+    assert.equal(byKohya.get('lora_unet_single_blocks_37_linear2'), 'transformer.single_transformer_blocks.37.proj_out');
+    assert.equal(byKohya.get('lora_unet_single_blocks_0_modulation_lin'), 'transformer.single_transformer_blocks.0.norm.linear');
+    const unpairedDiffusers = report.onlyInSecond.map((l) => l.module);
+    assert.ok(unpairedDiffusers.includes('transformer.norm_out.linear'), 'norm_out.linear is not final_layer.adaLN_modulation.1 by renaming');
+    assert.ok(unpairedDiffusers.every((m) => /\.(to_[qkv]|add_[qkv]_proj|proj_mlp)$|^transformer\.norm_out\.linear$/.test(m)), unpairedDiffusers.join(', '));
+    assert.ok(report.onlyInFirst.every((l) => /\.(qkv|linear1)$/.test(l.module)));
+  }));
+});

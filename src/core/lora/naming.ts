@@ -7,6 +7,7 @@
  * the path inside the model, e.g. `model.layers.36.self_attn.q_proj`. UNet paths are always in diffusers
  * layout, so a kohya SDXL file (LDM `input_blocks_4_1_…`) and a diffusers SDXL file name a layer the same way.
  */
+import { bflPathOfDiffusersFlux } from './flux-names';
 import { diffusersToLdmUnet, isLdmUnetPath, ldmToDiffusersUnet, UnetLayout } from './unet-blocks';
 
 export type BaseModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'flux' | 'llm' | 'unknown';
@@ -57,9 +58,13 @@ export function unflattenModulePath(flat: string): string {
 /**
  * The key two layers are paired by: the canonical name with every `.` as `_`. Canonical names from different
  * schemes already agree; this also pairs a kohya name whose compound identifiers the table above does not know.
+ * A diffusers-named Flux transformer layer that is a renamed BFL module is keyed by its BFL path, so it pairs
+ * with kohya / ai-toolkit files while keeping its own name (and so its file's naming on output).
  */
 export function pairingKey(canonical: string): string {
-  return canonical.replace(/\./g, '_');
+  const { component, path } = splitComponent(canonical);
+  const bfl = component === 'transformer' ? bflPathOfDiffusersFlux(path) : undefined;
+  return (bfl ? `transformer.${bfl}` : canonical).replace(/\./g, '_');
 }
 
 const KOHYA_PREFIXES: Record<string, Component> = {
