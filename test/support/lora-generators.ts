@@ -85,7 +85,7 @@ export function randomNormal(count: number, random: () => number, std = 1): Floa
  * `kohya-dotted`: lora_down/lora_up/alpha on dotted names without a component (musubi-tuner/ComfyUI Qwen-Image files).
  */
 export type GeneratedScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx'
-  | 'native-diffusion-model' | 'native-peft' | 'native-bare' | 'kohya-dotted';
+  | 'native-diffusion-model' | 'native-peft' | 'native-bare' | 'kohya-dotted' | 'xlabs';
 
 /**
  * The tensor names of a layer in a scheme. Old diffusers and attention-processor names are spelled out here
@@ -107,6 +107,12 @@ export function generatedNames(layer: LayerSpec, scheme: GeneratedScheme, family
       const path = layer.canonical.replace(/^transformer\./, '');
       const prefix = { 'native-diffusion-model': 'diffusion_model.', 'native-peft': 'base_model.model.', 'native-bare': '' }[scheme];
       return { down: `${prefix}${path}.lora_A.weight`, up: `${prefix}${path}.lora_B.weight` };
+    }
+    case 'xlabs': {
+      const m = /^transformer\.double_blocks\.(\d+)\.(img|txt)_attn\.(qkv|proj)$/.exec(layer.canonical);
+      if (!m) throw new Error(`${layer.canonical} has no XLabs name`);
+      const module = `double_blocks.${m[1]}.processor.${m[3]}_lora${m[2] === 'img' ? 1 : 2}`;
+      return { down: `${module}.down.weight`, up: `${module}.up.weight` };
     }
     case 'kohya-dotted': {
       const path = layer.canonical.replace(/^transformer\./, '');

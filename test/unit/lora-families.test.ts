@@ -106,3 +106,20 @@ test('a diffusers Flux LoRA pairs with a kohya one on every renamed module; spli
     assert.ok(report.onlyInFirst.every((l) => /\.(qkv|linear1)$/.test(l.module)));
   }));
 });
+
+test('an XLabs Flux LoRA is a LoRA (not a Flux checkpoint) and its double-block projections pair with kohya img_attn / txt_attn', async () => {
+  const attention = FLUX.filter((l) => /\.double_blocks\.\d+\.(img|txt)_attn\.(qkv|proj)$/.test(l.canonical));
+  assert.equal(attention.length, 19 * 4);
+  const xlabs = await generate(attention.map((l) => ({ ...l, downShape: [16, l.downShape[1]], upShape: [l.upShape[0], 16] })), 'xlabs', 6);
+  const kohya = await generate(FLUX, 'kohya', 7);
+  await opened(xlabs, (y) => opened(kohya, async (x) => {
+    assert.equal(y.lora.scheme, 'xlabs');
+    assert.equal(y.lora.baseModel.family, 'flux');
+    assert.deepEqual(y.lora.problems, []);
+    const report = pairLayers(side('kohya', x), side('xlabs', y));
+    assert.equal(report.paired.length, attention.length);
+    const pair = report.paired.find((p) => p.second.down.name === 'double_blocks.0.processor.qkv_lora2.down.weight');
+    assert.equal(pair?.first.down.name, 'lora_unet_double_blocks_0_txt_attn_qkv.lora_down.weight');
+    assert.equal(pair?.second.outFeatures, 9216);
+  }));
+});

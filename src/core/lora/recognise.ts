@@ -16,6 +16,7 @@ export const SCHEME_NAMES: Record<LoraScheme, string> = {
   kohya: 'kohya (lora_down / lora_up / alpha)',
   peft: 'diffusers/PEFT (lora_A / lora_B)',
   'kohya-dotted': 'dotted module names with lora_down / lora_up / alpha',
+  xlabs: 'XLabs Flux (processor.qkv_lora1 / proj_lora2 down / up)',
   'diffusers-old': 'old diffusers (lora.down / lora.up)',
   'diffusers-attn-processor': 'old diffusers attention processors (processor.to_q_lora.down)',
   mlx: 'MLX (lora_a in×r / lora_b r×out)',
