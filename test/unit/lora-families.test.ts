@@ -83,7 +83,7 @@ test('a Qwen-Image LoRA with dotted lora_down / lora_up / alpha names is a LoRA,
   });
 });
 
-test('a diffusers Flux LoRA pairs with a kohya one on every renamed module; split q/k/v, proj_mlp and the scale/shift-swapped norm_out stay unpaired', async () => {
+test('a diffusers Flux LoRA pairs with a kohya one on every module: renamed ones one to one, split q/k/v (+ proj_mlp) with the fused qkv / linear1; norm_out stays unpaired', async () => {
   const diffusers = layersFromLayout('flux1-dev-diffusers-transformer.layout.json', 1);
   assert.equal(diffusers.length, 19 * 14 + 38 * 6 + 1);
   const kohyaFile = await generate(FLUX, 'kohya', 4);
@@ -91,19 +91,27 @@ test('a diffusers Flux LoRA pairs with a kohya one on every renamed module; spli
   await opened(kohyaFile, (x) => opened(diffusersFile, async (y) => {
     assert.equal(y.lora.baseModel.family, 'flux');
     const report = pairLayers(side('kohya', x), side('diffusers', y));
-    const renamedPerDouble = 8;
-    const renamedPerSingle = 2;
-    assert.equal(report.paired.length, 19 * renamedPerDouble + 38 * renamedPerSingle);
-    assert.equal(report.refused.length, 0);
-    const byKohya = new Map(report.paired.map((p) => [p.first.down.name.replace('.lora_down.weight', ''), p.second.module]));
-    assert.equal(byKohya.get('lora_unet_double_blocks_3_img_attn_proj'), 'transformer.transformer_blocks.3.attn.to_out.0');
-    assert.equal(byKohya.get('lora_unet_double_blocks_3_txt_mod_lin'), 'transformer.transformer_blocks.3.norm1_context.linear');
-    assert.equal(byKohya.get('lora_unet_single_blocks_37_linear2'), 'transformer.single_transformer_blocks.37.proj_out');
-    assert.equal(byKohya.get('lora_unet_single_blocks_0_modulation_lin'), 'transformer.single_transformer_blocks.0.norm.linear');
-    const unpairedDiffusers = report.onlyInSecond.map((l) => l.module);
-    assert.ok(unpairedDiffusers.includes('transformer.norm_out.linear'), 'norm_out.linear is not final_layer.adaLN_modulation.1 by renaming');
-    assert.ok(unpairedDiffusers.every((m) => /\.(to_[qkv]|add_[qkv]_proj|proj_mlp)$|^transformer\.norm_out\.linear$/.test(m)), unpairedDiffusers.join(', '));
-    assert.ok(report.onlyInFirst.every((l) => /\.(qkv|linear1)$/.test(l.module)));
+    assert.equal(report.paired.length, FLUX.length, 'every kohya module pairs: a fused module and its split parts are one pair');
+    assert.deepEqual([report.onlyInFirst.length, report.refused.length], [0, 0]);
+    assert.deepEqual(report.onlyInSecond.map((l) => l.module), ['transformer.norm_out.linear'], 'scale/shift halves swapped vs final_layer.adaLN_modulation.1: never paired by name');
+    const byKohya = new Map(report.paired.map((p) => [p.first.down.name.replace('.lora_down.weight', ''), p]));
+    assert.equal(byKohya.get('lora_unet_double_blocks_3_img_attn_proj')?.second.module, 'transformer.transformer_blocks.3.attn.to_out.0');
+    assert.equal(byKohya.get('lora_unet_double_blocks_3_txt_mod_lin')?.second.module, 'transformer.transformer_blocks.3.norm1_context.linear');
+    assert.equal(byKohya.get('lora_unet_single_blocks_37_linear2')?.second.module, 'transformer.single_transformer_blocks.37.proj_out');
+    assert.equal(byKohya.get('lora_unet_single_blocks_0_modulation_lin')?.second.module, 'transformer.single_transformer_blocks.0.norm.linear');
+    const txt = byKohya.get('lora_unet_double_blocks_5_txt_attn_qkv')!;
+    assert.equal(txt.split, 'second');
+    assert.deepEqual(txt.second.parts?.map((p) => [p.layer.module, p.rowOffset]), [
+      ['transformer.transformer_blocks.5.attn.add_q_proj', 0],
+      ['transformer.transformer_blocks.5.attn.add_k_proj', 3072],
+      ['transformer.transformer_blocks.5.attn.add_v_proj', 6144],
+    ]);
+    assert.equal(txt.second.rank, 3, 'rank of the fused form = the sum of the parts\' ranks');
+    const linear1 = byKohya.get('lora_unet_single_blocks_0_linear1')!;
+    assert.deepEqual(linear1.second.parts?.map((p) => [p.layer.module.split('.').slice(-2).join('.'), p.rowOffset, p.layer.outFeatures]), [
+      ['attn.to_q', 0, 3072], ['attn.to_k', 3072, 3072], ['attn.to_v', 6144, 3072], ['0.proj_mlp', 9216, 12288],
+    ]);
+    assert.equal(report.paired.filter((p) => p.split).length, 19 * 2 + 38);
   }));
 });
 

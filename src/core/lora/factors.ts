@@ -1,6 +1,7 @@
 /** Reads a layer's factor values, as float32, in the layout the Gram kernels want. */
 import { transpose } from '../linalg/gram';
 import { SafetensorsFile } from '../safetensors/reader';
+import { readFusedFactors } from './fuse-split';
 import { LoraLayer } from './layer';
 
 export interface LayerFactors {
@@ -18,6 +19,7 @@ export interface StoredFactors {
 }
 
 export async function readStoredFactors(file: SafetensorsFile, layer: LoraLayer): Promise<StoredFactors> {
+  if (layer.parts) return readFusedFactors(layer, (part) => readStoredFactors(file, part));
   const [down, up] = await Promise.all([file.readF32(layer.down), file.readF32(layer.up)]);
   return { down, up, transposed: layer.transposed };
 }
