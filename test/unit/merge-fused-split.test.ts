@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { tempDir } from '../support/build-safetensors';
 import { LayerSpec } from '../support/lora-generators';
+import { runCli } from '../support/run-cli';
 import { denseLayers, mergeRequest, readSidecar, writePair } from '../support/merge-fixtures';
 
 const H = 32;
@@ -110,4 +111,22 @@ test('diffusers split content + kohya fused style: written back as split parts, 
     assert.ok(m, `no coefficients for ${fused}`);
     assertMerged(fusedDelta(merged, fused, out), fusedDelta(c, fused, out), s.get(fused)!.w, m, out, fused);
   }
+});
+
+test('ziplora compare names the fused ↔ split pairs (text and --json)', async () => {
+  const dir = path.join(tempDir(), 'compare');
+  mkdirSync(dir);
+  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FUSED, styleLayers: SPLIT });
+  const text = runCli(['compare', content, style]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /Fused ↔ split\s+3 pairs/);
+  assert.match(text.stdout, /transformer\.double_blocks\.0\.txt_attn\.qkv \(B: add_q_proj \+ add_k_proj\)/);
+  const json = runCli(['compare', '--json', content, style]);
+  const parsed = JSON.parse(json.stdout) as { pairing: { paired: number; fusedSplit: { module: string; splitSide: string; parts: string[] }[] } };
+  assert.equal(parsed.pairing.paired, 4);
+  assert.deepEqual(parsed.pairing.fusedSplit.find((f) => f.module === 'transformer.single_blocks.0.linear1'), {
+    module: 'transformer.single_blocks.0.linear1',
+    splitSide: 'second',
+    parts: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'].map((p) => `transformer.single_transformer_blocks.0.${p}`),
+  });
 });
