@@ -3,32 +3,13 @@
  * the host sends it data, and it asks the host for anything heavy (computed in the worker process).
  * Both sides import this module; the host validates every message from the webview with `isFromWebview`.
  */
-import type { LayerReport } from '../core/merge/layer-report';
 import type { LoraSummary } from '../core/lora/summary';
-import type { CheckpointSummary, DTypeBreakdown } from '../core/safetensors/summary';
 import type { TensorStats } from '../core/stats/tensor-stats';
+import type { FileOverview, SidecarReport } from '../core/view/file-view';
 
-/** Everything the editor shows without reading tensor data. */
-export interface FileView {
-  readonly summary: CheckpointSummary;
-  readonly parameters: number;
-  readonly dtypes: readonly DTypeBreakdown[];
-  /** What the file is, in words ("LoRA, kohya (SDXL)", "a full SD checkpoint", …). */
-  readonly kind: string;
-  /** Present when the file is a B·A LoRA; per-layer measures arrive later in `loraLayers`. */
-  readonly lora: Omit<LoraSummary, 'layers'> | null;
-  /** The ZipLoRA sidecar's report, when this file is a sidecar or a merged LoRA with its sidecar beside it. */
-  readonly ziplora: ZipLoraView | null;
-}
-
-export interface ZipLoraView {
-  /** The sidecar file the report came from. */
-  readonly sidecar: string;
-  readonly mergedFile: string;
-  /** `ziplora_recipe` of the sidecar, parsed (method, steps, lambda, lr, columns, backend, device, version). */
-  readonly recipe: Readonly<Record<string, unknown>>;
-  readonly layers: readonly LayerReport[];
-}
+/** The editor shows the core's header-only overview of a file, and a sidecar's report, as they are. */
+export type FileView = FileOverview;
+export type ZipLoraView = SidecarReport;
 
 /** Two LoRAs compared layer by layer, without merging (the Compare command's panel). */
 export interface ComparisonView {

@@ -1,10 +1,11 @@
 /** The worker's smaller jobs for the extension: each reads tensor data, so none of it runs in the host. */
-import { comparisonView, withFileComparison } from '../core/lora/compare-files';
+import { withFileComparison } from '../core/lora/compare-files';
 import { summarizeAdapter } from '../core/lora/summary';
 import { openCheckpoint } from '../core/safetensors/checkpoint';
 import { SafetensorsError } from '../core/safetensors/errors';
 import { withSafetensors } from '../core/safetensors/reader';
 import { tensorStats } from '../core/stats/file-stats';
+import { comparisonView } from '../shared/comparison-view';
 import { WorkerTask } from './protocol';
 
 export async function runTask(task: WorkerTask): Promise<unknown> {

@@ -6,7 +6,7 @@
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el, liveRegion } from '../dom.js';
-import { blockSpans, type BlockSpan } from '../network-blocks.js';
+import { blockSpans, type BlockSpan } from '../../src/core/lora/network-blocks.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import type { ChartPalette, SeriesColor } from './palette.js';
 import { withAlpha } from './palette.js';

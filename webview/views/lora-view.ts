@@ -12,7 +12,7 @@ import { VirtualTable, type Column } from '../components/virtual-table.js';
 import { definitionList, el, sectionHeading, spinner } from '../dom.js';
 import { formatInteger, formatValue } from '../format.js';
 import { compareNatural } from '../natural-order.js';
-import { blockOf, inNetworkOrder } from '../network-blocks.js';
+import { blockOf, inNetworkOrder } from '../../src/core/lora/network-blocks.js';
 import type { LoraMetric } from '../state.js';
 import type { ViewContext } from './view-context.js';
 

@@ -9,7 +9,7 @@ import { CoefficientScatter } from '../charts/coefficient-scatter.js';
 import { LayerChart, type LayerChartSpec } from '../charts/layer-chart.js';
 import { definitionList, el, sectionHeading, spinner } from '../dom.js';
 import { formatInteger, formatPercent, formatValue } from '../format.js';
-import { blockOf, inNetworkOrder } from '../network-blocks.js';
+import { blockOf, inNetworkOrder } from '../../src/core/lora/network-blocks.js';
 import type { ViewContext } from './view-context.js';
 
 /** DEFAULT_SPARSITY_THRESHOLD of src/core/merge/layer-report.ts (the webview imports types only). */

@@ -1,14 +1,8 @@
 /** The readable summary of a finished merge, per block of the network. */
+import { blockOf, inNetworkOrder } from '../lora/network-blocks';
 import { LayerReport } from '../merge/layer-report';
 import { MergeSummary } from '../merge/request';
 import { formatNumber, renderTable } from './format';
-
-/** The block a module belongs to, for grouping: `unet.down_blocks.1`, `text_encoder`, `transformer.single_transformer_blocks`… */
-export function blockOf(module: string): string {
-  const match = /^(\w+)\.(down_blocks\.\d+|up_blocks\.\d+|mid_block|transformer_blocks|single_transformer_blocks|text_model|model\.layers)/.exec(module);
-  if (match) return `${match[1]}.${match[2]}`;
-  return module.split('.').slice(0, 2).join('.');
-}
 
 export interface BlockSummary {
   readonly block: string;
@@ -24,8 +18,12 @@ export interface BlockSummary {
 }
 
 export function summarizeByBlock(reports: readonly LayerReport[]): BlockSummary[] {
+  // The same blocks, in the same network order, as the editor's charts.
   const groups = new Map<string, LayerReport[]>();
-  for (const r of reports) groups.set(blockOf(r.module), [...(groups.get(blockOf(r.module)) ?? []), r]);
+  for (const r of inNetworkOrder(reports, (report) => report.module)) {
+    const block = blockOf(r.module).name;
+    groups.set(block, [...(groups.get(block) ?? []), r]);
+  }
   const mean = (rs: LayerReport[], key: keyof LayerReport) => rs.reduce((a, r) => a + (r[key] as number), 0) / rs.length;
   return [...groups].map(([block, rs]) => ({
     block,

@@ -4,28 +4,12 @@ import { selectBackend } from '../merge/backends';
 import { SafetensorsError } from '../safetensors/errors';
 import { compareLoras, Comparison } from './compare';
 import { openLora, OpenLora } from './open-lora';
-import type { ComparisonView } from '../../shared/webview-protocol';
 
 export interface FileComparison {
   readonly first: OpenLora;
   readonly second: OpenLora;
   readonly comparison: Comparison;
   readonly text: string;
-}
-
-/** The comparison as plain data for the editor's comparison panel. */
-export function comparisonView({ first, second, comparison }: FileComparison): ComparisonView {
-  const side = (lora: OpenLora) => ({ file: lora.file.path, format: lora.lora.formatName, baseModel: lora.lora.baseModel.label, layers: lora.lora.layers.length });
-  const { report, measures } = comparison;
-  return {
-    first: side(first),
-    second: side(second),
-    paired: report.paired.length,
-    onlyInFirst: report.onlyInFirst.map((l) => l.module),
-    onlyInSecond: report.onlyInSecond.map((l) => l.module),
-    refused: report.refused.map((r) => ({ module: r.module, reason: r.reason })),
-    layers: measures.map((m) => ({ module: m.module, meanAbsCosine: m.meanAbsCosine, normFirst: m.firstNorm, normSecond: m.secondNorm, columnsCompared: m.columnsCompared })),
-  };
 }
 
 /** Runs `use` on the comparison of two files and closes them afterwards. */

@@ -10,19 +10,11 @@ import { checkWritableTarget } from '../safetensors/writer';
 import { selectBackend } from './backends';
 import { LayerReport, reportFromResult } from './layer-report';
 import { readDelta } from './read-delta';
-import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from './request';
+import { MergeRequest, MergeSummary, sidecarPathFor } from './request';
 import { orientForColumns } from './types';
-import { writeMergeOutputs } from './write-output';
+import { MergeCallbacks } from './merge-callbacks';
+import { writeMergeOutputs, LayerSolution } from './write-output';
 import { BatchSettings, multiplyAddsPerStep, planBatches, solveBatch } from './ziplora-solver';
-import { LayerSolution } from './write-output';
-
-export interface MergeCallbacks {
-  onStart?(start: MergeStart): void;
-  onProgress?(progress: MergeProgress): void;
-  onLayer?(report: LayerReport): void;
-  /** Throws to cancel; checked between layers, steps and tensors. */
-  checkCancelled?(): void;
-}
 
 export class MergeError extends Error {
   override name = 'MergeError';

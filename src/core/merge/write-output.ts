@@ -17,7 +17,7 @@ import { TensorToWrite, writeSafetensors } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { ComputeBackend } from './backends';
 import { LayerReport } from './layer-report';
-import type { MergeCallbacks } from './pipeline';
+import { MergeCallbacks } from './merge-callbacks';
 import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
 import { MergeRequest } from './request';

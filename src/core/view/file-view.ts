@@ -1,18 +1,40 @@
 /**
- * What the safetensors editor shows at once, from headers only (cheap enough for the extension host): the
- * checkpoint summary, what the file is, the LoRA header facts, and the ZipLoRA report when a sidecar is there.
+ * A file's overview from headers only (cheap enough for the extension host): the checkpoint summary, what the
+ * file is, the LoRA header facts, and the ZipLoRA report when a sidecar is there. The editor and the HTML
+ * report show it as it is.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeAdapter } from '../lora/recognise';
-import { loraHeaderSummary } from '../lora/summary';
+import { loraHeaderSummary, LoraSummary } from '../lora/summary';
 import { LayerReport } from '../merge/layer-report';
 import { sidecarPathFor } from '../merge/request';
 import { openCheckpoint } from '../safetensors/checkpoint';
 import { SafetensorsError } from '../safetensors/errors';
 import { withSafetensors } from '../safetensors/reader';
-import { dtypeBreakdown, parameterCount, summarizeCheckpoint } from '../safetensors/summary';
-import { FileView, ZipLoraView } from '../../shared/webview-protocol';
+import { CheckpointSummary, dtypeBreakdown, DTypeBreakdown, parameterCount, summarizeCheckpoint } from '../safetensors/summary';
+
+/** Everything the editor shows without reading tensor data. */
+export interface FileOverview {
+  readonly summary: CheckpointSummary;
+  readonly parameters: number;
+  readonly dtypes: readonly DTypeBreakdown[];
+  /** What the file is, in words ("LoRA, kohya (SDXL)", "a full SD checkpoint", …). */
+  readonly kind: string;
+  /** Present when the file is a B·A LoRA; per-layer measures arrive later in `loraLayers`. */
+  readonly lora: Omit<LoraSummary, 'layers'> | null;
+  /** The ZipLoRA sidecar's report, when this file is a sidecar or a merged LoRA with its sidecar beside it. */
+  readonly ziplora: SidecarReport | null;
+}
+
+export interface SidecarReport {
+  /** The sidecar file the report came from. */
+  readonly sidecar: string;
+  readonly mergedFile: string;
+  /** `ziplora_recipe` of the sidecar, parsed (method, steps, lambda, lr, columns, backend, device, version). */
+  readonly recipe: Readonly<Record<string, unknown>>;
+  readonly layers: readonly LayerReport[];
+}
 
 const SIDECAR_SUFFIX = '.ziplora.safetensors';
 
@@ -36,7 +58,7 @@ function parseJson(file: string, key: string, text: string | undefined): unknown
   }
 }
 
-export async function readZipLoraView(sidecar: string): Promise<ZipLoraView> {
+export async function readZipLoraView(sidecar: string): Promise<SidecarReport> {
   return withSafetensors(sidecar, async (file) => {
     const report = parseJson(sidecar, 'ziplora_report', file.metadata.ziplora_report);
     if (!Array.isArray(report)) throw new SafetensorsError(sidecar, 'ziplora_report is not a list of layers');
@@ -54,7 +76,7 @@ export async function readLayerCoefficients(sidecar: string, module: string): Pr
   }));
 }
 
-export async function buildFileView(file: string): Promise<FileView> {
+export async function buildFileView(file: string): Promise<FileOverview> {
   const checkpoint = await openCheckpoint(file);
   try {
     const summary = summarizeCheckpoint(checkpoint);

@@ -1,6 +1,7 @@
 /**
- * Blocks of a network, derived from canonical module names (src/core/lora/naming.ts): the per-layer charts
- * put layers in network order (text encoders, then the UNet's or transformer's input layers, down blocks,
+ * Blocks of a network, derived from canonical module names (naming.ts). The one grouping used by the CLI's
+ * merge summary, the editor's charts and the HTML report (the webview bundles this pure module): the per-layer
+ * charts put layers in network order (text encoders, then the UNet's or transformer's input layers, down blocks,
  * middle, up blocks, output layers) and shade each block, so a pattern can be read as "in the up blocks".
  */
 export interface BlockInfo {
