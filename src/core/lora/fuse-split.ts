@@ -3,8 +3,7 @@
  * module: up = block-diagonal of the parts' scaled up factors (zero rows where a part is missing), down = the parts'
  * down factors stacked, rank = the sum of their ranks, scale 1. B·A of it is exactly the parts' ΔW stacked by rows.
  */
-import type { StoredFactors } from './factors';
-import { FusedPart, LoraLayer } from './layer';
+import { FusedPart, LoraLayer, StoredFactors } from './layer';
 
 /** The fused layer built from parts; `fused` is the layer on the other side it pairs with (its name and shape). */
 export function fusedFromParts(fused: LoraLayer, parts: readonly FusedPart[]): LoraLayer {

@@ -33,6 +33,13 @@ export interface LoraLayer {
   readonly parts?: readonly FusedPart[];
 }
 
+/** A layer's factors as the file stores them: A (r × columns) and B (out × r), or for MLX Aᵀ and Bᵀ. */
+export interface StoredFactors {
+  readonly down: Float32Array;
+  readonly up: Float32Array;
+  readonly transposed: boolean;
+}
+
 /** One split part of a fused layer and the first row of the fused weight it occupies. */
 export interface FusedPart {
   readonly layer: LoraLayer;
