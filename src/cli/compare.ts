@@ -31,6 +31,11 @@ export async function runCompare(args: string[], out: (text: string) => void): P
         onlyInFirst: report.onlyInFirst.map(moduleOf),
         onlyInSecond: report.onlyInSecond.map(moduleOf),
         refused: report.refused.map((r) => ({ module: r.module, reason: r.reason })),
+        fusedSplit: report.paired.filter((p) => p.split).map((p) => ({
+          module: p.module,
+          splitSide: p.split,
+          parts: (p.split === 'first' ? p.first : p.second).parts!.map((x) => x.layer.module),
+        })),
       },
       layers: measures.map((m) => {
         const pair = pairs.get(m.module)!;

@@ -58,7 +58,13 @@ export function layersFromKohyaDump(dump: readonly DumpTensor[]): LayerSpec[] {
 }
 
 
-export type GeneratedScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+/**
+ * `native-*`: a diffusion transformer's own module names (BFL Flux `double_blocks.0.img_attn.qkv`) under the
+ * prefix ai-toolkit writes (`diffusion_model.`), PEFT's wrapper (`base_model.model.`) or none, with lora_A/lora_B;
+ * `kohya-dotted`: lora_down/lora_up/alpha on dotted names without a component (musubi-tuner/ComfyUI Qwen-Image files).
+ */
+export type GeneratedScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx'
+  | 'native-diffusion-model' | 'native-peft' | 'native-bare' | 'kohya-dotted' | 'xlabs';
 
 /**
  * The tensor names of a layer in a scheme. Old diffusers and attention-processor names are spelled out here
@@ -73,6 +79,23 @@ export function generatedNames(layer: LayerSpec, scheme: GeneratedScheme, family
     case 'peft': {
       const module = canonicalToDiffusers(layer.canonical);
       return { down: `${module}.lora_A.weight`, up: `${module}.lora_B.weight` };
+    }
+    case 'native-diffusion-model':
+    case 'native-peft':
+    case 'native-bare': {
+      const path = layer.canonical.replace(/^transformer\./, '');
+      const prefix = { 'native-diffusion-model': 'diffusion_model.', 'native-peft': 'base_model.model.', 'native-bare': '' }[scheme];
+      return { down: `${prefix}${path}.lora_A.weight`, up: `${prefix}${path}.lora_B.weight` };
+    }
+    case 'xlabs': {
+      const m = /^transformer\.double_blocks\.(\d+)\.(img|txt)_attn\.(qkv|proj)$/.exec(layer.canonical);
+      if (!m) throw new Error(`${layer.canonical} has no XLabs name`);
+      const module = `double_blocks.${m[1]}.processor.${m[3]}_lora${m[2] === 'img' ? 1 : 2}`;
+      return { down: `${module}.down.weight`, up: `${module}.up.weight` };
+    }
+    case 'kohya-dotted': {
+      const path = layer.canonical.replace(/^transformer\./, '');
+      return { down: `${path}.lora_down.weight`, up: `${path}.lora_up.weight`, alpha: `${path}.alpha` };
     }
     case 'diffusers-old':
       return { down: `${layer.canonical}.lora.down.weight`, up: `${layer.canonical}.lora.up.weight` };
@@ -147,4 +170,21 @@ export async function writeLora(file: string, layers: readonly LayerSpec[], valu
 /** The same layers at another rank (tests keep files small by using rank 1–4 with the real widths). */
 export function withRank(layers: readonly LayerSpec[], rank: number): LayerSpec[] {
   return layers.map((l) => ({ ...l, downShape: [rank, ...l.downShape.slice(1)], upShape: [l.upShape[0], rank, ...l.upShape.slice(2)] }));
+}
+
+/** A compact layout under test/fixtures: module paths with `N` for the block index, `[out, in]` each, and block counts. */
+export function layersFromLayout(fileName: string, rank: number, component = 'transformer'): LayerSpec[] {
+  const layout = JSON.parse(readFileSync(path.join(__dirname, '../fixtures', fileName), 'utf8')) as {
+    blocks: Record<string, number>;
+    modules: Record<string, [number, number]>;
+  };
+  const layers: LayerSpec[] = [];
+  for (const [pattern, [out, inFeatures]] of Object.entries(layout.modules)) {
+    const block = pattern.split('.')[0];
+    const count = layout.blocks[block] ?? 1;
+    for (let n = 0; n < count; n++) {
+      layers.push({ canonical: `${component}.${pattern.replace('.N.', `.${n}.`)}`, downShape: [rank, inFeatures], upShape: [out, rank] });
+    }
+  }
+  return layers;
 }

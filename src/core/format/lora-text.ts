@@ -63,6 +63,11 @@ export function renderComparisonText(sides: CompareSides, comparison: Comparison
     '',
     `Pairing      ${formatCount(report.paired.length)} paired, ${formatCount(report.onlyInFirst.length)} only in A, ${formatCount(report.onlyInSecond.length)} only in B, ${formatCount(report.refused.length)} refused`,
   ];
+  const fusedSplit = report.paired.filter((p) => p.split);
+  if (fusedSplit.length) {
+    lines.push(`Fused ↔ split ${formatCount(fusedSplit.length)} pairs join a fused module with its split parts in the other file (merged at the fused module):`);
+    lines.push(...listSome(fusedSplit.map((p) => `${p.module} (${p.split === 'first' ? 'A' : 'B'}: ${(p.split === 'first' ? p.first : p.second).parts!.map((x) => x.layer.module.split('.').pop()).join(' + ')})`)));
+  }
   if (report.refused.length) lines.push('Refused pairs:', ...listSome(report.refused.map((r) => `${r.module}: ${r.reason}`)));
   if (report.onlyInFirst.length) lines.push('Only in A (a merge copies them unchanged):', ...listSome(report.onlyInFirst.map((l) => l.module)));
   if (report.onlyInSecond.length) lines.push('Only in B (a merge copies them unchanged):', ...listSome(report.onlyInSecond.map((l) => l.module)));

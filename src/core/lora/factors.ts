@@ -1,7 +1,8 @@
 /** Reads a layer's factor values, as float32, in the layout the Gram kernels want. */
 import { transpose } from '../linalg/gram';
 import { SafetensorsFile } from '../safetensors/reader';
-import { LoraLayer } from './layer';
+import { readFusedFactors } from './fuse-split';
+import { LoraLayer, StoredFactors } from './layer';
 
 export interface LayerFactors {
   /** A: rank × columns, row-major (a conv's kernel flattened into the columns). */
@@ -10,14 +11,10 @@ export interface LayerFactors {
   readonly upTransposed: Float32Array;
 }
 
-/** A layer's factors as the file stores them: A (r × columns) and B (out × r), or for MLX Aᵀ and Bᵀ. */
-export interface StoredFactors {
-  readonly down: Float32Array;
-  readonly up: Float32Array;
-  readonly transposed: boolean;
-}
+export type { StoredFactors } from './layer';
 
 export async function readStoredFactors(file: SafetensorsFile, layer: LoraLayer): Promise<StoredFactors> {
+  if (layer.parts) return readFusedFactors(layer, (part) => readStoredFactors(file, part));
   const [down, up] = await Promise.all([file.readF32(layer.down), file.readF32(layer.up)]);
   return { down, up, transposed: layer.transposed };
 }

@@ -29,6 +29,21 @@ export interface LoraLayer {
   readonly alphaTensor?: TensorInfo;
   /** MLX stores A as in × r and B as r × out (transposed relative to PEFT). */
   readonly transposed: boolean;
+  /** Set when the layer is the exact fused form of split parts of one file (fuse-split.ts); down/up then name the first part's tensors. */
+  readonly parts?: readonly FusedPart[];
+}
+
+/** A layer's factors as the file stores them: A (r × columns) and B (out × r), or for MLX Aᵀ and Bᵀ. */
+export interface StoredFactors {
+  readonly down: Float32Array;
+  readonly up: Float32Array;
+  readonly transposed: boolean;
+}
+
+/** One split part of a fused layer and the first row of the fused weight it occupies. */
+export interface FusedPart {
+  readonly layer: LoraLayer;
+  readonly rowOffset: number;
 }
 
 /** A layer that could not be normalised, named as in the file. */

@@ -7,6 +7,7 @@
  * the path inside the model, e.g. `model.layers.36.self_attn.q_proj`. UNet paths are always in diffusers
  * layout, so a kohya SDXL file (LDM `input_blocks_4_1_…`) and a diffusers SDXL file name a layer the same way.
  */
+import { bflPathOfDiffusersFlux } from './flux-names';
 import { diffusersToLdmUnet, isLdmUnetPath, ldmToDiffusersUnet, UnetLayout } from './unet-blocks';
 
 export type BaseModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'flux' | 'llm' | 'unknown';
@@ -57,9 +58,13 @@ export function unflattenModulePath(flat: string): string {
 /**
  * The key two layers are paired by: the canonical name with every `.` as `_`. Canonical names from different
  * schemes already agree; this also pairs a kohya name whose compound identifiers the table above does not know.
+ * A diffusers-named Flux transformer layer that is a renamed BFL module is keyed by its BFL path, so it pairs
+ * with kohya / ai-toolkit files while keeping its own name (and so its file's naming on output).
  */
 export function pairingKey(canonical: string): string {
-  return canonical.replace(/\./g, '_');
+  const { component, path } = splitComponent(canonical);
+  const bfl = component === 'transformer' ? bflPathOfDiffusersFlux(path) : undefined;
+  return (bfl ? `transformer.${bfl}` : canonical).replace(/\./g, '_');
 }
 
 const KOHYA_PREFIXES: Record<string, Component> = {
@@ -134,19 +139,33 @@ export function componentOfBarePaths(paths: readonly string[]): Component | unde
 }
 
 /**
+ * A module name without the wrappers that say nothing about the module: PEFT's `base_model.model.` and the
+ * `diffusion_model.` that ai-toolkit and ComfyUI put before a diffusion model's native (e.g. BFL Flux) names.
+ */
+export function withoutWrapperPrefix(module: string): string {
+  return module.replace(/^base_model\.model\./, '').replace(/^diffusion_model\./, '');
+}
+
+/**
  * A diffusers/PEFT module name → canonical name. `bareComponent` is where names with no component prefix
  * belong (see componentOfBarePaths): PEFT's `base_model.model.` wrapper and attention-processor files have none.
  */
 export function diffusersToCanonical(module: string, bareComponent: Component | undefined): string {
-  let path = module.replace(/^base_model\.model\./, '');
+  let path = withoutWrapperPrefix(module);
   path = path.replace(/^unet\.unet\./, 'unet.'); // old diffusers doubled the prefix
   if (splitComponent(path).component) return path;
   return bareComponent ? `${bareComponent}.${path}` : path;
 }
 
-/** canonical name → the module name diffusers/PEFT use: as is for pipeline components, under `base_model.model.` for a language model. */
+/**
+ * canonical name → the module name diffusers/PEFT use: as is for pipeline components, under `base_model.model.`
+ * for a language model; Flux layers in BFL layout as ai-toolkit writes them (`diffusion_model.double_blocks.…`),
+ * the prefix ComfyUI maps onto any diffusion model's own module names.
+ */
 export function canonicalToDiffusers(canonical: string): string {
-  return splitComponent(canonical).component ? canonical : `base_model.model.${canonical}`;
+  const { component, path } = splitComponent(canonical);
+  if (component === 'transformer' && isBflFluxPath(path)) return `diffusion_model.${path}`;
+  return component ? canonical : `base_model.model.${canonical}`;
 }
 
 export type NamingScheme = 'kohya' | 'diffusers';

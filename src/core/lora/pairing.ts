@@ -4,12 +4,15 @@
  * one file are listed (a merge copies them through unchanged).
  */
 import { BaseModelGuess } from './base-model';
+import { pairFusedWithSplit } from './fused-pairing';
 import { LoraLayer } from './layer';
 
 export interface LayerPair {
   readonly module: string;
   readonly first: LoraLayer;
   readonly second: LoraLayer;
+  /** Which side's layer was built from split parts (q/k/v…) to pair with a fused module on the other side. */
+  readonly split?: 'first' | 'second';
 }
 
 export interface RefusedPair extends LayerPair {
@@ -61,7 +64,10 @@ export function pairLayers(first: PairingInput, second: PairingInput): PairingRe
     if (reason) refused.push({ module: layer.module, first: layer, second: other, reason });
     else paired.push({ module: layer.module, first: layer, second: other });
   }
-  const onlyInSecond = second.layers.filter((l) => !matched.has(l.key));
+  const fusedSplit = pairFusedWithSplit(onlyInFirst, second.layers.filter((l) => !matched.has(l.key)));
+  paired.push(...fusedSplit.pairs);
+  const onlyInSecond = fusedSplit.onlyInSecond;
+  onlyInFirst.splice(0, onlyInFirst.length, ...fusedSplit.onlyInFirst);
   return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
 }
 

@@ -8,13 +8,15 @@ import { SafetensorsFile } from '../safetensors/reader';
 import { AdapterConfig, findAdapterConfig } from './adapter-config';
 import { BaseModelGuess, guessBaseModel } from './base-model';
 import { compareModuleNames, LayerProblem, LoraLayer } from './layer';
-import { componentOfBarePaths, diffusersToCanonical, kohyaToCanonical, pairingKey } from './naming';
+import { componentOfBarePaths, diffusersToCanonical, kohyaToCanonical, pairingKey, withoutWrapperPrefix } from './naming';
 import { describeNonLora } from './not-a-lora';
 import { LoraScheme, OTHER_ADAPTER_NAMES, OtherAdapterKind, roleOfTensor } from './tensor-names';
 
 export const SCHEME_NAMES: Record<LoraScheme, string> = {
   kohya: 'kohya (lora_down / lora_up / alpha)',
   peft: 'diffusers/PEFT (lora_A / lora_B)',
+  'kohya-dotted': 'dotted module names with lora_down / lora_up / alpha',
+  xlabs: 'XLabs Flux (processor.qkv_lora1 / proj_lora2 down / up)',
   'diffusers-old': 'old diffusers (lora.down / lora.up)',
   'diffusers-attn-processor': 'old diffusers attention processors (processor.to_q_lora.down)',
   mlx: 'MLX (lora_a in×r / lora_b r×out)',
@@ -128,7 +130,7 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
   for (const g of groups.values()) schemeCounts.set(g.scheme, (schemeCounts.get(g.scheme) ?? 0) + 1);
   const scheme = [...schemeCounts].sort((a, b) => b[1] - a[1])[0][0];
   const bareComponent = componentOfBarePaths(
-    [...groups.values()].filter((g) => g.scheme !== 'kohya').map((g) => g.module.replace(/^base_model\.model\./, '')),
+    [...groups.values()].filter((g) => g.scheme !== 'kohya').map((g) => withoutWrapperPrefix(g.module)),
   );
   const needsConfig = [...groups.values()].some((g) => g.scheme !== 'kohya' && !alphas.has(g.module));
   const config: AdapterConfig | undefined = needsConfig ? await findAdapterConfig(file.path) : undefined;

@@ -3,7 +3,7 @@
  * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to.
  */
 
-export type LoraScheme = 'kohya' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+export type LoraScheme = 'kohya' | 'kohya-dotted' | 'xlabs' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
 
 /** Adapters that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
 export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora';
@@ -27,10 +27,25 @@ export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
 
 const KOHYA_MODULE = String.raw`(lora_[a-z0-9]+_[^.]+)`;
 
+/** XLabs Flux LoRAs: `double_blocks.0.processor.qkv_lora1.down.weight` (lora1 = image stream, lora2 = text stream). */
+const XLABS_FACTOR = /^(double_blocks|single_blocks)\.(\d+)\.processor\.(qkv|proj)_lora([12]?)\.(down|up)\.weight$/;
+
+/**
+ * The BFL module an XLabs double-block factor belongs to (as diffusers' and ComfyUI's XLabs converters map it);
+ * other XLabs processors keep their own name, so they pair only with XLabs files.
+ */
+function xlabsModule(blocks: string, index: string, projection: string, stream: string): string {
+  if (blocks === 'double_blocks' && stream) return `${blocks}.${index}.${stream === '1' ? 'img' : 'txt'}_attn.${projection}`;
+  return `${blocks}.${index}.processor.${projection}_lora${stream}`;
+}
+
 /** Ordered: the first pattern that matches decides. */
 const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [new RegExp(`^${KOHYA_MODULE}\\.lora_(down|up)\\.weight$`), (m) => ({ kind: 'factor', scheme: 'kohya', module: m[1], part: m[2] as 'down' | 'up' })],
   [new RegExp(`^${KOHYA_MODULE}\\.alpha$`), (m) => ({ kind: 'alpha', scheme: 'kohya', module: m[1] })],
+  // kohya factor names on dotted module paths (Qwen-Image, Wan and other musubi-tuner / ComfyUI-converted files).
+  [/^(.+)\.lora_(down|up)\.weight$/, (m) => ({ kind: 'factor', scheme: 'kohya-dotted', module: m[1], part: m[2] as 'down' | 'up' })],
+  [XLABS_FACTOR, (m) => ({ kind: 'factor', scheme: 'xlabs', module: xlabsModule(m[1], m[2], m[3], m[4]), part: m[5] as 'down' | 'up' })],
   [/^(.+)\.lora_mid\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'locon-tucker', module: m[1] })],
   [/^(.+)\.hada_(w1_a|w1_b|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'loha', module: m[1] })],
   [/^(.+)\.lokr_(w1|w1_a|w1_b|w2|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'lokr', module: m[1] })],

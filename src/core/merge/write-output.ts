@@ -8,6 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
+import { partRows, partsOfFused } from '../lora/fused-projections';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { PairingReport } from '../lora/pairing';
@@ -94,6 +95,17 @@ function mergedFactors(content: FactoredDelta, style: FactoredDelta, solution: L
   return { up, down, rank: R };
 }
 
+interface MergedFactors {
+  readonly up: Float32Array;
+  readonly down: Float32Array;
+  readonly rank: number;
+}
+
+/** Rows [start, start + count) of up (out × rank, row-major): one split part of a fused module. */
+function rowsOf(merged: MergedFactors, rows: { start: number; count: number } | undefined): Float32Array {
+  return rows ? merged.up.subarray(rows.start * merged.rank, (rows.start + rows.count) * merged.rank) : merged.up;
+}
+
 export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
   const { request, content, style, pairing, solutions, reports, callbacks } = job;
   const warnings: string[] = [];
@@ -103,30 +115,34 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
   const retained: Record<string, number> = {};
 
   pairing.paired.forEach((pair, index) => {
-    const names = layerTensorNames(pair.module, scheme, family);
     const dtype = outputDtype(request, pair.first);
-    // The down producer reads and merges the layer; the up and alpha producers that follow use the result.
-    let merged: { up: Float32Array; down: Float32Array; rank: number } | undefined;
-    const finalRank = request.rank !== undefined ? Math.min(request.rank, pair.first.rank + pair.second.rank) : pair.first.rank + pair.second.rank;
-    const shape = shapes(pair.first, finalRank);
-    tensors.push({
-      name: names.down,
-      dtype,
-      shape: shape.down,
-      data: async () => {
+    const fullRank = pair.first.rank + pair.second.rank;
+    const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
+    // Read and merged once, when the writer reaches the layer's first tensor; the others use the result.
+    let merging: Promise<MergedFactors> | undefined;
+    const merged = () =>
+      (merging ??= (async () => {
         const [c, s] = [await readDelta(content, pair.first), await readDelta(style, pair.second)];
         const full = mergedFactors(c, s, solutions[index], request.columns);
-        if (request.rank !== undefined && request.rank < full.rank) {
-          const reduced = reduceRank(full.up, full.down, c.outFeatures, full.rank, c.inFeatures, request.rank);
-          retained[pair.module] = reduced.retainedEnergy;
-          merged = reduced;
-        } else merged = full;
-        return encodeFromF32(dtype, merged.down);
-      },
-    });
-    tensors.push({ name: names.up, dtype, shape: shape.up, data: () => encodeFromF32(dtype, merged!.up) });
-    // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
-    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([merged!.rank])) });
+        if (request.rank === undefined || request.rank >= full.rank) return full;
+        const reduced = reduceRank(full.up, full.down, c.outFeatures, full.rank, c.inFeatures, request.rank);
+        retained[pair.module] = reduced.retainedEnergy;
+        return reduced;
+      })());
+    // Content in split naming: the fused result is written back as ALL its parts (also those the content lacks,
+    // whose rows carry the style's share), each the part's rows of up.
+    const targets: { module: string; rows?: { start: number; count: number } }[] = pair.first.parts
+      ? partsOfFused(pair.module).map((p) => ({ module: p.canonical, rows: partRows(p.slot, pair.first.inFeatures, pair.first.outFeatures) }))
+      : [{ module: pair.module }];
+    for (const target of targets) {
+      const names = layerTensorNames(target.module, scheme, family);
+      const shape = shapes(pair.first, finalRank);
+      if (target.rows) shape.up[0] = target.rows.count;
+      tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (await merged()).down) });
+      tensors.push({ name: names.up, dtype, shape: shape.up, data: async () => encodeFromF32(dtype, rowsOf(await merged(), target.rows)) });
+      // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
+      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => encodeFromF32(dtype, new Float32Array([(await merged()).rank])) });
+    }
   });
 
   const copy = (lora: OpenLora, layer: LoraLayer) => {

@@ -1,0 +1,132 @@
+/**
+ * Fused ↔ split merges (Flux geometry scaled down to hidden 32 so dense checks stay small): a kohya file with fused
+ * img_attn.qkv / txt_attn.qkv / linear1 against a diffusers file with to_q/to_k/to_v, add_*_proj and proj_mlp.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runMerge } from '../../src/core/merge/pipeline';
+import { tempDir } from '../support/build-safetensors';
+import { LayerSpec } from '../support/lora-generators';
+import { runCli } from '../support/run-cli';
+import { denseLayers, mergeRequest, readSidecar, writePair } from '../support/merge-fixtures';
+
+const H = 32;
+const MLP = 4 * H;
+const linear = (canonical: string, out: number, inFeatures: number, rank: number): LayerSpec => ({ canonical, downShape: [rank, inFeatures], upShape: [out, rank] });
+
+/** kohya side: fused modules, rank 4 (kohya names spelled out, not computed by the code under test). */
+const FUSED: LayerSpec[] = [
+  { ...linear('transformer.double_blocks.0.img_attn.qkv', 3 * H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_img_attn_qkv' },
+  { ...linear('transformer.double_blocks.0.txt_attn.qkv', 3 * H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_txt_attn_qkv' },
+  { ...linear('transformer.double_blocks.0.img_attn.proj', H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_img_attn_proj' },
+  { ...linear('transformer.single_blocks.0.linear1', 3 * H + MLP, H, 4), kohyaModule: 'lora_unet_single_blocks_0_linear1' },
+];
+/** diffusers side: the split parts, rank 8; add_v_proj is missing (its rows of the fused LoRA are zero). */
+const SPLIT: LayerSpec[] = [
+  linear('transformer.transformer_blocks.0.attn.to_q', H, H, 8),
+  linear('transformer.transformer_blocks.0.attn.to_k', H, H, 8),
+  linear('transformer.transformer_blocks.0.attn.to_v', H, H, 8),
+  linear('transformer.transformer_blocks.0.attn.add_q_proj', H, H, 8),
+  linear('transformer.transformer_blocks.0.attn.add_k_proj', H, H, 8),
+  linear('transformer.transformer_blocks.0.attn.to_out.0', H, H, 8),
+  linear('transformer.single_transformer_blocks.0.attn.to_q', H, H, 8),
+  linear('transformer.single_transformer_blocks.0.attn.to_k', H, H, 8),
+  linear('transformer.single_transformer_blocks.0.attn.to_v', H, H, 8),
+  linear('transformer.single_transformer_blocks.0.proj_mlp', MLP, H, 8),
+];
+/** Fused module → its parts in row order (from the models' definitions, written out independently here). */
+const PARTS: Record<string, string[]> = {
+  'transformer.double_blocks.0.img_attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+  'transformer.double_blocks.0.txt_attn.qkv': ['add_q_proj', 'add_k_proj', 'add_v_proj'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+  'transformer.single_blocks.0.linear1': ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'].map((p) => `transformer.single_transformer_blocks.0.${p}`),
+  'transformer.double_blocks.0.img_attn.proj': ['transformer.transformer_blocks.0.attn.to_out.0'],
+};
+const partRowsOf = (part: string) => (part.endsWith('proj_mlp') ? MLP : H);
+
+type Dense = Map<string, { w: Float64Array; out: number; cols: number }>;
+
+/** A fused module's ΔW from the split file's parts (missing parts = zero rows), or the layer itself if not split. */
+function fusedDelta(dense: Dense, fused: string, out: number): Float64Array {
+  const direct = dense.get(fused);
+  if (direct) return direct.w;
+  const w = new Float64Array(out * H);
+  let row = 0;
+  for (const part of PARTS[fused]) {
+    const p = dense.get(part);
+    if (p) w.set(p.w, row * H);
+    row += partRowsOf(part);
+  }
+  return w;
+}
+
+function assertMerged(merged: Float64Array, c: Float64Array, s: Float64Array, m: { mContent: Float32Array; mStyle: Float32Array }, out: number, label: string) {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < out; i++)
+    for (let j = 0; j < H; j++) {
+      const expected = m.mContent[j] * c[i * H + j] + m.mStyle[j] * s[i * H + j];
+      worst = Math.max(worst, Math.abs(merged[i * H + j] - expected));
+      scale = Math.max(scale, Math.abs(expected));
+    }
+  assert.ok(worst / scale < 1e-5, `${label}: relative error ${worst / scale}`);
+  for (const v of [...m.mContent, ...m.mStyle]) assert.ok(v >= 0 && v <= 1, `${label}: coefficient ${v} outside [0, 1]`);
+}
+
+const OUT: Record<string, number> = { qkv: 3 * H, proj: H, linear1: 3 * H + MLP };
+const outOf = (fused: string) => OUT[fused.split('.').pop()!];
+
+test('kohya fused qkv/linear1 (content) + diffusers split q/k/v (style): every layer merged at the fused module, exactly', async () => {
+  const dir = path.join(tempDir(), 'fused-content');
+  mkdirSync(dir);
+  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FUSED, styleLayers: SPLIT });
+  const output = path.join(dir, 'merged.safetensors');
+  const summary = await runMerge(mergeRequest(content, style, output));
+  assert.equal(summary.layers.merged, FUSED.length, 'qkv ×2, proj and linear1 each one pair');
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+  assert.deepEqual([...merged.keys()].sort(), FUSED.map((l) => l.canonical).sort(), 'written in the content (fused, kohya) naming');
+  for (const fused of Object.keys(PARTS)) {
+    const out = outOf(fused);
+    assertMerged(merged.get(fused)!.w, c.get(fused)!.w, fusedDelta(s, fused, out), coefficients.get(fused)!, out, fused);
+  }
+});
+
+test('diffusers split content + kohya fused style: written back as split parts, which re-fused equal the merge at the fused module', async () => {
+  const dir = path.join(tempDir(), 'split-content');
+  mkdirSync(dir);
+  const { content, style } = await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: SPLIT, styleLayers: FUSED, seed: 2 });
+  const output = path.join(dir, 'merged.safetensors');
+  const summary = await runMerge(mergeRequest(content, style, output));
+  assert.equal(summary.layers.merged, FUSED.length);
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const everyPart = [...SPLIT.map((l) => l.canonical), 'transformer.transformer_blocks.0.attn.add_v_proj'].sort();
+  assert.deepEqual([...merged.keys()].sort(), everyPart, 'every split part, also add_v_proj that the content lacks: its rows carry the style');
+  const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+  for (const fused of Object.keys(PARTS)) {
+    const out = outOf(fused);
+    // A renamed (not split) pair is named by the content's module (to_out.0), a fused one by the fused module.
+    const m = coefficients.get(fused) ?? coefficients.get(PARTS[fused][0]);
+    assert.ok(m, `no coefficients for ${fused}`);
+    assertMerged(fusedDelta(merged, fused, out), fusedDelta(c, fused, out), s.get(fused)!.w, m, out, fused);
+  }
+});
+
+test('ziplora compare names the fused ↔ split pairs (text and --json)', async () => {
+  const dir = path.join(tempDir(), 'compare');
+  mkdirSync(dir);
+  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FUSED, styleLayers: SPLIT });
+  const text = runCli(['compare', content, style]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /Fused ↔ split\s+3 pairs/);
+  assert.match(text.stdout, /transformer\.double_blocks\.0\.txt_attn\.qkv \(B: add_q_proj \+ add_k_proj\)/);
+  const json = runCli(['compare', '--json', content, style]);
+  const parsed = JSON.parse(json.stdout) as { pairing: { paired: number; fusedSplit: { module: string; splitSide: string; parts: string[] }[] } };
+  assert.equal(parsed.pairing.paired, 4);
+  assert.deepEqual(parsed.pairing.fusedSplit.find((f) => f.module === 'transformer.single_blocks.0.linear1'), {
+    module: 'transformer.single_blocks.0.linear1',
+    splitSide: 'second',
+    parts: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'].map((p) => `transformer.single_transformer_blocks.0.${p}`),
+  });
+});
