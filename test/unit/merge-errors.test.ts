@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
+import { MERGE_PHASES } from '../../src/core/merge/request';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { MergeCancelledError, startMerge } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
@@ -142,14 +143,14 @@ test('a worker killed mid-run is reported and leaves no output or temporary file
 test('a merge through the worker process succeeds and reports progress in every phase', async () => {
   const dir = folder();
   const { content, style } = await writePair(dir);
-  const phases = new Set<string>();
+  const phases: string[] = [];
   let started = '';
   const running = startMerge(mergeRequest(content, style, path.join(dir, 'out.safetensors')), {
     onStart: (s) => (started = `${s.backend} ${s.paired}`),
-    onProgress: (p) => phases.add(p.phase),
+    onProgress: (p) => phases.includes(p.phase) || phases.push(p.phase),
   });
   const summary = await running.result;
   assert.equal(started, `wasm ${SD15_LAYERS.length}`);
-  assert.deepEqual([...phases].sort(), ['optimising', 'reading', 'writing']);
+  assert.deepEqual(phases, [...MERGE_PHASES], 'every phase, first reached in this order');
   assert.equal(summary.layers.merged, SD15_LAYERS.length);
 });
