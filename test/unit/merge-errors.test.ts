@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MERGE_PHASES } from '../../src/core/merge/request';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
-import { MergeCancelledError, startMerge } from '../../src/worker/client';
+import { startMerge } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
 import { randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 import { mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
@@ -107,37 +107,6 @@ test('a read-only output folder gives a clear message', async (t) => {
   } finally {
     spawnSync('umount', [readOnly]);
   }
-});
-
-/** A merge long enough to interrupt: many steps on the small layers. */
-async function longMerge(dir: string) {
-  const { content, style } = await writePair(dir);
-  const output = path.join(dir, 'out.safetensors');
-  let interrupt: (() => void) | undefined;
-  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
-  const running = startMerge(mergeRequest(content, style, output, { steps: 20000 }), {
-    onProgress: (p) => {
-      if (p.phase === 'optimising') interrupt?.();
-    },
-  });
-  await interrupted;
-  return { running, output };
-}
-
-test('cancel during the optimisation stops the worker and leaves no output', async () => {
-  const dir = folder();
-  const { running } = await longMerge(dir);
-  running.cancel();
-  await assert.rejects(running.result, (error: unknown) => error instanceof MergeCancelledError);
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
-});
-
-test('a worker killed mid-run is reported and leaves no output or temporary file', async () => {
-  const dir = folder();
-  const { running } = await longMerge(dir);
-  process.kill(running.pid!, 'SIGKILL');
-  await assert.rejects(running.result, /merge worker was killed \(SIGKILL\) before finishing; no output was written/);
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
 });
 
 test('a merge through the worker process succeeds and reports progress in every phase', async () => {

@@ -31,7 +31,7 @@ const OPEN_IN_PHASE: Record<MergePhase, RegExp[]> = {
 /** Bytes that no merge writes: an earlier output and sidecar that must survive an interrupted --force merge. */
 function earlierOutput(output: string, seed: number): void {
   const random = seededRandom(seed);
-  for (const file of [output, sidecarPathFor(output)]) writeFileSync(file, Float32Array.from({ length: 4096 }, () => randomNormal(random)));
+  for (const file of [output, sidecarPathFor(output)]) writeFileSync(file, randomNormal(4096, random));
 }
 
 let cases = 0;
@@ -65,7 +65,9 @@ for (const phase of MERGE_PHASES) {
         if (action === 'cancel') await assert.rejects(running.result, (error: unknown) => error instanceof MergeCancelledError);
         else await assert.rejects(running.result, /merge worker was killed \(SIGKILL\) before finishing; no output was written/);
         assert.ok(interrupted, `the merge never reported the ${phase} phase`);
-        assert.deepEqual([...reachedAfter].filter((p) => p !== phase), [], 'the interrupt took effect in a later phase');
+        // A batch's reading ends with its progress event, so a cancel there is seen at the solve's first step.
+        const allowed = phase === 'reading' && action === 'cancel' ? [phase, 'optimising'] : [phase];
+        assert.deepEqual([...reachedAfter].filter((p) => !allowed.includes(p)), [], 'the interrupt took effect in a later phase');
         for (const pattern of OPEN_IN_PHASE[phase]) assert.ok(open.some((f) => pattern.test(f)), `no temporary file matching ${pattern} was open when interrupted (open: ${open.join(', ') || 'none'})`);
         assert.deepEqual(folderSnapshot(dir), before);
       });
