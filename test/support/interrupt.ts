@@ -1,6 +1,6 @@
 /** Interrupting merges in tests: the worker's phase delay (src/worker/test-phase-delay.ts) and folder snapshots. */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PHASE_DELAY_VARIABLE } from '../../src/worker/test-phase-delay';
 import type { MergePhase } from '../../src/core/merge/request';
@@ -35,12 +35,17 @@ export function partialsIn(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.endsWith('.partial'));
 }
 
+/** Whether `pid` is alive; a zombie (ended, not yet reaped by whoever inherited it) counts as ended. */
 export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.[0] !== 'Z';
+  } catch {
+    return existsSync(`/proc/${pid}`) || process.platform !== 'linux';
   }
 }
 
