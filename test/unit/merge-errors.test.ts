@@ -83,7 +83,7 @@ test('a full disk gives a clear message and leaves nothing behind', async (t) =>
   const { content, style } = await writePair(dir);
   const tiny = path.join(dir, 'tiny');
   if (!tryMount(tiny, 'size=64k')) {
-    t.skip('cannot mount a tiny tmpfs here (needs root and mount permission); the writer is covered by the injected-failure test in safetensors-format');
+    t.skip('cannot mount a tiny tmpfs here (needs root and mount permission); ENOSPC, EROFS and EACCES are injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {
@@ -99,7 +99,7 @@ test('a read-only output folder gives a clear message', async (t) => {
   const { content, style } = await writePair(dir);
   const readOnly = path.join(dir, 'ro');
   if (!tryMount(readOnly, 'ro,size=64k')) {
-    t.skip('cannot mount a read-only tmpfs here (needs root and mount permission)');
+    t.skip('cannot mount a read-only tmpfs here (needs root and mount permission); EROFS is injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {
