@@ -6,11 +6,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MERGE_PHASES } from '../../src/core/merge/request';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { startMerge } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
-import { randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
-import { mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { BROKEN_INPUTS, mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
 
 const root = tempDir();
 let counter = 0;
@@ -23,10 +21,8 @@ function folder(): string {
 test('LoRAs for different base models: one clear message', async () => {
   const dir = folder();
   const { content } = await writePair(dir);
-  // The same module names with every input width doubled: no shared layer has a matching shape.
-  const wide = SD15_LAYERS.map((l) => ({ ...l, downShape: [l.downShape[0], l.downShape[1] * 2, ...l.downShape.slice(2)] }));
   const styleWide = path.join(dir, 'style-wide.safetensors');
-  await writeLora(styleWide, wide, (l, i) => randomLayerValues(l, seededRandom(i)), { scheme: 'kohya', family: 'sd1' });
+  await BROKEN_INPUTS.wide(styleWide);
   await assert.rejects(runMerge(mergeRequest(content, styleWide, path.join(dir, 'out.safetensors'))), /cannot merge content-kohya\.safetensors and style-wide\.safetensors: .*differ in shape.*different base models/);
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out')), []);
 });
@@ -35,12 +31,7 @@ test('a LoKr file is refused by name', async () => {
   const dir = folder();
   const { content } = await writePair(dir);
   const lokr = path.join(dir, 'lokr.safetensors');
-  const f16 = (n: number) => new Uint8Array(2 * n);
-  await writeSafetensors(lokr, [
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w1', dtype: 'F16', shape: [4, 4], data: f16(16) },
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w2', dtype: 'F16', shape: [80, 80], data: f16(6400) },
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.alpha', dtype: 'F16', shape: [], data: f16(1) },
-  ]);
+  await BROKEN_INPUTS.lokr(lokr);
   await assert.rejects(runMerge(mergeRequest(content, lokr, path.join(dir, 'out.safetensors'))), /lokr\.safetensors: holds .*LoKr.*not a plain B·A LoRA/);
 });
 
@@ -48,11 +39,7 @@ test('NaN in a factor names the file and the layer', async () => {
   const dir = folder();
   const { style } = await writePair(dir);
   const broken = path.join(dir, 'nan.safetensors');
-  await writeLora(broken, SD15_LAYERS, (l, i) => {
-    const values = randomLayerValues(l, seededRandom(i));
-    if (i === 2) values.down[5] = NaN;
-    return values;
-  }, { scheme: 'kohya', family: 'sd1' });
+  await BROKEN_INPUTS.nan(broken);
   await assert.rejects(runMerge(mergeRequest(broken, style, path.join(dir, 'out.safetensors'))), /nan\.safetensors: .*mid_block.*attn2\.to_v.*NaN/);
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out') || f.endsWith('.partial')), []);
 });

@@ -10,11 +10,9 @@ import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MergeRequest } from '../../src/core/merge/request';
 import { describeError } from '../../src/core/safetensors/errors';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { startMerge } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
-import { randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
-import { mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { BROKEN_INPUTS, mergeRequest, writePair } from '../support/merge-fixtures';
 import { runCli } from '../support/run-cli';
 
 const root = tempDir('worker-errors-');
@@ -41,10 +39,7 @@ const CASES: { name: string; pattern: RegExp; request: () => Promise<MergeReques
     request: async () => {
       const { dir, content } = await setUp();
       const lokr = path.join(dir, 'lokr.safetensors');
-      await writeSafetensors(lokr, [
-        { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w1', dtype: 'F16', shape: [4, 4], data: new Uint8Array(32) },
-        { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w2', dtype: 'F16', shape: [80, 80], data: new Uint8Array(12800) },
-      ]);
+      await BROKEN_INPUTS.lokr(lokr);
       return mergeRequest(content, lokr, path.join(dir, 'out.safetensors'));
     },
   },
@@ -62,8 +57,7 @@ const CASES: { name: string; pattern: RegExp; request: () => Promise<MergeReques
     pattern: /^cannot merge content-kohya\.safetensors and wide\.safetensors: /,
     request: async () => {
       const { dir, content } = await setUp();
-      const wide = SD15_LAYERS.map((l) => ({ ...l, downShape: [l.downShape[0], l.downShape[1] * 2, ...l.downShape.slice(2)] }));
-      await writeLora(path.join(dir, 'wide.safetensors'), wide, (l, i) => randomLayerValues(l, seededRandom(i)), { scheme: 'kohya', family: 'sd1' });
+      await BROKEN_INPUTS.wide(path.join(dir, 'wide.safetensors'));
       return mergeRequest(content, path.join(dir, 'wide.safetensors'), path.join(dir, 'out.safetensors'));
     },
   },
@@ -73,11 +67,7 @@ const CASES: { name: string; pattern: RegExp; request: () => Promise<MergeReques
     request: async () => {
       const { dir, style } = await setUp();
       const broken = path.join(dir, 'nan.safetensors');
-      await writeLora(broken, SD15_LAYERS, (l, i) => {
-        const values = randomLayerValues(l, seededRandom(i));
-        if (i === 2) values.down[5] = NaN;
-        return values;
-      }, { scheme: 'kohya', family: 'sd1' });
+      await BROKEN_INPUTS.nan(broken);
       return mergeRequest(broken, style, path.join(dir, 'out.safetensors'));
     },
   },

@@ -4,8 +4,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { MergeRequest, MergeSummary, sidecarPathFor } from '../../../src/core/merge/request';
 import { folderSnapshot, partialsIn, phaseDelayEnv } from '../../support/interrupt';
-import { randomLayerValues, seededRandom, writeLora } from '../../support/lora-generators';
-import { mergeRequest, SD15_LAYERS, writePair } from '../../support/merge-fixtures';
+import { BROKEN_INPUTS, mergeRequest, SD15_LAYERS, writePair } from '../../support/merge-fixtures';
 import { api, recordCommands, recordNotifications, waitFor, workspaceDir } from './helpers';
 
 suite('merge', () => {
@@ -49,8 +48,7 @@ suite('merge: failures, refusals and interruptions as the user sees them', () =>
     const dir = workspaceDir('failed');
     const { content, style } = await writePair(dir);
     writeFileSync(path.join(dir, 'taken.safetensors'), 'an earlier file');
-    const wide = SD15_LAYERS.map((l) => ({ ...l, downShape: [l.downShape[0], l.downShape[1] * 2, ...l.downShape.slice(2)] }));
-    await writeLora(path.join(dir, 'wide.safetensors'), wide, (l, i) => randomLayerValues(l, seededRandom(i)), { scheme: 'kohya', family: 'sd1' });
+    await BROKEN_INPUTS.wide(path.join(dir, 'wide.safetensors'));
     const cases: [MergeRequest, RegExp][] = [
       [request(path.join(dir, 'missing.safetensors'), style, path.join(dir, 'a.safetensors')), /missing\.safetensors: no such file — check the path$/],
       [request(content, style, path.join(dir, 'taken.safetensors')), /taken\.safetensors: already exists — choose another output path, or allow overwriting \(--force\)$/],
