@@ -1,10 +1,11 @@
 /**
  * Writing a merge's two files: the merged LoRA (an ordinary LoRA of rank r_c + r_s that any loader accepts)
  * and the sidecar with the coefficients and the per-layer report. Tensors are produced one at a time from the
- * input files, so memory stays at one layer; if the sidecar cannot be written, the merged file is removed too.
+ * input files, so memory stays at one layer. Both files are written whole to temporary files first and renamed
+ * into place together at the end: a failure or a cancel in any phase leaves the folder as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
@@ -13,14 +14,14 @@ import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { PairingReport } from '../lora/pairing';
 import { encodeFromF32 } from '../safetensors/float';
-import { TensorToWrite, writeSafetensors } from '../safetensors/writer';
+import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { ComputeBackend } from './backends';
 import { LayerReport } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
 import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
-import { MergeRequest } from './request';
+import { MergePhase, MergeRequest } from './request';
 import { FactoredDelta } from './types';
 
 type WritableDtype = 'F16' | 'BF16' | 'F32';
@@ -168,7 +169,14 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
   }
   if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
 
-  const [contentHash, styleHash] = await Promise.all([sha256(request.content), sha256(request.style)]);
+  const progress = (phase: MergePhase, done: number, total: number, detail?: string) =>
+    callbacks.onProgress?.({ phase, done, total, elapsedMs: Date.now() - job.started, detail });
+  progress('hashing', 0, 2, request.content);
+  const contentHash = await sha256(request.content);
+  callbacks.checkCancelled?.();
+  progress('hashing', 1, 2, request.style);
+  const styleHash = await sha256(request.style);
+  callbacks.checkCancelled?.();
   const recipe = {
     method: request.method,
     steps: request.method === 'ziplora' ? request.steps : 0,
@@ -193,11 +201,13 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     ...(scheme === 'kohya' ? { ss_network_module: 'networks.lora' } : {}),
   };
 
-  const onTensorWritten = (done: number, total: number) => {
+  // Cancel is checked after every tensor of both files; neither file replaces anything until both are whole.
+  const afterTensor = (phase: MergePhase) => (done: number, total: number) => {
     callbacks.checkCancelled?.();
-    callbacks.onProgress?.({ phase: 'writing', done: done + 1, total, elapsedMs: Date.now() - job.started });
+    progress(phase, done + 1, total);
   };
-  await writeSafetensors(request.output, tensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
+  const writeOptions = { protect: [request.content, request.style], overwrite: request.overwrite };
+  const merged = await stageSafetensors(request.output, tensors, metadata, { ...writeOptions, onTensorWritten: afterTensor('writing') });
 
   const sidecarTensors: TensorToWrite[] = [];
   pairing.paired.forEach((pair, i) => {
@@ -207,10 +217,19 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     if (solutions[i].losses.length) sidecarTensors.push({ name: `${pair.module}.loss`, dtype: 'F32', shape: [solutions[i].losses.length], data: f32(solutions[i].losses) });
   });
   const report = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
+  let sidecarFile: StagedFile;
   try {
-    await writeSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { protect: [request.content, request.style], overwrite: request.overwrite });
+    sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { ...writeOptions, onTensorWritten: afterTensor('writing-sidecar') });
   } catch (error) {
-    await fs.rm(request.output, { force: true });
+    await merged.discard();
+    throw error;
+  }
+  // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them.
+  merged.commit();
+  try {
+    sidecarFile.commit();
+  } catch (error) {
+    rmSync(request.output, { force: true });
     throw error;
   }
   return warnings;
