@@ -112,7 +112,8 @@ const RULES: readonly Rule[] = [
     return { family: 'qwen-image', label: 'Qwen-Image', evidence: withHidden([`joint blocks with img_mlp / txt_mlp (Qwen-Image): ${blocksEvidence(count, 'transformer_blocks')}`], hidden) };
   },
   (layers, hidden) => {
-    if (!has(layers, /^transformer_blocks\.\d+\.attn[12]\./)) return undefined;
+    // attn1 (not SD3's attn / attn2): the UNet-style self-attention name LTX keeps.
+    if (!has(layers, /^transformer_blocks\.\d+\.attn1\./)) return undefined;
     const count = blockCount(layers, 'transformer_blocks');
     // LTX-Video 13B: 32 heads × 128 = 4096 wide, 48 blocks (its diffusers config).
     const label = hidden === 4096 ? 'LTX-Video 13B' : 'LTX-Video';
