@@ -93,6 +93,21 @@ const SD3: FusedSplitCase = {
   missing: 'transformer.transformer_blocks.0.attn.add_k_proj',
 };
 
+const Z_IMAGE: FusedSplitCase = {
+  name: 'Z-Image (NextDiT attention.qkv; diffusers attention.to_q/to_k/to_v, not Lumina 2\'s attn.to_q)',
+  fused: [kohya('transformer.layers.0.attention.qkv', 3 * H, H, 4), kohya('transformer.layers.0.attention.out', H, H, 4)],
+  split: [
+    linear('transformer.layers.0.attention.to_q', H, H, 8),
+    linear('transformer.layers.0.attention.to_k', H, H, 8),
+    linear('transformer.layers.0.attention.to_out.0', H, H, 8),
+  ],
+  parts: {
+    'transformer.layers.0.attention.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.layers.0.attention.${p}`),
+    'transformer.layers.0.attention.out': ['transformer.layers.0.attention.to_out.0'],
+  },
+  missing: 'transformer.layers.0.attention.to_v',
+};
+
 const partRowsOf = (part: string) => (part.endsWith('proj_mlp') ? MLP : H);
 
 type Dense = Map<string, { w: Float64Array; out: number; cols: number }>;
@@ -126,9 +141,9 @@ function assertMerged(merged: Float64Array, c: Float64Array, s: Float64Array, m:
 
 const outOf = (c: FusedSplitCase, fused: string) => c.fused.find((l) => l.canonical === fused)!.upShape[0];
 
-for (const c of [FLUX, SD3]) {
+for (const c of [FLUX, SD3, Z_IMAGE]) {
   test(`${c.name}: kohya fused (content) + diffusers split (style): every layer merged at the fused module, exactly`, async () => {
-    const dir = path.join(tempDir(), `fused-content-${c === FLUX ? 'flux' : 'sd3'}`);
+    const dir = path.join(tempDir(), `fused-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
     mkdirSync(dir);
     const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: c.fused, styleLayers: c.split });
     const output = path.join(dir, 'merged.safetensors');
@@ -144,7 +159,7 @@ for (const c of [FLUX, SD3]) {
   });
 
   test(`${c.name}: diffusers split content + kohya fused style: written back as split parts, which re-fused equal the merge at the fused module`, async () => {
-    const dir = path.join(tempDir(), `split-content-${c === FLUX ? 'flux' : 'sd3'}`);
+    const dir = path.join(tempDir(), `split-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
     mkdirSync(dir);
     const { content, style } = await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: c.split, styleLayers: c.fused, seed: 2 });
     const output = path.join(dir, 'merged.safetensors');

@@ -4,7 +4,7 @@
  * SD1.x's CLIP-L, 1024 for SD2.x's OpenCLIP-H, 2048 for SDXL's two encoders), a second text encoder, Flux's
  * single-stream blocks, or a language model's layer layout.
  */
-import { BaseModelFamily, splitComponent } from './naming';
+import { BaseModelFamily, canonicalInFamily, splitComponent } from './naming';
 import { LoraLayer } from './layer';
 import { guessTransformerFamily } from './transformer-family';
 
@@ -70,10 +70,10 @@ function textEncoderT5(layers: readonly LoraLayer[]): 'text_encoder_2' | 'text_e
 }
 
 /** The text encoders a transformer LoRA also trains, in words (CLIP width 768 = CLIP-L, 1280 = CLIP-G; T5). */
-function textEncoderEvidence(layers: readonly LoraLayer[]): string[] {
+function textEncoderEvidence(layers: readonly LoraLayer[], family: BaseModelFamily): string[] {
   const found = new Map<string, string>();
   for (const layer of layers) {
-    const { component, path } = splitComponent(layer.module);
+    const { component, path } = splitComponent(canonicalInFamily(layer.module, family));
     if (!component?.startsWith('text_encoder') || found.has(component)) continue;
     if (/^encoder\.block\./.test(path)) found.set(component, `${component}: T5`);
     else if (/self_attn\.q_proj$/.test(path)) found.set(component, `${component}: CLIP ${layer.inFeatures === 768 ? '-L' : layer.inFeatures === 1280 ? '-G' : ''} (width ${layer.inFeatures})`.replace('CLIP -', 'CLIP-'));
@@ -98,7 +98,7 @@ export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<
     return component === 'transformer' ? [{ path, inFeatures: l.inFeatures, outFeatures: l.outFeatures }] : [];
   });
   const dit = guessTransformerFamily(transformer);
-  if (dit) return { family: dit.family, label: dit.label, evidence: [...dit.evidence, ...textEncoderEvidence(layers)] };
+  if (dit) return { family: dit.family, label: dit.label, evidence: [...dit.evidence, ...textEncoderEvidence(layers, dit.family)] };
   const crossAttention = mostCommon(layers.filter((l) => /^unet\..*attn2\.to_[kv]$/.test(l.module)).map((l) => l.inFeatures));
   if (crossAttention !== undefined && CROSS_ATTENTION_WIDTHS[crossAttention]) {
     const family = CROSS_ATTENTION_WIDTHS[crossAttention];

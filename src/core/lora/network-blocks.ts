@@ -26,8 +26,9 @@ const NO_COMPONENT_RANK = 4;
 
 /** Where a container of blocks sits along the network; unknown top-level modules count as input layers (0). */
 const STAGE_RANK: Readonly<Record<string, number>> = {
-  // Embedders that diffusion transformers number like blocks (Wan `time_embedding.0`, `text_embedding.2`).
-  time_embedding: 0, text_embedding: 0, time_projection: 0, img_emb: 0, noise_refiner: 0, context_refiner: 0,
+  // Embedders that diffusion transformers number like blocks (Wan `time_embedding.0`, `text_embedding.2`), then
+  // NextDiT's input refiners (each kind together, not interleaved by index).
+  time_embedding: 0, text_embedding: 0, time_projection: 0, img_emb: 0, noise_refiner: 0.5, context_refiner: 0.6,
   down_blocks: 1, input_blocks: 1, transformer_blocks: 1, double_blocks: 1, joint_blocks: 1, layers: 1, blocks: 1, h: 1,
   mid_block: 2, middle_block: 2,
   up_blocks: 3, output_blocks: 3, single_transformer_blocks: 3, single_blocks: 3,

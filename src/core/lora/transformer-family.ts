@@ -90,7 +90,8 @@ const RULES: readonly Rule[] = [
     if (grouped) evidence.push(`grouped-query attention (qkv ${qkv!.outFeatures} rows for width ${qkv!.inFeatures})`);
     if (zImage) return { family: 'z-image', label: 'Z-Image', evidence: withHidden(evidence, hidden) };
     if (lumina2Diffusers || grouped || hidden === 2304) return { family: 'lumina2', label: 'Lumina 2', evidence: withHidden(evidence, hidden) };
-    return { family: 'lumina2', label: 'Lumina 2 or Z-Image', evidence: withHidden([...evidence, 'width not one of Lumina 2 (2304) or Z-Image (3840)'], hidden) };
+    // Unknown family: a pairing then reads these names as the other file's family (Lumina 2 and Z-Image name qkv's parts differently).
+    return { family: 'unknown', label: 'Lumina 2 or Z-Image', evidence: withHidden([...evidence, 'width not one of Lumina 2 (2304) or Z-Image (3840)'], hidden) };
   },
   (layers, hidden) => {
     // Flux.1: 19 double + 38 single blocks; HunyuanVideo: 20 double + 40 single (diffusers' configs), both 3072 wide.
