@@ -169,6 +169,22 @@ test('SD3.5 fused context qkv = add_q | add_k | add_v at rows 0, hidden, 2·hidd
   }));
 });
 
+test('a diffusers file whose layers alone do not name the family (q/k/v/out at an unusual width) is read in the other file\'s family', async () => {
+  const spec = (canonical: string, out: number, inFeatures: number): LayerSpec => ({ canonical, downShape: [2, inFeatures], upShape: [out, 2] });
+  const fused = withKohyaNames([spec('transformer.joint_blocks.0.x_block.attn.qkv', 96, 32), spec('transformer.joint_blocks.0.x_block.attn.proj', 32, 32)]);
+  const split = ['to_q', 'to_k', 'to_v', 'to_out.0'].map((p) => spec(`transformer.transformer_blocks.0.attn.${p}`, 32, 32));
+  const kohya = await generate(fused, 'kohya', 44);
+  const diffusers = await generate(split, 'peft', 45);
+  await opened(kohya, (x) => opened(diffusers, async (y) => {
+    assert.deepEqual([x.lora.baseModel.family, y.lora.baseModel.family], ['sd3', 'unknown']);
+    const report = pairLayers(side('kohya', x), side('diffusers', y));
+    assert.deepEqual(report.paired.map((p) => [p.module, p.split ?? 'renamed']), [
+      ['transformer.joint_blocks.0.x_block.attn.proj', 'renamed'],
+      ['transformer.joint_blocks.0.x_block.attn.qkv', 'second'],
+    ]);
+  }));
+});
+
 /** Text encoder layers of a layout, the first two layers only (enough to check names; files stay small). */
 const encoder = (file: string, component: string) => layout(file, component).filter((l) => /\.(layers|block)\.[01]\./.test(l.canonical));
 const CLIP_L = encoder('clip-l-text-encoder.layout.json', 'text_encoder');
