@@ -35,9 +35,12 @@ const HUNYUAN_DIFFUSERS = layout('hunyuan-video-diffusers-transformer.layout.jso
 const QWEN = withKohyaNames(layout('qwen-image-transformer.layout.json'));
 
 const CASES: PairingCase[] = [
-  {
-    name: 'SD3.5 Large kohya (fused joint_blocks qkv) ↔ diffusers (split transformer_blocks)',
-    first: { layers: SD3_NATIVE, scheme: 'kohya' },
+  ...([
+    ['kohya (fused joint_blocks qkv)', 'kohya', ['lora_unet_joint_blocks_36_context_block_adaLN_modulation_1.lora_down.weight', 'transformer.transformer_blocks.36.norm1_context.linear']],
+    ['ComfyUI / ai-toolkit (diffusion_model.joint_blocks)', 'native-diffusion-model', ['diffusion_model.joint_blocks.0.x_block.mlp.fc2.lora_A.weight', 'transformer.transformer_blocks.0.ff.net.2']],
+  ] as const).map(([naming, scheme, example]): PairingCase => ({
+    name: `SD3.5 Large ${naming} ↔ diffusers (split transformer_blocks)`,
+    first: { layers: SD3_NATIVE, scheme },
     second: { layers: SD3_DIFFUSERS, scheme: 'peft' },
     family: 'sd3',
     // Every native module but the last block's context adaLN, whose diffusers twin has scale/shift swapped.
@@ -45,19 +48,8 @@ const CASES: PairingCase[] = [
     fusedSplit: 38 * 2,
     onlyInFirst: ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
     onlyInSecond: ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
-    example: ['lora_unet_joint_blocks_36_context_block_adaLN_modulation_1.lora_down.weight', 'transformer.transformer_blocks.36.norm1_context.linear'],
-  },
-  {
-    name: 'SD3.5 Large ComfyUI / ai-toolkit (diffusion_model.joint_blocks) ↔ diffusers',
-    first: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' },
-    second: { layers: SD3_DIFFUSERS, scheme: 'peft' },
-    family: 'sd3',
-    paired: SD3_NATIVE.length - 1,
-    fusedSplit: 38 * 2,
-    onlyInFirst: ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
-    onlyInSecond: ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
-    example: ['diffusion_model.joint_blocks.0.x_block.mlp.fc2.lora_A.weight', 'transformer.transformer_blocks.0.ff.net.2'],
-  },
+    example: [...example],
+  })),
   {
     name: 'SD3.5 Large kohya ↔ ai-toolkit (the same native modules)',
     first: { layers: SD3_NATIVE, scheme: 'kohya' },
@@ -79,24 +71,18 @@ const CASES: PairingCase[] = [
       'transformer.blocks.3.attn2.to_out.0',
     ],
   })),
-  {
-    name: 'HunyuanVideo musubi-tuner (fused img_attn_qkv, linear1) ↔ diffusers (split)',
-    first: { layers: HUNYUAN_NATIVE, scheme: 'kohya' },
+  ...([
+    ['musubi-tuner (fused img_attn_qkv, linear1)', 'kohya', ['lora_unet_double_blocks_19_img_mlp_fc1.lora_down.weight', 'transformer.transformer_blocks.19.ff.net.0.proj']],
+    ['ComfyUI (diffusion_model.double_blocks.N.img_attn_qkv)', 'native-diffusion-model', ['diffusion_model.single_blocks.39.modulation.linear.lora_A.weight', 'transformer.single_transformer_blocks.39.norm.linear']],
+  ] as const).map(([naming, scheme, example]): PairingCase => ({
+    name: `HunyuanVideo ${naming} ↔ diffusers (split)`,
+    first: { layers: HUNYUAN_NATIVE, scheme },
     second: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' },
     family: 'hunyuan-video',
     paired: HUNYUAN_NATIVE.length,
     fusedSplit: 20 * 2 + 40,
-    example: ['lora_unet_double_blocks_19_img_mlp_fc1.lora_down.weight', 'transformer.transformer_blocks.19.ff.net.0.proj'],
-  },
-  {
-    name: 'HunyuanVideo ComfyUI (diffusion_model.double_blocks.N.img_attn_qkv) ↔ diffusers',
-    first: { layers: HUNYUAN_NATIVE, scheme: 'native-diffusion-model' },
-    second: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' },
-    family: 'hunyuan-video',
-    paired: HUNYUAN_NATIVE.length,
-    fusedSplit: 20 * 2 + 40,
-    example: ['diffusion_model.single_blocks.39.modulation.linear.lora_A.weight', 'transformer.single_transformer_blocks.39.norm.linear'],
-  },
+    example: [...example],
+  })),
   {
     name: 'Qwen-Image musubi-tuner (lora_unet_transformer_blocks_…) ↔ diffusers',
     first: { layers: QWEN, scheme: 'kohya' },

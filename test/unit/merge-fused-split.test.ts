@@ -22,6 +22,9 @@ const kohya = (canonical: string, out: number, inFeatures: number, rank: number)
   kohyaModule: `lora_unet_${canonical.replace(/^transformer\./, '').replace(/\./g, '_')}`,
 });
 
+/** Split parts, rank 8, `H` rows each: `prefix` + each name. */
+const parts = (prefix: string, names: string[]): LayerSpec[] => names.map((n) => linear(`${prefix}${n}`, H, H, 8));
+
 /**
  * One family's fused ↔ split geometry: the kohya side's fused modules (rank 4), the diffusers side's split parts
  * (rank 8, one part missing so that its rows of the fused LoRA are zero), and each fused module's parts in row order
@@ -45,15 +48,8 @@ const FLUX: FusedSplitCase = {
     kohya('transformer.single_blocks.0.linear1', 3 * H + MLP, H, 4),
   ],
   split: [
-    linear('transformer.transformer_blocks.0.attn.to_q', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_k', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_v', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.add_q_proj', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.add_k_proj', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_out.0', H, H, 8),
-    linear('transformer.single_transformer_blocks.0.attn.to_q', H, H, 8),
-    linear('transformer.single_transformer_blocks.0.attn.to_k', H, H, 8),
-    linear('transformer.single_transformer_blocks.0.attn.to_v', H, H, 8),
+    ...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v', 'add_q_proj', 'add_k_proj', 'to_out.0']),
+    ...parts('transformer.single_transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v']),
     linear('transformer.single_transformer_blocks.0.proj_mlp', MLP, H, 8),
   ],
   parts: {
@@ -74,15 +70,8 @@ const SD3: FusedSplitCase = {
     kohya('transformer.joint_blocks.0.x_block.attn.proj', H, H, 4),
   ],
   split: [
-    linear('transformer.transformer_blocks.0.attn.to_q', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_k', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_v', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.add_q_proj', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.add_v_proj', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn2.to_q', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn2.to_k', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn2.to_v', H, H, 8),
-    linear('transformer.transformer_blocks.0.attn.to_out.0', H, H, 8),
+    ...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v', 'add_q_proj', 'add_v_proj', 'to_out.0']),
+    ...parts('transformer.transformer_blocks.0.attn2.', ['to_q', 'to_k', 'to_v']),
   ],
   parts: {
     'transformer.joint_blocks.0.x_block.attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
@@ -96,11 +85,7 @@ const SD3: FusedSplitCase = {
 const Z_IMAGE: FusedSplitCase = {
   name: 'Z-Image (NextDiT attention.qkv; diffusers attention.to_q/to_k/to_v, not Lumina 2\'s attn.to_q)',
   fused: [kohya('transformer.layers.0.attention.qkv', 3 * H, H, 4), kohya('transformer.layers.0.attention.out', H, H, 4)],
-  split: [
-    linear('transformer.layers.0.attention.to_q', H, H, 8),
-    linear('transformer.layers.0.attention.to_k', H, H, 8),
-    linear('transformer.layers.0.attention.to_out.0', H, H, 8),
-  ],
+  split: parts('transformer.layers.0.attention.', ['to_q', 'to_k', 'to_out.0']),
   parts: {
     'transformer.layers.0.attention.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.layers.0.attention.${p}`),
     'transformer.layers.0.attention.out': ['transformer.layers.0.attention.to_out.0'],
