@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { layerTensorNames } from '../../src/core/lora/naming';
 import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
 import { generate, opened, side, withKohyaNames } from '../support/family-fixtures';
 import { GeneratedScheme, LayerSpec, layersFromLayout } from '../support/lora-generators';
@@ -258,4 +259,15 @@ test('ziplora inspect shows the family and its evidence', async () => {
   const result = runCli(['inspect', file]);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /Base model\s+Wan 2\.1 \/ 2\.2 14B \(Wan blocks with self_attn \/ cross_attn \/ ffn \(native names\): blocks\.0–39 \(40 blocks\); hidden size 5120\)/);
+});
+
+test('kohya output names per family: native transformer layouts under lora_unet_, text encoders numbered as sd-scripts numbers them', () => {
+  assert.equal(layerTensorNames('transformer.joint_blocks.0.x_block.attn.qkv', 'kohya', 'sd3').down, 'lora_unet_joint_blocks_0_x_block_attn_qkv.lora_down.weight');
+  assert.equal(layerTensorNames('transformer.blocks.3.self_attn.q', 'kohya', 'wan').down, 'lora_unet_blocks_3_self_attn_q.lora_down.weight');
+  assert.equal(layerTensorNames('transformer.blocks.3.self_attn.q', 'diffusers', 'wan').down, 'diffusion_model.blocks.3.self_attn.q.lora_A.weight');
+  assert.equal(layerTensorNames('transformer.blocks.3.attn1.to_q', 'diffusers', 'wan').down, 'transformer.blocks.3.attn1.to_q.lora_A.weight');
+  assert.equal(layerTensorNames('text_encoder_2.encoder.block.0.layer.0.SelfAttention.q', 'kohya', 'flux').down, 'lora_te3_encoder_block_0_layer_0_SelfAttention_q.lora_down.weight');
+  assert.equal(layerTensorNames('text_encoder_2.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'sd3').down, 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
+  assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'flux').down, 'lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
+  assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'sd1').down, 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
 });
