@@ -271,3 +271,11 @@ test('kohya output names per family: native transformer layouts under lora_unet_
   assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'flux').down, 'lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
   assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'sd1').down, 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
 });
+
+test('diffusers joint blocks with attention only, 3072 wide: the block count tells Flux (19), HunyuanVideo (20) and Qwen-Image (60)', async () => {
+  const attention = (blocks: number) => layout('qwen-image-transformer.layout.json').filter((l) => /\.attn\.to_[qkv]$/.test(l.canonical) && Number(l.canonical.split('.')[2]) < blocks);
+  for (const [blocks, family] of [[19, 'flux'], [20, 'hunyuan-video'], [60, 'qwen-image']] as const) {
+    const file = await generate(attention(blocks), 'peft', 90 + blocks);
+    await opened(file, async (x) => assert.equal(x.lora.baseModel.family, family, x.lora.baseModel.evidence.join('; ')));
+  }
+});

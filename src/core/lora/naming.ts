@@ -37,8 +37,8 @@ const COMPOUND_IDENTIFIERS = [
   'joint_blocks', 'x_block', 'context_block', 't_embedder', 'y_embedder', 'pos_embed',
   'cross_attn', 'k_img', 'v_img', 'img_emb', 'text_embedding', 'time_projection', 'patch_embedding',
   'condition_embedder', 'time_embedder', 'image_embedder', 'time_proj',
-  'img_mlp', 'txt_norm', 'noise_refiner', 'context_refiner', 'feed_forward', 'cap_embedder', 'caption_projection',
-  'adaln_single', 'time_embed', 'scale_shift_table', 'wi_0', 'wi_1',
+  'txt_norm', 'noise_refiner', 'context_refiner', 'feed_forward', 'cap_embedder', 'caption_projection',
+  'adaln_single', 'scale_shift_table', 'wi_0', 'wi_1',
 ];
 const COMPOUNDS_BY_FIRST_TOKEN = new Map<string, string[][]>();
 for (const compound of COMPOUND_IDENTIFIERS) {
