@@ -269,7 +269,9 @@ test('kohya output names per family: native transformer layouts under lora_unet_
   assert.equal(layerTensorNames('text_encoder_2.encoder.block.0.layer.0.SelfAttention.q', 'kohya', 'flux').down, 'lora_te3_encoder_block_0_layer_0_SelfAttention_q.lora_down.weight');
   assert.equal(layerTensorNames('text_encoder_2.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'sd3').down, 'lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
   assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'flux').down, 'lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
-  assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', 'sd1').down, 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight');
+  for (const family of ['sd1', 'sd2', 'unknown'] as const) {
+    assert.equal(layerTensorNames('text_encoder.text_model.encoder.layers.0.mlp.fc1', 'kohya', family).down, 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', family);
+  }
 });
 
 test('diffusers joint blocks with attention only, 3072 wide: the block count tells Flux (19), HunyuanVideo (20) and Qwen-Image (60)', async () => {

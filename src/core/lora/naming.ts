@@ -136,8 +136,9 @@ export function splitComponent(canonical: string): { component: Component | unde
 
 /**
  * canonical name → kohya module name for a model family: SDXL UNet layers in LDM layout and `lora_te1_`/`lora_te2_`;
- * SD1.x/SD2.x in diffusers layout and `lora_te_`; Flux BFL layers as `lora_unet_`, diffusers-layout transformer
- * layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
+ * SD1.x/SD2.x in diffusers layout and `lora_te_`; SD3 `lora_te1_`/`lora_te2_`/`lora_te3_`, Flux `lora_te1_` and its T5
+ * as `lora_te3_`; transformer layers in a native layout (Flux BFL, SD3, Wan, HunyuanVideo, NextDiT) as `lora_unet_`,
+ * diffusers-layout transformer layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
  */
 export function canonicalToKohya(canonical: string, family: BaseModelFamily): string {
   const { component, path } = splitComponent(canonical);
@@ -148,7 +149,8 @@ export function canonicalToKohya(canonical: string, family: BaseModelFamily): st
       return `lora_unet_${flat(layout ? diffusersToLdmUnet(path, layout) : path)}`;
     }
     case 'text_encoder':
-      return `${family === 'sd1' || family === 'sd2' ? 'lora_te_' : 'lora_te1_'}${flat(path)}`;
+      // sd-scripts numbers the encoders of the models that have several (SDXL, SD3, Flux); SD1.x/SD2.x have one.
+      return `${family === 'sdxl' || family === 'sd3' || family === 'flux' ? 'lora_te1_' : 'lora_te_'}${flat(path)}`;
     case 'text_encoder_2':
       // Flux's second encoder is T5, which sd-scripts (and ComfyUI) name lora_te3_.
       return `${family === 'flux' ? 'lora_te3_' : 'lora_te2_'}${flat(path)}`;

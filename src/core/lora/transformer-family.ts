@@ -126,7 +126,9 @@ const RULES: readonly Rule[] = [
     const count = blockCount(layers, 'transformer_blocks');
     const blocks = `joint transformer blocks (attn.to_q …, no single-stream blocks): ${blocksEvidence(count, 'transformer_blocks')}`;
     if (hidden === 3072) {
+      // At width 3072 the block count tells: Flux has 19 double-stream blocks, HunyuanVideo 20, Qwen-Image 60.
       if (count > 20) return { family: 'qwen-image', label: 'Qwen-Image', evidence: withHidden([blocks, 'more than 20 blocks at width 3072 (Qwen-Image has 60)'], hidden) };
+      if (count === 20) return { family: 'hunyuan-video', label: 'HunyuanVideo (double-stream blocks only)', evidence: withHidden([blocks, '20 blocks at width 3072 (HunyuanVideo; Flux has 19)'], hidden) };
       return { family: 'flux', label: 'Flux (double-stream blocks only)', evidence: withHidden([blocks, 'width 3072 (Flux; SD3 is 1536 or 2432 wide)'], hidden) };
     }
     if (hidden === 1536 || hidden === 2432 || has(layers, /^transformer_blocks\.\d+\.attn2\./)) {
