@@ -281,3 +281,22 @@ test('diffusers joint blocks with attention only, 3072 wide: the block count tel
     await opened(file, async (x) => assert.equal(x.lora.baseModel.family, family, x.lora.baseModel.evidence.join('; ')));
   }
 });
+
+test('ziplora compare --json: SD3.5 Large kohya ↔ diffusers through the CLI (pairs, fused ↔ split pairs, what stays unpaired)', async () => {
+  const kohya = await generate(SD3_NATIVE, 'kohya', 100);
+  const diffusers = await generate(SD3_DIFFUSERS, 'peft', 101);
+  const result = runCli(['compare', '--json', kohya, diffusers]);
+  assert.equal(result.status, 0, result.stderr);
+  const { pairing, first } = JSON.parse(result.stdout) as {
+    first: { baseModel: { label: string } };
+    pairing: { paired: number; onlyInFirst: string[]; onlyInSecond: string[]; fusedSplit: { module: string; parts: string[] }[] };
+  };
+  assert.equal(first.baseModel.label, 'SD3.5 Large');
+  assert.equal(pairing.paired, SD3_NATIVE.length - 1);
+  assert.equal(pairing.fusedSplit.length, 76);
+  assert.deepEqual(pairing.fusedSplit.find((f) => f.module === 'transformer.joint_blocks.0.x_block.attn.qkv')?.parts, ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`));
+  assert.deepEqual([pairing.onlyInFirst, [...pairing.onlyInSecond].sort()], [
+    ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
+    ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
+  ]);
+});
