@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { layerTensorNames } from '../../src/core/lora/naming';
 import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
+import { guessTransformerFamily } from '../../src/core/lora/transformer-family';
 import { generate, opened, side, withKohyaNames } from '../support/family-fixtures';
 import { GeneratedScheme, LayerSpec, layersFromLayout } from '../support/lora-generators';
 import { runCli } from '../support/run-cli';
@@ -299,4 +300,13 @@ test('ziplora compare --json: SD3.5 Large kohya ↔ diffusers through the CLI (p
     ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
     ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
   ]);
+});
+
+test('SD3 width 1536: a second image attention (x_block.attn2 / attn2) says SD3.5 Medium; without it SD3 Medium or SD3.5 Medium', () => {
+  const joint = (path: string, out: number) => ({ path, inFeatures: 1536, outFeatures: out });
+  const medium = [joint('joint_blocks.0.x_block.attn.qkv', 4608), joint('joint_blocks.0.x_block.attn.proj', 1536)];
+  assert.equal(guessTransformerFamily(medium)?.label, 'SD3 Medium or SD3.5 Medium');
+  assert.equal(guessTransformerFamily([...medium, joint('joint_blocks.0.x_block.attn2.qkv', 4608)])?.label, 'SD3.5 Medium');
+  const diffusers = [joint('transformer_blocks.0.attn.to_q', 1536), joint('transformer_blocks.0.attn2.to_q', 1536)];
+  assert.deepEqual([guessTransformerFamily(diffusers)?.family, guessTransformerFamily(diffusers)?.label], ['sd3', 'SD3.5 Medium']);
 });
