@@ -133,7 +133,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     // Content in split naming: the fused result is written back as ALL its parts (also those the content lacks,
     // whose rows carry the style's share), each the part's rows of up.
     const targets: { module: string; rows?: { start: number; count: number } }[] = pair.first.parts
-      ? partsOfFused(pair.module).map((p) => ({ module: p.canonical, rows: partRows(p.slot, pair.first.inFeatures, pair.first.outFeatures) }))
+      ? partsOfFused(pair.module, family).map((p) => ({ module: p.canonical, rows: partRows(p.slot, pair.first.inFeatures, pair.first.outFeatures) }))
       : [{ module: pair.module }];
     for (const target of targets) {
       const names = layerTensorNames(target.module, scheme, family);
