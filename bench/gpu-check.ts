@@ -21,7 +21,7 @@ const results: Record<string, unknown> = { machine: `${os.cpus()[0]?.model}, ${o
 async function coefficients(backend: BackendName): Promise<LayerResult[]> {
   const layers = [0, 1, 2, 3, 4, 5].map((i) => ({ content: randomDelta(640 + (i % 2) * 640, 320, 8, 10 + i, 0.5), style: randomDelta(640 + (i % 2) * 640, 320, 8, 20 + i, 0.5) }));
   const out: LayerResult[] = [];
-  await solveAll(await selectBackend(backend), layers, { steps: 30, lambda: 0.01, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (out[i] = r) });
+  await solveAll(await selectBackend(backend), layers, { solver: 'adam', steps: 30, lambda: 0.01, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (out[i] = r) });
   return out;
 }
 

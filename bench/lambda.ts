@@ -22,7 +22,7 @@ const LAMBDAS = [0, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
 async function solveWith(inputs: LayerInput[], lambda: number): Promise<LayerResult[]> {
   const backend = await selectBackend('wasm');
   const results: LayerResult[] = [];
-  await solveAll(backend, inputs, { steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(backend, inputs, { solver: 'adam', steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
   return results;
 }
 

@@ -62,6 +62,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
 
     const ziplora = request.method === 'ziplora';
     const settings: BatchSettings = {
+      solver: ziplora ? request.solver : 'adam',
       steps: ziplora ? request.steps : 0,
       lambda: ziplora ? request.lambda : 0,
       learningRate: request.learningRate,
@@ -104,7 +105,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       batch.forEach((index, i) => {
         const result = results[i];
         solutions[index] = { mContent: result.mContent, mStyle: result.mStyle, losses: ziplora ? result.losses : new Float32Array(0) };
-        reports[index] = reportFromResult(pairing.paired[index].module, result, { steps: settings.steps, directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
+        reports[index] = reportFromResult(pairing.paired[index].module, result, { directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
         callbacks.onLayer?.(reports[index]);
       });
     }
