@@ -108,13 +108,13 @@ test('a read-only output folder gives a clear message', async (t) => {
   }
 });
 
-/** A merge long enough to interrupt: many steps on the small layers. */
+/** A merge long enough to interrupt: many Adam steps on the small layers. */
 async function longMerge(dir: string) {
   const { content, style } = await writePair(dir);
   const output = path.join(dir, 'out.safetensors');
   let interrupt: (() => void) | undefined;
   const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
-  const running = startMerge(mergeRequest(content, style, output, { steps: 20000 }), {
+  const running = startMerge(mergeRequest(content, style, output, { solver: 'adam', steps: 20000 }), {
     onProgress: (p) => {
       if (p.phase === 'optimising') interrupt?.();
     },

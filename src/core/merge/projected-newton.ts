@@ -82,15 +82,18 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
   const firstLoss = await read(loss);
   const losses: number[][] = Array.from({ length: B }, (_, i) => [firstLoss[i]]);
   const converged = Array.from(initialNorm, (v) => !(v > 0));
-  const running = () => converged.map((c, i) => !c && iterations[i] < settings.maxIterations && evaluations[i] < settings.maxEvaluations);
+  const stalled = new Array<boolean>(B).fill(false);
+  const running = () => converged.map((c, i) => !c && !stalled[i] && iterations[i] < settings.maxIterations && evaluations[i] < settings.maxEvaluations);
   try {
     for (let iteration = 1; running().some(Boolean); iteration++) {
       const active = running();
-      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, (i) => evaluations[i] < settings.maxEvaluations, count);
+      // One evaluation of the budget is kept for the search that ends the iteration.
+      const withinBudget = (i: number) => evaluations[i] < settings.maxEvaluations - 1;
+      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, withinBudget, count);
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = projected);
-      const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, settings, count, evaluations);
-      const accepted = await lineSearch(q, x, gradient, loss, step, active, count);
+      const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, withinBudget, count);
+      const accepted = await lineSearch(q, x, gradient, loss, step, active, (i) => evaluations[i] < settings.maxEvaluations, count);
       step.dispose();
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = accepted);
@@ -100,8 +103,9 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
         iterations[i]++;
         losses[i].push(newLoss[i]);
         norm[i] = newNorm[i];
-        // A search that found no decrease means float32 has nothing left to give.
-        if (norm[i] <= settings.tolerance * initialNorm[i] || accepted.stalled[i]) converged[i] = true;
+        if (norm[i] <= settings.tolerance * initialNorm[i]) converged[i] = true;
+        // A search that found no decrease: float32 has nothing left to give along this path; stop, unconverged.
+        else if (accepted.stalled[i]) stalled[i] = true;
       });
       await onIteration(iteration);
     }
@@ -126,9 +130,8 @@ async function newtonDirection(
   active: readonly boolean[],
   norm: Float32Array,
   initialNorm: Float32Array,
-  settings: NewtonSettings,
+  withinBudget: (layer: number) => boolean,
   count: (who: readonly boolean[]) => void,
-  evaluations: Int32Array,
 ): Promise<Tensor3D> {
   const { tf } = q;
   const { free, held } = tf.tidy(() => {
@@ -150,7 +153,7 @@ async function newtonDirection(
   const cgRunning = active.map((on, i) => on && rz0[i] > 0);
   try {
     for (let k = 0; k < MAX_CG_ITERATIONS && cgRunning.some(Boolean); k++) {
-      const stillAllowed = cgRunning.map((on, i) => on && evaluations[i] < settings.maxEvaluations);
+      const stillAllowed = cgRunning.map((on, i) => on && withinBudget(i));
       if (!stillAllowed.some(Boolean)) break;
       count(stillAllowed);
       const runMask = hostMask(tf, stillAllowed);
@@ -256,13 +259,25 @@ interface Accepted {
 }
 
 /** Backtracking from t = 1 along P(x + t·d) until ½·(g + g')ᵀs ≤ σ·gᵀs; returns new tensors. */
-async function lineSearch(q: BoxQuadratic, x: Tensor3D, gradient: Tensor3D, loss: Tensor3D, direction: Tensor3D, active: readonly boolean[], count: (who: readonly boolean[]) => void): Promise<Accepted> {
+async function lineSearch(
+  q: BoxQuadratic,
+  x: Tensor3D,
+  gradient: Tensor3D,
+  loss: Tensor3D,
+  direction: Tensor3D,
+  active: readonly boolean[],
+  withinBudget: (layer: number) => boolean,
+  count: (who: readonly boolean[]) => void,
+): Promise<Accepted> {
   const { tf, size: B } = q;
   const searching = [...active];
   const stalled = new Array<boolean>(B).fill(false);
   const t = Array.from(active, () => 1);
   let best = { x: tf.clone(x), gradient: tf.clone(gradient), loss: tf.clone(loss) };
-  for (let trial = 0; trial < MAX_BACKTRACKS && searching.some(Boolean); trial++) {
+  for (let trial = 0; trial < MAX_BACKTRACKS; trial++) {
+    // A layer out of budget keeps its last point (it stops, unconverged, at the cap).
+    searching.forEach((on, i) => (searching[i] = on && withinBudget(i)));
+    if (!searching.some(Boolean)) break;
     count(searching);
     const steps = tf.tensor3d(t.map((v, i) => (searching[i] ? v : 0)), [B, 1, 1]);
     const candidate = tf.tidy(() => {
@@ -295,6 +310,7 @@ async function lineSearch(q: BoxQuadratic, x: Tensor3D, gradient: Tensor3D, loss
       } else t[i] /= 2;
     });
   }
-  searching.forEach((on, i) => on && (stalled[i] = true));
+  // Still searching after every backtrack (and not for want of budget): no step helps.
+  searching.forEach((on, i) => on && withinBudget(i) && (stalled[i] = true));
   return { ...best, stalled };
 }

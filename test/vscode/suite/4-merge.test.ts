@@ -32,7 +32,7 @@ suite('merge', () => {
     const { content, style } = await writePair(dir);
     const output = path.join(dir, 'cancelled.safetensors');
     const before = log.recentLines().length;
-    const merging = vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, steps: 100_000, backend: 'wasm' });
+    const merging = vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, solver: 'adam', steps: 100_000, backend: 'wasm' });
     // Cancel once the worker has started solving (its backend line is logged).
     await waitFor('the merge to start', () => runner.isRunning && log.recentLines().slice(before).some((l) => /\] backend /.test(l)));
     await new Promise((r) => setTimeout(r, 300));
