@@ -42,7 +42,7 @@ Commands:
                                       100 gradient-equivalents or 50 iterations per
                                       layer (default); or Adam, the paper's recipe
             --steps N                 Adam steps per layer (default 100; --solver adam)
-            --lambda X                weight of the overlap penalty (default 0.01)
+            --lambda X                weight of the overlap penalty (default 0.03)
             --lr X                    Adam learning rate (default 0.01; --solver adam)
             --columns input|output    what a coefficient scales (default input)
             --backend B               auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu

@@ -33,7 +33,7 @@ test('merge command arguments are validated with messages a caller can act on', 
 
 test('settings fall back to defaults on bad values, and arguments win over settings', () => {
   const settings = readMergeSettings((key) => ({ backend: 'nonsense', steps: 50, lambda: -1, columns: 'output', outputRank: 16 })[key as 'steps']);
-  assert.deepEqual(settings, { backend: 'auto', solver: 'newton', steps: 50, lambda: 0.01, learningRate: 0.01, columns: 'output', outputDtype: 'auto', outputRank: 16, sparsityThreshold: 0.05 });
+  assert.deepEqual(settings, { backend: 'auto', solver: 'newton', steps: 50, lambda: 0.03, learningRate: 0.01, columns: 'output', outputDtype: 'auto', outputRank: 16, sparsityThreshold: 0.05 });
   const request = buildMergeRequest({ content: '/c.safetensors', style: '/s.safetensors', output: '/o.safetensors', steps: 7 }, settings);
   assert.equal(request.steps, 7);
   assert.equal(request.columns, 'output');

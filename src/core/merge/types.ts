@@ -38,7 +38,7 @@ export interface ZipLoraSettings {
   readonly columns: ColumnMode;
 }
 
-export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { solver: 'newton', steps: 100, lambda: 0.01, learningRate: 0.01, columns: 'input' };
+export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { solver: 'newton', steps: 100, lambda: 0.03, learningRate: 0.01, columns: 'input' };
 
 /**
  * With output-feature columns the coefficients scale rows of ΔW; ΔWᵀ = s·Aᵀ·Bᵀ turns that into the
