@@ -89,10 +89,10 @@ async function comparePair(name: string, inputs: LayerInput[], backend: BackendN
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { pairs: { type: 'string', default: 'planted,real,sdxl' }, backend: { type: 'string', default: 'wasm' } } });
+export async function benchSolvers(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { pairs: { type: 'string', default: 'planted,real,sdxl' }, backend: { type: 'string', default: 'wasm' } } });
   const backend = values.backend as BackendName;
-  console.log(`# Solvers — ${new Date().toISOString()}\nMachine: ${machine()}`);
+  console.log(`\n# Solvers — ${new Date().toISOString()}\nMachine: ${machine()}`);
   for (const pair of values.pairs!.split(',')) {
     if (pair === 'planted') await comparePair('Planted pair (128 SD1.5 attention layers, rank 8)', plantedInputs(), backend);
     else if (pair === 'real') {
@@ -107,4 +107,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) void main();
+if (require.main === module) void benchSolvers();

@@ -11,7 +11,7 @@ import { DEFAULT_ZIPLORA_SETTINGS } from '../../src/core/merge/types';
 import { BatchSettings, LayerInput, LayerResult, solveAll, solveBatch } from '../../src/core/merge/ziplora-solver';
 import { denseQuadratic, isPositiveDefinite, projectedGradientInf, quadraticValue, solveBoxQp } from '../support/box-qp-reference';
 import { asDelta, plantedLayer, sd15AttentionLayers } from '../support/planted';
-import { denseLoss, randomDelta } from '../support/random-lora';
+import { denseLoss, disjointInputsLayer, randomDelta } from '../support/random-lora';
 
 const newton = (lambda: number, stop: BatchSettings['newton'] = {}): BatchSettings => ({ solver: 'newton', steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1], newton: stop });
 /** Tight enough that float32 has nothing left to give. */
@@ -67,12 +67,7 @@ for (const backendName of ['wasm', 'cpu'] as const) {
 
 test('stops on convergence: an easy layer takes fewer evaluations than a hard one, and the caps hold', async () => {
   // Easy: content and style read disjoint inputs, so the optimum m = 1 is where the solver starts.
-  const content = randomDelta(24, 16, 3, 11);
-  const style = randomDelta(24, 16, 3, 12);
-  const easy: LayerInput = {
-    content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
-    style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
-  };
+  const easy = disjointInputsLayer(11, 12);
   const [solvedEasy, solvedHard] = await solve('wasm', [easy, layers[1]], newton(0));
   assert.ok(solvedEasy.converged && solvedHard.converged);
   assert.ok(solvedEasy.evaluations < solvedHard.evaluations, `easy ${solvedEasy.evaluations} vs hard ${solvedHard.evaluations} evaluations`);

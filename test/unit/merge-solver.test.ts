@@ -5,7 +5,7 @@ import { BackendName, selectBackend } from '../../src/core/merge/backends';
 import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
 import { layerReport, reportFromResult } from '../../src/core/merge/layer-report';
 import { BatchSettings, LayerInput, LayerResult, planBatches, solveAll } from '../../src/core/merge/ziplora-solver';
-import { randomDelta } from '../support/random-lora';
+import { disjointInputsLayer, randomDelta } from '../support/random-lora';
 import { referenceAdam } from '../support/reference-adam';
 
 const settings = (steps: number, lambda: number): BatchSettings => ({ solver: 'adam', steps, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] });
@@ -74,12 +74,7 @@ test('zero steps from the direct weights is the direct merge', async () => {
 
 test('orthogonal input subspaces: every coefficient stays ≥ 0.99 and the loss ≈ 0 without a penalty', async () => {
   // Content reads inputs 0…11, style reads 12…23: no column is shared, so nothing needs to give way.
-  const content = randomDelta(24, 16, 3, 7);
-  const style = randomDelta(24, 16, 3, 8);
-  const layer: LayerInput = {
-    content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
-    style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
-  };
+  const layer = disjointInputsLayer(7, 8);
   const [free] = await solve('wasm', [layer], settings(100, 0));
   assert.ok(Math.min(...free.mContent, ...free.mStyle) >= 0.99, 'every coefficient');
   assert.ok(free.losses[100] < 1e-9, `loss ${free.losses[100]}`);

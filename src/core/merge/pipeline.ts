@@ -112,7 +112,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     const optimiseSeconds = optimiseMs / 1000;
 
     const warnings = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
-    const multiplyAdds = shapes.reduce((sum, shape) => sum + multiplyAddsPerStep(shape), 0) * settings.steps;
+    const multiplyAdds = shapes.reduce((sum, shape, i) => sum + multiplyAddsPerStep(shape) * (reports[i].evaluations ?? settings.steps), 0);
     return {
       output: request.output,
       sidecar,
