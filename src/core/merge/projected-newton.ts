@@ -55,10 +55,11 @@ async function read(tensor: TF.Tensor): Promise<Float32Array> {
 }
 
 /**
- * Solves from `start` ([B, 2, in], inside the box; not disposed). `onIteration(k)` is awaited after every
- * Newton iteration (it may throw to cancel).
+ * Solves from `start` ([B, 2, in], inside the box; not disposed). `onIteration(done)` is awaited after every
+ * Newton iteration (it may throw to cancel); `done` ∈ [0, 1] is the batch's mean share of its work: 1 for a
+ * layer that has stopped, else the larger of its shares of the evaluation and iteration caps.
  */
-export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number, start: Tensor3D, settings: NewtonSettings, onIteration: (iteration: number) => Promise<void>): Promise<NewtonResult> {
+export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number, start: Tensor3D, settings: NewtonSettings, onIteration: (done: number) => Promise<void>): Promise<NewtonResult> {
   const { tf, size: B } = q;
   const keep: TF.Tensor[] = [];
   const own = <T extends TF.Tensor>(t: T) => (keep.push(t), t);
@@ -85,7 +86,7 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
   const stalled = new Array<boolean>(B).fill(false);
   const running = () => converged.map((c, i) => !c && !stalled[i] && iterations[i] < settings.maxIterations && evaluations[i] < settings.maxEvaluations);
   try {
-    for (let iteration = 1; running().some(Boolean); iteration++) {
+    while (running().some(Boolean)) {
       const active = running();
       // One evaluation of the budget is kept for the search that ends the iteration.
       const withinBudget = (i: number) => evaluations[i] < settings.maxEvaluations - 1;
@@ -107,7 +108,9 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
         // A search that found no decrease: float32 has nothing left to give along this path; stop, unconverged.
         else if (accepted.stalled[i]) stalled[i] = true;
       });
-      await onIteration(iteration);
+      const stillRunning = running();
+      const shares = stillRunning.map((on, i) => (on ? Math.min(1, Math.max(evaluations[i] / settings.maxEvaluations, iterations[i] / settings.maxIterations)) : 1));
+      await onIteration(shares.reduce((a, b) => a + b, 0) / B);
     }
     return { x, losses: losses.map((l) => Float32Array.from(l)), iterations, evaluations, projectedGradientNorm: norm, converged };
   } catch (error) {

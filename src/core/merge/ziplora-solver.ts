@@ -117,8 +117,9 @@ const disposeState = (tf: typeof TF, state: AdamState) => tf.dispose([state.mCon
 /**
  * Solves a batch of layers of one shape and measures the result. `onSteps(step)` is awaited every few Adam
  * steps, or after every Newton iteration (it yields to the event loop and may throw to cancel); `step` counts
- * towards `settings.steps` either way — Newton reports its iterations scaled to its iteration cap and
- * `settings.steps` when it stops — so a caller's progress total of layers × steps holds for both.
+ * towards `settings.steps` either way — Newton reports its share of the work done (see solveProjectedNewton)
+ * scaled to `settings.steps`, and `settings.steps` when it stops — so a caller's progress total of
+ * layers × steps holds for both.
  */
 export async function solveBatch(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
   const prepared = prepareBatch(backend.tf, layers, settings.lambda);
@@ -142,7 +143,7 @@ async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, onS
   const start = tf.concat([tf.fill([B, 1, n], settings.start[0]), tf.fill([B, 1, n], settings.start[1])], 1) as Tensor3D;
   let split: [Tensor3D, Tensor3D] | undefined;
   try {
-    const solved = await solveProjectedNewton(q, prepared.rankContent, start, newton, (iteration) => onSteps(Math.floor((settings.steps * iteration) / newton.maxIterations)));
+    const solved = await solveProjectedNewton(q, prepared.rankContent, start, newton, (done) => onSteps(Math.floor(settings.steps * done)));
     split = splitCoefficients(q, solved.x);
     solved.x.dispose();
     await onSteps(settings.steps);
