@@ -143,3 +143,12 @@ test('planted pair at the defaults: every layer ends at a loss ≤ the Adam reci
     assert.ok(byNewton[i].evaluations <= 100);
   });
 });
+
+test('a solved batch leaves no tensor behind on the backend, with either solver', async () => {
+  const backend = await selectBackend('wasm');
+  for (const solver of ['newton', 'adam'] as const) {
+    const before = backend.tf.memory().numTensors;
+    await solveBatch(backend, [layers[1], { content: randomDelta(24, 9, 4, 31), style: randomDelta(24, 9, 4, 32) }], { ...newton(0.03), solver, steps: 10 }, async () => {});
+    assert.equal(backend.tf.memory().numTensors, before, `${solver} left ${backend.tf.memory().numTensors - before} tensors`);
+  }
+});

@@ -98,7 +98,9 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
       step.dispose();
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = accepted);
-      const [newNorm, newLoss] = await Promise.all([read(tf.tidy(() => projectedGradientNorm(q, x, gradient))), read(loss)]);
+      const normTensor = projectedGradientNorm(q, x, gradient);
+      const [newNorm, newLoss] = await Promise.all([read(normTensor), read(loss)]);
+      normTensor.dispose();
       active.forEach((on, i) => {
         if (!on) return;
         iterations[i]++;

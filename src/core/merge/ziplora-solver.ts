@@ -140,7 +140,7 @@ async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, onS
   const { tf, size: B, inFeatures: n } = prepared;
   const newton = { ...DEFAULT_NEWTON_SETTINGS, ...settings.newton };
   const q = boxQuadratic(prepared);
-  const start = tf.concat([tf.fill([B, 1, n], settings.start[0]), tf.fill([B, 1, n], settings.start[1])], 1) as Tensor3D;
+  const start = tf.tidy(() => tf.concat([tf.fill([B, 1, n], settings.start[0]), tf.fill([B, 1, n], settings.start[1])], 1) as Tensor3D);
   let split: [Tensor3D, Tensor3D] | undefined;
   try {
     const solved = await solveProjectedNewton(q, prepared.rankContent, start, newton, (done) => onSteps(Math.floor(settings.steps * done)));
