@@ -11,6 +11,7 @@ import path from 'node:path';
 import { BackendName, selectBackend } from '../src/core/merge/backends';
 import { MergeSummary } from '../src/core/merge/request';
 import { matmulRate } from './support';
+import { SolverName } from '../src/core/merge/types';
 import { LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
 import { layersFromKohyaDump, randomLayerValues, readShapeDumpFile, seededRandom, writeLora } from '../test/support/lora-generators';
 import { randomDelta } from '../test/support/random-lora';
@@ -18,10 +19,10 @@ import { randomDelta } from '../test/support/random-lora';
 const results: Record<string, unknown> = { machine: `${os.cpus()[0]?.model}, ${os.cpus().length} cores, Node ${process.version}` };
 
 
-async function coefficients(backend: BackendName): Promise<LayerResult[]> {
+async function coefficients(backend: BackendName, solver: SolverName = 'adam'): Promise<LayerResult[]> {
   const layers = [0, 1, 2, 3, 4, 5].map((i) => ({ content: randomDelta(640 + (i % 2) * 640, 320, 8, 10 + i, 0.5), style: randomDelta(640 + (i % 2) * 640, 320, 8, 20 + i, 0.5) }));
   const out: LayerResult[] = [];
-  await solveAll(await selectBackend(backend), layers, { steps: 30, lambda: 0.01, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (out[i] = r) });
+  await solveAll(await selectBackend(backend), layers, { solver, steps: 30, lambda: 0.01, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (out[i] = r) });
   return out;
 }
 
@@ -56,16 +57,18 @@ async function main(dump: string, outDir: string): Promise<void> {
     webgpu4096: await matmulRate('webgpu', 4096).then((r) => r.gflops, (e) => (e as Error).message),
     wasm1024: (await matmulRate('wasm', 1024)).gflops,
   }));
-  await step('webgpu vs wasm coefficients (6 layers, 30 steps)', async () => {
-    const [gpu, cpu] = [await coefficients('webgpu'), await coefficients('wasm')];
-    let maxDiff = 0;
-    let maxLossDiff = 0;
-    gpu.forEach((r, i) => {
-      r.mContent.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - cpu[i].mContent[j]), Math.abs(r.mStyle[j] - cpu[i].mStyle[j]))));
-      maxLossDiff = Math.max(maxLossDiff, Math.abs(r.contentError - cpu[i].contentError), Math.abs(r.styleError - cpu[i].styleError));
+  for (const solver of ['adam', 'newton'] as const) {
+    await step(`webgpu vs wasm coefficients (6 layers, ${solver === 'adam' ? '30 Adam steps' : 'Newton, default stop'})`, async () => {
+      const [gpu, cpu] = [await coefficients('webgpu', solver), await coefficients('wasm', solver)];
+      let maxDiff = 0;
+      let maxLossDiff = 0;
+      gpu.forEach((r, i) => {
+        r.mContent.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - cpu[i].mContent[j]), Math.abs(r.mStyle[j] - cpu[i].mStyle[j]))));
+        maxLossDiff = Math.max(maxLossDiff, Math.abs(r.contentError - cpu[i].contentError), Math.abs(r.styleError - cpu[i].styleError));
+      });
+      return { maxCoefficientDifference: maxDiff, maxErrorDifference: maxLossDiff };
     });
-    return { maxCoefficientDifference: maxDiff, maxErrorDifference: maxLossDiff };
-  });
+  }
   const files = [path.join(os.tmpdir(), 'sdxl-a.safetensors'), path.join(os.tmpdir(), 'sdxl-b.safetensors')];
   await step('generate SDXL pair', async () => {
     const layers = layersFromKohyaDump(readShapeDumpFile(dump));

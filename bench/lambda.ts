@@ -4,8 +4,10 @@
  * Fidelity is Σ(content + style error) relative to the direct merge's; "overlap" is mean |m_c·m_s| over the
  * planted shared columns; "strong kept" is the share of the columns carrying 90 % of each LoRA's energy
  * outside the overlap whose coefficient stays ≥ 0.9.
+ * `node --import tsx bench/lambda.ts [--solver newton|adam]` (default: the default solver).
  */
 import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { openLora } from '../src/core/lora/open-lora';
 import { pairLayers } from '../src/core/lora/pairing';
@@ -13,16 +15,21 @@ import { selectBackend } from '../src/core/merge/backends';
 import { layerReport } from '../src/core/merge/layer-report';
 import { prepareLayer, PreparedLayer } from '../src/core/merge/objective';
 import { readDelta } from '../src/core/merge/read-delta';
+import { DEFAULT_ZIPLORA_SETTINGS, SOLVERS, SolverName } from '../src/core/merge/types';
 import { LayerInput, LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
 import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../test/support/planted';
 import { machine } from './support';
 
 const LAMBDAS = [0, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+const solverArgument = parseArgs({ options: { solver: { type: 'string', default: DEFAULT_ZIPLORA_SETTINGS.solver } } }).values.solver as SolverName;
+if (!SOLVERS.includes(solverArgument)) throw new Error(`--solver must be one of ${SOLVERS.join(', ')} (got "${solverArgument}")`);
+const SOLVER = solverArgument;
+const RECIPE = SOLVER === 'adam' ? '100 Adam steps, lr 0.01' : 'projected Newton-CG (default stop and caps)';
 
 async function solveWith(inputs: LayerInput[], lambda: number): Promise<LayerResult[]> {
   const backend = await selectBackend('wasm');
   const results: LayerResult[] = [];
-  await solveAll(backend, inputs, { steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(backend, inputs, { solver: SOLVER, steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
   return results;
 }
 
@@ -47,7 +54,7 @@ async function planted(): Promise<void> {
   const deltas = truth.map((t, i) => ({ content: asDelta(t.content, specs[i]), style: asDelta(t.style, specs[i]) }));
   const layers = deltas.map((d) => prepareLayer(d));
   const strong = deltas.map((d, i) => ({ content: strongColumns(d.content, truth[i].overlap), style: strongColumns(d.style, truth[i].overlap) }));
-  console.log('\n## Planted pair (128 SD1.5 attention layers, rank 8, 20 % shared columns), 100 Adam steps, lr 0.01, wasm');
+  console.log(`\n## Planted pair (128 SD1.5 attention layers, rank 8, 20 % shared columns), ${RECIPE}, wasm`);
   console.log('| λ | Σ error / direct | mean m_c·m_s on shared columns | strong columns kept ≥ 0.9 | min strong coefficient | ‖ΔW‖ / direct |');
   console.log('|---|---|---|---|---|---|');
   for (const lambda of LAMBDAS) {
@@ -90,7 +97,7 @@ async function realPair(): Promise<void> {
   const inputs: LayerInput[] = [];
   for (const p of pairing.paired) inputs.push({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) });
   const layers = inputs.map((input) => prepareLayer(input));
-  console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), 100 steps, lr 0.01`);
+  console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), ${RECIPE}`);
   console.log('| λ | Σ error / direct | mean m_c·m_s | ‖ΔW‖ / direct |');
   console.log('|---|---|---|---|');
   for (const lambda of LAMBDAS) {

@@ -5,12 +5,14 @@
 import { benchCompare } from './compare';
 import { benchMerge } from './merge';
 import { benchSafetensors } from './safetensors';
+import { benchSolvers } from './solvers';
 import { machine } from './support';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   safetensors: benchSafetensors,
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
+  solvers: () => benchSolvers([]),
 };
 
 async function main(names: string[]): Promise<void> {

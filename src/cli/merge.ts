@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_NAMES } from '../core/merge/backends';
 import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
 import { DEFAULT_MERGE_OPTIONS, MERGE_METHODS, MergeRequest, MergeSummary, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
-import { COLUMN_MODES } from '../core/merge/types';
+import { COLUMN_MODES, SOLVERS } from '../core/merge/types';
 import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
@@ -31,6 +31,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     options: {
       output: { type: 'string', short: 'o' },
       method: { type: 'string' },
+      solver: { type: 'string' },
       steps: { type: 'string' },
       lambda: { type: 'string' },
       lr: { type: 'string' },
@@ -57,6 +58,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     style: positionals[1],
     output: flag('output', '-o', values.output, '', String),
     method: flag('method', '--method', values.method, d.method, word(MERGE_METHODS)),
+    solver: flag('solver', '--solver', values.solver, d.solver, word(SOLVERS)),
     steps: flag('steps', '--steps', values.steps, d.steps, numeric),
     lambda: flag('lambda', '--lambda', values.lambda, d.lambda, numeric),
     learningRate: flag('learningRate', '--lr', values.lr, d.learningRate, numeric),

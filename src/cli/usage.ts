@@ -37,9 +37,13 @@ Commands:
             OUT.ziplora.safetensors with the coefficients and a per-layer report.
             --method ziplora|direct   learned per-column coefficients (default) or
                                       the plain weighted sum
-            --steps N                 Adam steps per layer (default 100)
-            --lambda X                weight of the overlap penalty (default 0.01)
-            --lr X                    Adam learning rate (default 0.01)
+            --solver newton|adam      projected Newton-CG, stopping when the projected
+                                      gradient falls to 1e-4 of its start or after
+                                      100 gradient-equivalents or 50 iterations per
+                                      layer (default); or Adam, the paper's recipe
+            --steps N                 Adam steps per layer (default 100; --solver adam)
+            --lambda X                weight of the overlap penalty (default 0.03)
+            --lr X                    Adam learning rate (default 0.01; --solver adam)
             --columns input|output    what a coefficient scales (default input)
             --backend B               auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu
             --rank K                  reduce merged layers to rank K (truncated SVD)

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { MergeSummary } from '../core/merge/request';
+import { DEFAULT_MERGE_OPTIONS, MergeSummary } from '../core/merge/request';
 import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
 import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
@@ -59,9 +59,12 @@ async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promi
     method = choice.method;
   }
   if (method === 'ziplora') {
-    steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, (n) => Number.isInteger(n) && n >= 0 && n <= 100_000, 'a whole number from 0 to 100000');
-    if (steps === undefined) return undefined;
-    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0 (default 0.01)');
+    // The Newton solver stops on convergence: steps are asked only for the Adam recipe.
+    if ((given.solver ?? settings.solver) === 'adam') {
+      steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, (n) => Number.isInteger(n) && n >= 0 && n <= 100_000, 'a whole number from 0 to 100000');
+      if (steps === undefined) return undefined;
+    }
+    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, (n) => Number.isFinite(n) && n >= 0, `a number ≥ 0 (default ${DEFAULT_MERGE_OPTIONS.lambda})`);
     if (lambda === undefined) return undefined;
   }
   if (!output) {

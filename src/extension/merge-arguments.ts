@@ -6,10 +6,11 @@ import path from 'node:path';
 import { BackendName } from '../core/merge/backends';
 import { MERGE_OPTION_RULES, MergeOptionKey, validateMergeOptions } from '../core/merge/merge-options';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest, OutputDtype } from '../core/merge/request';
-import { ColumnMode } from '../core/merge/types';
+import { ColumnMode, SolverName } from '../core/merge/types';
 
 export interface MergeSettings {
   readonly backend: BackendName;
+  readonly solver: SolverName;
   readonly steps: number;
   readonly lambda: number;
   readonly learningRate: number;
@@ -30,6 +31,7 @@ export function readMergeSettings(get: (key: string) => unknown): MergeSettings 
   const outputRank = get('outputRank');
   return {
     backend: pick('backend', 'backend', DEFAULT_MERGE_OPTIONS.backend),
+    solver: pick('solver', 'solver', DEFAULT_MERGE_OPTIONS.solver),
     steps: pick('steps', 'steps', DEFAULT_MERGE_OPTIONS.steps),
     lambda: pick('lambda', 'lambda', DEFAULT_MERGE_OPTIONS.lambda),
     learningRate: pick('learningRate', 'learningRate', DEFAULT_MERGE_OPTIONS.learningRate),
@@ -42,7 +44,7 @@ export function readMergeSettings(get: (key: string) => unknown): MergeSettings 
 }
 
 /** The options `ziplora.mergeLoras` accepts from other extensions and tests; with content and style, no prompt. */
-const COMMAND_ARG_KEYS = ['content', 'style', 'output', 'method', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite'] as const;
+const COMMAND_ARG_KEYS = ['content', 'style', 'output', 'method', 'solver', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite'] as const;
 export type MergeCommandArgs = Partial<Pick<MergeRequest, (typeof COMMAND_ARG_KEYS)[number]>>;
 
 /** Checks an argument object from outside; the problems in words (empty when it is fine). */
@@ -68,6 +70,7 @@ export function buildMergeRequest(args: MergeCommandArgs & { content: string; st
     style: args.style,
     output: args.output,
     method: args.method ?? DEFAULT_MERGE_OPTIONS.method,
+    solver: args.solver ?? settings.solver,
     steps: args.steps ?? settings.steps,
     lambda: args.lambda ?? settings.lambda,
     learningRate: args.learningRate ?? settings.learningRate,

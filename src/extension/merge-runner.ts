@@ -44,7 +44,7 @@ export class MergeRunner implements vscode.Disposable {
       return undefined;
     }
     this.log.line(`merge ${request.method}: content ${request.content}, style ${request.style} → ${request.output}`);
-    this.log.line(`settings: steps ${request.steps}, lambda ${request.lambda}, lr ${request.learningRate}, columns ${request.columns}, backend ${request.backend}`);
+    this.log.line(`settings: solver ${request.solver}, steps ${request.steps}, lambda ${request.lambda}, lr ${request.learningRate}, columns ${request.columns}, backend ${request.backend}`);
     await vscode.commands.executeCommand('setContext', 'ziplora.mergeRunning', true);
     try {
       const summary = await vscode.window.withProgress(

@@ -1,5 +1,5 @@
 /** Seeded random factors and dense references for merge tests. */
-import { FactoredDelta } from '../../src/core/merge/types';
+import { FactoredDelta, LayerInput } from '../../src/core/merge/types';
 import { randomNormal, seededRandom } from './seeded-random';
 
 export { seededRandom } from './seeded-random';
@@ -13,6 +13,16 @@ export function randomDelta(inFeatures: number, outFeatures: number, rank: numbe
     inFeatures,
     outFeatures,
     scale,
+  };
+}
+
+/** A 24 × 16 layer whose content reads inputs 0…11 and style 12…23 (rank 3 each): no column is shared. */
+export function disjointInputsLayer(contentSeed: number, styleSeed: number): LayerInput {
+  const content = randomDelta(24, 16, 3, contentSeed);
+  const style = randomDelta(24, 16, 3, styleSeed);
+  return {
+    content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
+    style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
   };
 }
 

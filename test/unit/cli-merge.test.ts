@@ -43,7 +43,7 @@ test('Ctrl-C cancels a merge: exit 130, no output and no temporary file', async 
   mkdirSync(sub);
   const { content, style } = await writePair(sub);
   const output = path.join(sub, 'out.safetensors');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'merge', content, style, '-o', output, '--steps', '100000', '--backend', 'wasm'], { cwd: PROJECT_ROOT });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'merge', content, style, '-o', output, '--solver', 'adam', '--steps', '100000', '--backend', 'wasm'], { cwd: PROJECT_ROOT });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   // Interrupt once the worker is optimising (its output file cannot exist before the writing phase).

@@ -29,6 +29,8 @@ const LAYERS: LayerSpec[] = [
 ];
 
 // As in merge-solver.test.ts: float32 backends vs the float64 reference, Adam's normalised steps near zero.
+// Adam, because its float64 reference follows the same steps; the Newton solver is checked per layer against
+// an independent box-QP optimum in merge-newton.test.ts, on the cpu backend's shared batches too.
 const TOLERANCE = 2e-3;
 const STEPS = 30;
 const LAMBDA = 0.1;
@@ -43,7 +45,7 @@ test('cpu backend: each module of a shared batch gets the coefficients of a solv
   const batches = planBatches(LAYERS.map((l) => ({ inFeatures: l.downShape[1], outFeatures: l.upShape[0], rankContent: 4, rankStyle: 4 })), false, backend.maxBatchElements);
   assert.deepEqual(batches.map((b) => b.length).sort(), [2, 3], 'the five modules fall in two shared batches');
 
-  await runMerge(mergeRequest(content, style, output, { backend: 'cpu', steps: STEPS, lambda: LAMBDA, learningRate: 0.01, columns: 'input' }));
+  await runMerge(mergeRequest(content, style, output, { backend: 'cpu', solver: 'adam', steps: STEPS, lambda: LAMBDA, learningRate: 0.01, columns: 'input' }));
   const { coefficients } = await readSidecar(sidecarPathFor(output));
 
   const [c, s] = await Promise.all([openLora(content), openLora(style)]);

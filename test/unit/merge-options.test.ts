@@ -23,6 +23,7 @@ function cliProblem(args: string[]): string {
 // The same bad value, as each caller spells the option; the words after the option's name are the same.
 const cases: { key: keyof MergeRequest; value: unknown; flag: string; text: string; says: string }[] = [
   { key: 'method', value: 'sum', flag: '--method', text: 'sum', says: 'must be one of ziplora, direct (got "sum")' },
+  { key: 'solver', value: 'lbfgs', flag: '--solver', text: 'lbfgs', says: 'must be one of newton, adam (got "lbfgs")' },
   { key: 'steps', value: -3, flag: '--steps', text: '-3', says: 'must be an integer from 0 to 100000 (got' },
   { key: 'steps', value: 2.5, flag: '--steps', text: '2.5', says: 'must be an integer from 0 to 100000 (got' },
   { key: 'lambda', value: -1, flag: '--lambda', text: '-1', says: 'must be a number ≥ 0 (got' },
@@ -59,7 +60,9 @@ test('a valid request passes; a missing option, an unknown one and a non-object 
 });
 
 test('the CLI parses words case-insensitively and numbers strictly, and names the output flag', () => {
-  const { request } = parseMergeArgs([...cliBase, '--dtype', 'bf16', '--backend', 'WASM', '--steps', '20', '--content-weight', '0.5']);
+  const { request } = parseMergeArgs([...cliBase, '--dtype', 'bf16', '--backend', 'WASM', '--steps', '20', '--content-weight', '0.5', '--solver', 'Adam']);
+  assert.equal(request.solver, 'adam');
+  assert.equal(parseMergeArgs(cliBase).request.solver, 'newton');
   assert.equal(request.dtype, 'BF16');
   assert.equal(request.backend, 'wasm');
   assert.equal(request.steps, 20);
@@ -70,8 +73,10 @@ test('the CLI parses words case-insensitively and numbers strictly, and names th
 });
 
 test('settings are checked by the rule of the option they feed', () => {
-  const settings = readMergeSettings((key) => ({ steps: 2.5, learningRate: 0, outputDtype: 'F16', outputRank: -4, sparsityThreshold: 1.5 })[key as 'steps']);
+  const settings = readMergeSettings((key) => ({ steps: 2.5, learningRate: 0, outputDtype: 'F16', outputRank: -4, sparsityThreshold: 1.5, solver: 'sgd' })[key as 'steps']);
   assert.equal(settings.steps, DEFAULT_MERGE_OPTIONS.steps);
+  assert.equal(settings.solver, DEFAULT_MERGE_OPTIONS.solver);
+  assert.equal(readMergeSettings((key) => (key === 'solver' ? 'adam' : undefined)).solver, 'adam');
   assert.equal(settings.learningRate, DEFAULT_MERGE_OPTIONS.learningRate);
   assert.equal(settings.outputDtype, 'F16');
   assert.equal(settings.outputRank, 0);

@@ -72,12 +72,12 @@ for (const [contentScheme, naming, columns] of [
   });
 }
 
-test('zero steps gives exactly the direct merge, and the direct method with weights scales each LoRA', async () => {
+test('zero Adam steps gives exactly the direct merge, and the direct method with weights scales each LoRA', async () => {
   const sub = path.join(dir, 'direct');
   mkdirSync(sub);
   const { content, style } = await writePair(sub);
   const zero = path.join(sub, 'zero.safetensors');
-  await runMerge(mergeRequest(content, style, zero, { steps: 0 }));
+  await runMerge(mergeRequest(content, style, zero, { solver: 'adam', steps: 0 }));
   const weighted = path.join(sub, 'weighted.safetensors');
   const summary = await runMerge(mergeRequest(content, style, weighted, { method: 'direct', directWeights: [0.7, 0.4] }));
   assert.equal(summary.optimiseSeconds < 5, true);
@@ -99,7 +99,8 @@ test('the merged file records recipe and sources; the sidecar holds the per-laye
   await runMerge(mergeRequest(content, style, output, { dtype: 'auto', lambda: 0.05 }));
   await withSafetensors(output, async (read) => {
     const recipe = JSON.parse(read.metadata.ziplora_recipe);
-    assert.deepEqual([recipe.method, recipe.steps, recipe.lambda, recipe.lr, recipe.columns, recipe.backend], ['ziplora', 20, 0.05, 0.01, 'input', 'wasm']);
+    assert.deepEqual([recipe.method, recipe.solver, recipe.steps, recipe.lambda, recipe.lr, recipe.columns, recipe.backend], ['ziplora', 'newton', 20, 0.05, 0.01, 'input', 'wasm']);
+    assert.deepEqual(recipe.newton, { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 });
     assert.match(recipe.version, /^\d+\.\d+\.\d+/);
     const sources = JSON.parse(read.metadata.ziplora_sources);
     assert.deepEqual(sources.map((s: { role: string }) => s.role), ['content', 'style']);
@@ -108,10 +109,24 @@ test('the merged file records recipe and sources; the sidecar holds the per-laye
   });
   const { report, metadata } = await readSidecar(path.join(sub, 'out.ziplora.safetensors'));
   assert.equal(report.length, SD15_LAYERS.length);
-  for (const key of ['module', 'columns', 'contentError', 'styleError', 'directContentError', 'directStyleError', 'overlapBefore', 'overlapAfter', 'sparsityContent', 'sparsityStyle', 'steps', 'loss']) {
+  for (const key of ['module', 'columns', 'contentError', 'styleError', 'directContentError', 'directStyleError', 'overlapBefore', 'overlapAfter', 'sparsityContent', 'sparsityStyle', 'steps', 'loss', 'solver', 'evaluations', 'projectedGradientNorm', 'converged']) {
     assert.ok(key in report[0], `report lacks ${key}`);
   }
   assert.equal(metadata.ziplora_merged_file, 'out.safetensors');
+  // The solver's account per layer: its name, the gradient-equivalents within the cap, the convergence measure,
+  // and a loss curve of one value per iteration plus the final one, ending at the reported loss.
+  await withSafetensors(path.join(sub, 'out.ziplora.safetensors'), async (read) => {
+    for (const r of report) {
+      assert.equal(r.solver, 'newton');
+      assert.ok(Number.isInteger(r.evaluations) && (r.evaluations as number) >= 1 && (r.evaluations as number) <= 100, `${r.module}: evaluations ${r.evaluations}`);
+      assert.ok(typeof r.projectedGradientNorm === 'number' && r.projectedGradientNorm >= 0, `${r.module}: projectedGradientNorm ${r.projectedGradientNorm}`);
+      assert.equal(typeof r.converged, 'boolean');
+      const curve = await read.readF32(`${r.module}.loss`);
+      assert.equal(curve.length, (r.steps as number) + 1, `${r.module}: loss curve of ${curve.length} values for ${r.steps} iterations`);
+      assert.equal(curve[curve.length - 1], r.loss);
+      assert.ok(curve[curve.length - 1] < curve[0], `${r.module}: the loss did not fall`);
+    }
+  });
 });
 
 test('layers in only one file are copied through with their ΔW unchanged', async () => {

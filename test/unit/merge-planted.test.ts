@@ -15,8 +15,8 @@ test('planted pair at the default settings: Σ error ≤ 0.7 × direct, strong c
   const deltas = truth.map((t, i) => ({ content: asDelta(t.content, specs[i]), style: asDelta(t.style, specs[i]) }));
   const layers = deltas.map((d) => prepareLayer(d));
   const solutions: LayerResult[] = [];
-  const { steps, lambda, learningRate } = DEFAULT_ZIPLORA_SETTINGS;
-  const settings = { steps, lambda, learningRate, start: [1, 1] as const, directWeights: [1, 1] as const };
+  const { solver, steps, lambda, learningRate } = DEFAULT_ZIPLORA_SETTINGS;
+  const settings = { solver, steps, lambda, learningRate, start: [1, 1] as const, directWeights: [1, 1] as const };
   await solveAll(await selectBackend('wasm'), deltas, settings, { onLayerSolved: (i, s) => (solutions[i] = s) });
   let merged = 0;
   let direct = 0;

@@ -4,12 +4,13 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { fidelityTerms, penalty, PreparedBatch, Tensor3D } from './batch-tensors';
+import { SolverName } from './types';
 
-/** Everything the merge needs of a solved layer; the report is assembled from it in layer-report.ts. */
-export interface LayerResult {
+/** The measures of one layer's coefficients. */
+export interface LayerMeasures {
   readonly mContent: Float32Array;
   readonly mStyle: Float32Array;
-  /** Loss before each step, then the final loss: steps + 1 values. */
+  /** Loss before each step (iteration), then the final loss: steps + 1 values. */
   readonly losses: Float32Array;
   readonly contentError: number;
   readonly styleError: number;
@@ -21,6 +22,22 @@ export interface LayerResult {
   readonly columnStyleSquares: Float32Array;
 }
 
+/** How the solver got there. */
+export interface SolverStats {
+  readonly solver: SolverName;
+  /** Adam steps, or Newton iterations. */
+  readonly iterations: number;
+  /** Gradient-equivalents used: gradient evaluations plus Hessian-vector products (each costs one gradient). */
+  readonly evaluations: number;
+  /** ‖P(m − ∇L) − m‖₂ at the result (P: projection onto [0, 1]); 0 exactly at the box-constrained optimum. */
+  readonly projectedGradientNorm: number;
+  /** The solver stopped on its tolerance (always false for Adam, which runs its steps). */
+  readonly converged: boolean;
+}
+
+/** Everything the merge needs of a solved layer; the report is assembled from it in layer-report.ts. */
+export interface LayerResult extends LayerMeasures, SolverStats {}
+
 export interface MeasureSettings {
   /** Weights of the direct merge the result is compared with. */
   readonly directWeights: readonly [number, number];
@@ -29,7 +46,7 @@ export interface MeasureSettings {
 }
 
 /** Measures coefficients (m_c, m_s) of a batch; `losses` holds one [B] loss per step taken, in order. */
-export async function measureBatch(p: PreparedBatch, mContent: Tensor3D, mStyle: Tensor3D, losses: readonly TF.Tensor1D[], settings: MeasureSettings): Promise<LayerResult[]> {
+export async function measureBatch(p: PreparedBatch, mContent: Tensor3D, mStyle: Tensor3D, losses: readonly TF.Tensor1D[], settings: MeasureSettings): Promise<LayerMeasures[]> {
   const { tf, size: B, inFeatures: n } = p;
   const measured = tf.tidy(() => {
     const final = fidelityTerms(p, mContent, mStyle, false);

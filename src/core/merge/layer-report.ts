@@ -6,6 +6,7 @@ import { evaluateObjective, PreparedLayer } from './objective';
 import { columnBilinear, columnQuadratic } from '../linalg/gram';
 import { block } from './small-matrix';
 import type { LayerResult } from './ziplora-solver';
+import { SolverName } from './types';
 
 export interface LayerReport {
   readonly module: string;
@@ -30,9 +31,17 @@ export interface LayerReport {
   readonly bothOff: number;
   /** ‖ΔW_merged‖_F / ‖ΔW_direct‖_F: far below 1 means the merge collapsed. */
   readonly normRatio: number;
+  /** Adam steps, or Newton iterations, taken for this layer. */
   readonly steps: number;
   /** Final value of the objective (fidelity terms + penalty). */
   readonly loss: number;
+  /** How a merge solved the layer (absent in reports of given coefficients): the solver, … */
+  readonly solver?: SolverName;
+  /** … the gradient-equivalents it used (gradients + Hessian-vector products, each 2·R²·in multiply-adds), … */
+  readonly evaluations?: number;
+  /** … ‖P(m − ∇L) − m‖₂ at the result (0 at the box-constrained optimum), and whether it met its tolerance. */
+  readonly projectedGradientNorm?: number;
+  readonly converged?: boolean;
 }
 
 export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
@@ -150,7 +159,7 @@ function columnSummary(
 export function reportFromResult(
   module: string,
   result: LayerResult,
-  options: { steps: number; directWeights?: readonly [number, number]; sparsityThreshold?: number },
+  options: { directWeights?: readonly [number, number]; sparsityThreshold?: number },
 ): LayerReport {
   const summary = columnSummary(
     result.columnInner,
@@ -169,7 +178,11 @@ export function reportFromResult(
     directContentError: result.directContentError,
     directStyleError: result.directStyleError,
     ...summary,
-    steps: options.steps,
+    steps: result.iterations,
     loss: result.losses[result.losses.length - 1],
+    solver: result.solver,
+    evaluations: result.evaluations,
+    projectedGradientNorm: result.projectedGradientNorm,
+    converged: result.converged,
   };
 }

@@ -4,7 +4,7 @@
  * the same way and refused with the same words wherever it comes from.
  */
 import { BACKEND_NAMES } from './backends';
-import { COLUMN_MODES } from './types';
+import { COLUMN_MODES, SOLVERS } from './types';
 import { MERGE_METHODS, MergeRequest, OUTPUT_DTYPES, OUTPUT_NAMINGS } from './request';
 
 export interface OptionRule {
@@ -22,6 +22,7 @@ export const MERGE_OPTION_RULES: { readonly [K in keyof MergeRequest]-?: OptionR
   style: filePath,
   output: { expected: 'a file path ending in .safetensors', valid: (v) => filePath.valid(v) && (v as string).toLowerCase().endsWith('.safetensors') },
   method: oneOf(MERGE_METHODS),
+  solver: oneOf(SOLVERS),
   steps: { expected: 'an integer from 0 to 100000', valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100_000 },
   lambda: { expected: 'a number ≥ 0', valid: (v) => isNumber(v) && v >= 0 },
   learningRate: { expected: 'a number > 0', valid: (v) => isNumber(v) && v > 0 },

@@ -62,6 +62,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
 
     const ziplora = request.method === 'ziplora';
     const settings: BatchSettings = {
+      solver: ziplora ? request.solver : 'adam',
       steps: ziplora ? request.steps : 0,
       lambda: ziplora ? request.lambda : 0,
       learningRate: request.learningRate,
@@ -104,14 +105,14 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       batch.forEach((index, i) => {
         const result = results[i];
         solutions[index] = { mContent: result.mContent, mStyle: result.mStyle, losses: ziplora ? result.losses : new Float32Array(0) };
-        reports[index] = reportFromResult(pairing.paired[index].module, result, { steps: settings.steps, directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
+        reports[index] = reportFromResult(pairing.paired[index].module, result, { directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
         callbacks.onLayer?.(reports[index]);
       });
     }
     const optimiseSeconds = optimiseMs / 1000;
 
     const warnings = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
-    const multiplyAdds = shapes.reduce((sum, shape) => sum + multiplyAddsPerStep(shape), 0) * settings.steps;
+    const multiplyAdds = shapes.reduce((sum, shape, i) => sum + multiplyAddsPerStep(shape) * (reports[i].evaluations ?? settings.steps), 0);
     return {
       output: request.output,
       sidecar,

@@ -1,7 +1,7 @@
 /** What a merge is asked to do, and what it reports back: shared by the worker, the CLI and the host. */
 import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
-import { ColumnMode, DEFAULT_ZIPLORA_SETTINGS } from './types';
+import { ColumnMode, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
@@ -16,6 +16,8 @@ export interface MergeRequest {
   readonly style: string;
   readonly output: string;
   readonly method: MergeMethod;
+  /** `newton` stops on convergence; `adam` is the paper's recipe and runs `steps` steps at `learningRate`. */
+  readonly solver: SolverName;
   readonly steps: number;
   readonly lambda: number;
   readonly learningRate: number;
@@ -33,6 +35,7 @@ export interface MergeRequest {
 
 export const DEFAULT_MERGE_OPTIONS = {
   method: 'ziplora' as MergeMethod,
+  solver: DEFAULT_ZIPLORA_SETTINGS.solver,
   steps: DEFAULT_ZIPLORA_SETTINGS.steps,
   lambda: DEFAULT_ZIPLORA_SETTINGS.lambda,
   learningRate: DEFAULT_ZIPLORA_SETTINGS.learningRate,

@@ -23,14 +23,22 @@ export interface LayerInput {
 export const COLUMN_MODES = ['input', 'output'] as const;
 export type ColumnMode = (typeof COLUMN_MODES)[number];
 
+/**
+ * How the coefficients are optimised: `newton`, projected Newton-CG run to convergence on the box-constrained
+ * quadratic (projected-newton.ts), or `adam`, the paper's recipe (lr, steps, clamp).
+ */
+export const SOLVERS = ['newton', 'adam'] as const;
+export type SolverName = (typeof SOLVERS)[number];
+
 export interface ZipLoraSettings {
+  readonly solver: SolverName;
   readonly steps: number;
   readonly lambda: number;
   readonly learningRate: number;
   readonly columns: ColumnMode;
 }
 
-export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { steps: 100, lambda: 0.01, learningRate: 0.01, columns: 'input' };
+export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { solver: 'newton', steps: 100, lambda: 0.03, learningRate: 0.01, columns: 'input' };
 
 /**
  * With output-feature columns the coefficients scale rows of ΔW; ΔWᵀ = s·Aᵀ·Bᵀ turns that into the

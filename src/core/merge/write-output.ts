@@ -23,6 +23,7 @@ import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
 import { MergePhase, MergeRequest } from './request';
 import { FactoredDelta } from './types';
+import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
 
 type WritableDtype = 'F16' | 'BF16' | 'F32';
 
@@ -179,6 +180,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
   callbacks.checkCancelled?.();
   const recipe = {
     method: request.method,
+    ...(request.method === 'ziplora' ? { solver: request.solver, ...(request.solver === 'newton' ? { newton: DEFAULT_NEWTON_SETTINGS } : {}) } : {}),
     steps: request.method === 'ziplora' ? request.steps : 0,
     lambda: request.lambda,
     lr: request.learningRate,

@@ -1,19 +1,28 @@
 /**
- * ZipLoRA's per-layer optimisation on a tfjs backend (DESIGN §5): Adam on (m_c, m_s) from the initial
- * coefficients, clamped to [0, 1] after each step. The batch's tensors and the objective's analytic gradient
- * are in batch-tensors.ts (tested against the float64 reference objective.ts), the measures of the result in
- * batch-measures.ts. Layers of equal (in, r_c, r_s) are independent problems and run as one batch. Per step and
- * layer that is 2·R²·in multiply-adds.
+ * ZipLoRA's per-layer optimisation on a tfjs backend (DESIGN §5), by one of two solvers: projected Newton-CG
+ * run to convergence on the box-constrained quadratic (projected-newton.ts, on the fused form box-quadratic.ts),
+ * or the paper's recipe, Adam on (m_c, m_s) from the initial coefficients, clamped to [0, 1] after each step.
+ * The batch's tensors and the objective's analytic gradient are in batch-tensors.ts (tested against the float64
+ * reference objective.ts), the measures of the result in batch-measures.ts. Layers of equal (in, r_c, r_s) are
+ * independent problems and run as one batch. Per gradient (or Hessian product) and layer that is 2·R²·in
+ * multiply-adds.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { ComputeBackend } from './backends';
-import { LayerResult, measureBatch } from './batch-measures';
-import { lossAndGradient, prepareBatch, Tensor3D } from './batch-tensors';
-import { LayerInput } from './types';
+import { LayerMeasures, LayerResult, measureBatch } from './batch-measures';
+import { lossAndGradient, PreparedBatch, prepareBatch, Tensor3D } from './batch-tensors';
+import { boxQuadratic, BoxQuadratic, lossAndGradientAt, projectedGradientNorm } from './box-quadratic';
+import { DEFAULT_NEWTON_SETTINGS, NewtonSettings, solveProjectedNewton } from './projected-newton';
+
+export { DEFAULT_NEWTON_SETTINGS };
+import { LayerInput, SolverName } from './types';
 
 export type { LayerInput, LayerResult };
 
 export interface BatchSettings {
+  /** The direct merge is `adam` with 0 steps from the direct weights. */
+  readonly solver: SolverName;
+  /** Adam's steps; for `newton` only the scale of the progress it reports (see solveBatch). */
   readonly steps: number;
   readonly lambda: number;
   readonly learningRate: number;
@@ -21,7 +30,10 @@ export interface BatchSettings {
   readonly start: readonly [number, number];
   /** Weights of the direct merge the result is compared with. */
   readonly directWeights: readonly [number, number];
+  /** Newton's stop and caps (defaults: DEFAULT_NEWTON_SETTINGS). */
+  readonly newton?: Partial<NewtonSettings>;
 }
+
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -103,12 +115,74 @@ function adamStep(tf: typeof TF, state: AdamState, gradContent: Tensor3D, gradSt
 const disposeState = (tf: typeof TF, state: AdamState) => tf.dispose([state.mContent, state.mStyle, ...state.moments]);
 
 /**
- * Solves a batch of layers of one shape and measures the result. `onSteps(step)` is awaited every few steps
- * (it yields to the event loop and may throw to cancel).
+ * Solves a batch of layers of one shape and measures the result. `onSteps(step)` is awaited every few Adam
+ * steps, or after every Newton iteration (it yields to the event loop and may throw to cancel); `step` counts
+ * towards `settings.steps` either way — Newton reports its share of the work done (see solveProjectedNewton)
+ * scaled to `settings.steps`, and `settings.steps` when it stops — so a caller's progress total of
+ * layers × steps holds for both.
  */
 export async function solveBatch(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
-  const { tf } = backend;
-  const prepared = prepareBatch(tf, layers, settings.lambda);
+  const prepared = prepareBatch(backend.tf, layers, settings.lambda);
+  try {
+    return await (settings.solver === 'newton' ? solveNewton(prepared, settings, onSteps) : solveAdam(prepared, settings, onSteps));
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** m_c and m_s as [B, in, 1] columns (batch-measures' layout) from [B, 2, in]. */
+function splitCoefficients(q: BoxQuadratic, x: Tensor3D): [Tensor3D, Tensor3D] {
+  const { tf, size: B, inFeatures: n } = q;
+  return tf.tidy(() => [0, 1].map((row) => tf.reshape(tf.slice(x, [0, row, 0], [B, 1, n]), [B, n, 1]) as Tensor3D) as [Tensor3D, Tensor3D]);
+}
+
+async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
+  const { tf, size: B, inFeatures: n } = prepared;
+  const newton = { ...DEFAULT_NEWTON_SETTINGS, ...settings.newton };
+  const q = boxQuadratic(prepared);
+  const start = tf.tidy(() => tf.concat([tf.fill([B, 1, n], settings.start[0]), tf.fill([B, 1, n], settings.start[1])], 1) as Tensor3D);
+  let split: [Tensor3D, Tensor3D] | undefined;
+  try {
+    const solved = await solveProjectedNewton(q, prepared.rankContent, start, newton, (done) => onSteps(Math.floor(settings.steps * done)));
+    split = splitCoefficients(q, solved.x);
+    solved.x.dispose();
+    await onSteps(settings.steps);
+    const measured = await measureBatch(prepared, split[0], split[1], [], { directWeights: settings.directWeights, atDirect: false });
+    return measured.map((m, i) => ({
+      ...m,
+      // The loss at the start and after every iteration; its last value is the loss at the result.
+      losses: solved.losses[i],
+      solver: 'newton',
+      iterations: solved.iterations[i],
+      evaluations: solved.evaluations[i],
+      projectedGradientNorm: solved.projectedGradientNorm[i],
+      converged: solved.converged[i],
+    }));
+  } finally {
+    tf.dispose([start, ...(split ?? [])]);
+    q.dispose();
+  }
+}
+
+/** ‖P(m − ∇L) − m‖ per layer at Adam's result (one more gradient, not counted as a step). */
+async function projectedGradientAt(prepared: PreparedBatch, mContent: Tensor3D, mStyle: Tensor3D): Promise<Float32Array> {
+  const { tf, size: B, inFeatures: n } = prepared;
+  const q = boxQuadratic(prepared);
+  try {
+    const norm = tf.tidy(() => {
+      const x = tf.concat([tf.reshape(mContent, [B, 1, n]), tf.reshape(mStyle, [B, 1, n])], 1) as Tensor3D;
+      return projectedGradientNorm(q, x, lossAndGradientAt(q, x).gradient);
+    });
+    const values = (await norm.data()) as Float32Array;
+    norm.dispose();
+    return values;
+  } finally {
+    q.dispose();
+  }
+}
+
+async function solveAdam(prepared: PreparedBatch, settings: BatchSettings, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
+  const { tf } = prepared;
   const shape: [number, number, number] = [prepared.size, prepared.inFeatures, 1];
   // Coefficients and Adam moments are column vectors [B, in, 1].
   let state: AdamState = {
@@ -130,11 +204,12 @@ export async function solveBatch(backend: ComputeBackend, layers: readonly Layer
     const [wc, ws] = settings.directWeights;
     // With no steps from the direct weights the result is the direct merge: measure it once.
     const atDirect = settings.steps === 0 && settings.start[0] === wc && settings.start[1] === ws;
-    return await measureBatch(prepared, state.mContent, state.mStyle, losses, { directWeights: settings.directWeights, atDirect });
+    const measured: LayerMeasures[] = await measureBatch(prepared, state.mContent, state.mStyle, losses, { directWeights: settings.directWeights, atDirect });
+    const norms = await projectedGradientAt(prepared, state.mContent, state.mStyle);
+    return measured.map((m, i) => ({ ...m, solver: 'adam', iterations: settings.steps, evaluations: settings.steps, projectedGradientNorm: norms[i], converged: false }));
   } finally {
     tf.dispose(losses);
     disposeState(tf, state);
-    prepared.dispose();
   }
 }
 

@@ -82,7 +82,7 @@ suite('merge: failures, refusals and interruptions as the user sees them', () =>
     const commands = recordCommands();
     const notifications = recordNotifications();
     try {
-      const first = runner.run(request(content, style, path.join(dir, 'first.safetensors'), { steps: 100_000 }));
+      const first = runner.run(request(content, style, path.join(dir, 'first.safetensors'), { solver: 'adam', steps: 100_000 }));
       await waitFor('the first merge to run', () => runner.isRunning);
       const contextWhileRunning = commands.calls.filter((c) => c[0] === 'setContext' && c[1] === 'ziplora.mergeRunning').map((c) => c[2]);
       assert.deepEqual(contextWhileRunning, [true]);
