@@ -44,6 +44,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
       force: { type: 'boolean' },
       json: { type: 'boolean' },
       report: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
@@ -68,6 +69,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     overwrite: Boolean(values.force),
     directWeights: weights,
     sparsityThreshold: d.sparsityThreshold,
+    threads: flag('threads', '--threads', values.threads, d.threads, numeric),
   };
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
   return { request, json: Boolean(values.json), report: values.report };

@@ -29,6 +29,8 @@ export interface MergeRequest {
   /** Weights of the direct merge (its method and its comparison baseline). */
   readonly directWeights: readonly [number, number];
   readonly sparsityThreshold: number;
+  /** Compute threads solving layers in parallel; 0 = one per available core. */
+  readonly threads: number;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {
@@ -43,6 +45,7 @@ export const DEFAULT_MERGE_OPTIONS = {
   overwrite: false,
   directWeights: [1, 1] as const,
   sparsityThreshold: 0.05,
+  threads: 0,
 };
 
 export interface MergeStart {
@@ -54,15 +57,23 @@ export interface MergeStart {
   readonly contentOnly: number;
   readonly styleOnly: number;
   readonly refused: readonly { module: string; reason: string }[];
+  /** Compute threads solving layers (1 for backends that run their own threads or a GPU). */
+  readonly threads: number;
 }
 
 export type MergePhase = 'reading' | 'optimising' | 'writing';
 
+/**
+ * Where a merge stands. While optimising, `done` and `total` count LAYERS solved (a solver that stops on
+ * convergence has no step count known in advance); while writing, tensors written; while reading, layers read.
+ */
 export interface MergeProgress {
   readonly phase: MergePhase;
   readonly done: number;
   readonly total: number;
   readonly elapsedMs: number;
+  /** Estimated time until the last layer is solved (optimising only, once a layer is done). */
+  readonly remainingMs?: number;
   readonly detail?: string;
 }
 
@@ -72,6 +83,7 @@ export interface MergeSummary {
   readonly method: MergeMethod;
   readonly backend: string;
   readonly device: string;
+  readonly threads: number;
   readonly layers: { readonly merged: number; readonly copiedFromContent: number; readonly copiedFromStyle: number; readonly refused: number };
   readonly seconds: number;
   readonly optimiseSeconds: number;
