@@ -50,10 +50,17 @@ export function mergedFactors(content: FactoredDelta, style: FactoredDelta, solu
   const up = new Float32Array(out * R);
   const down = new Float32Array(R * cols);
   const parts: [FactoredDelta, Float32Array, number][] = [[content, solution.mContent, 0], [style, solution.mStyle, content.rank]];
+  // The branches are hoisted out of the loops; x·1 is x exactly, so every value is the same as one formula's.
   for (const [delta, m, offset] of parts) {
+    const { scale } = delta;
     for (let a = 0; a < delta.rank; a++) {
-      for (let j = 0; j < cols; j++) down[(offset + a) * cols + j] = delta.down[a * cols + j] * (columns === 'input' ? m[j] : 1);
-      for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[a * out + i] * delta.scale * (columns === 'output' ? m[i] : 1);
+      const from = a * cols;
+      const to = (offset + a) * cols;
+      if (columns === 'input') for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * m[j];
+      else down.set(delta.down.subarray(from, from + cols), to);
+      const column = a * out;
+      if (columns === 'output') for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale * m[i];
+      else for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale;
     }
   }
   return { up, down, rank: R };
