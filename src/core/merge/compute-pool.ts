@@ -29,11 +29,20 @@ function defaultEntry(): string {
   return existsSync(bundled) ? bundled : path.join(__dirname, 'compute-thread.ts');
 }
 
+let live = 0;
+
+/** Compute threads of this process that have not exited yet (a cancel or a failure must bring it to 0). */
+export function liveComputeThreads(): number {
+  return live;
+}
+
 function spawn(entry: string): Worker {
-  if (!entry.endsWith('.ts')) return new Worker(entry);
   // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads.
   const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`;
-  return new Worker(code, { eval: true });
+  const worker = entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
+  live++;
+  worker.once('exit', () => live--);
+  return worker;
 }
 
 interface Pending {
