@@ -66,7 +66,7 @@ test('progress counts layers solved, in order, with an estimate of the time left
   assert.equal(solving.at(-1)!.remainingMs, 0);
 });
 
-test('cancel stops every compute thread promptly and leaves no file', async () => {
+test('cancel stops every compute thread promptly and leaves no file', { timeout: 20_000 }, async () => {
   const dir = folder();
   const { content, style } = await writePair(dir);
   let cancelAt: number | undefined;
