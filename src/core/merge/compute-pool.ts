@@ -38,7 +38,8 @@ export function liveComputeThreads(): number {
 
 function spawn(entry: string): Worker {
   // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads.
-  const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`;
+  const hook = 'tsx/cjs'; // a variable, so that the bundle (which never takes this path) does not look for it
+  const code = `require(${JSON.stringify(require.resolve(hook))}); require(${JSON.stringify(entry)});`;
   const worker = entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
   live++;
   worker.once('exit', () => live--);
