@@ -18,9 +18,15 @@ export class ComputeThreadError extends Error {
 /** Backends that are one single-threaded engine per thread; the others run their own threads or a GPU. */
 const SCALES_WITH_THREADS: readonly ConcreteBackend[] = ['wasm', 'cpu'];
 
-/** `threads` as requested (0: one per core the process may use). */
+/**
+ * At most this many threads unless more are asked for: each holds its own engine (≈ 40–50 MiB while it works,
+ * measured on the SDXL pair), and the SDXL pair's merge must stay within about 1.5 GB of memory.
+ */
+export const AUTO_THREADS_LIMIT = 16;
+
+/** `threads` as requested (0: one per core the process may use, up to AUTO_THREADS_LIMIT). */
 export function threadCount(requested: number): number {
-  return requested > 0 ? requested : os.availableParallelism();
+  return requested > 0 ? requested : Math.min(os.availableParallelism(), AUTO_THREADS_LIMIT);
 }
 
 /** The thread's script: beside the bundle (dist/compute-thread.js), or the TypeScript source run through tsx. */

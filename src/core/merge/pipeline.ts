@@ -43,7 +43,7 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** Layers read ahead per compute thread: enough to keep every thread busy while the writer catches up. */
-const LAYERS_AHEAD_PER_THREAD = 8;
+const LAYERS_AHEAD_PER_THREAD = 2;
 /** How often a cancel is looked for while the threads compute. */
 const CANCEL_POLL_MS = 50;
 
