@@ -1,23 +1,17 @@
 /** The merge on several compute threads: the same result as on one, a cancel that stops them all, a crash that is an error. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ComputePool, liveComputeThreads } from '../../src/core/merge/compute-pool';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MergeProgress } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
-import { tempDir } from '../support/build-safetensors';
+import { caseFolders } from '../support/build-safetensors';
 import { mergeRequest, readSidecar, SD15_LAYERS, writePair } from '../support/merge-fixtures';
 
-const root = tempDir();
-let counter = 0;
-function folder(): string {
-  const dir = path.join(root, `case-${++counter}`);
-  mkdirSync(dir);
-  return dir;
-}
+const folder = caseFolders();
 
 test('1 and 3 compute threads give the same merge: coefficients, errors and the merged file', async () => {
   const dir = folder();
