@@ -43,7 +43,8 @@ test('the flow holds at most its limit of layers, but always lets through the on
   assert.equal(admitted, false, 'the window is full');
   flow.deliver(0, output);
   assert.equal(await flow.take(0), output);
-  flow.written();
+  flow.written(0);
+  await assert.rejects(flow.take(0), /layer 0 was taken after it was written/, 'a written layer is let go');
   await second;
   // Layer 2 is wanted while layer 1 still waits to be written: its batch goes through, or the writer would wait forever.
   const third = flow.take(2);

@@ -13,7 +13,8 @@ interface Slot {
 }
 
 export class LayerFlow {
-  private readonly slots: Slot[];
+  /** Dropped once written, so that a written layer's bytes can be freed. */
+  private readonly slots: (Slot | undefined)[];
   /** Layers read and not yet written. */
   private held = 0;
   private wanted = 0;
@@ -43,17 +44,21 @@ export class LayerFlow {
   }
 
   deliver(index: number, output: LayerOutput): void {
-    this.slots[index].resolve(output);
+    this.slots[index]?.resolve(output);
   }
 
   /** The writer's side: layer `index`, once solved. */
   take(index: number): Promise<LayerOutput> {
+    const slot = this.slots[index];
+    if (!slot) return Promise.reject(new Error(`internal error: layer ${index} was taken after it was written`));
     this.wanted = index;
     this.poke();
-    return this.slots[index].promise;
+    return slot.promise;
   }
 
-  written(): void {
+  /** The writer holds what it needs of layer `index`: the flow lets go of it. */
+  written(index: number): void {
+    this.slots[index] = undefined;
     this.held--;
     this.poke();
   }
@@ -61,7 +66,7 @@ export class LayerFlow {
   /** Ends the flow: every waiting reader and writer gets `error`. */
   fail(error: Error): void {
     this.failure ??= error;
-    for (const slot of this.slots) slot.reject(this.failure);
+    for (const slot of this.slots) slot?.reject(this.failure);
     this.poke();
   }
 

@@ -216,7 +216,7 @@ async function mergeLayers(context: MergeContext) {
       style,
       pairing,
       layerOutput: (index) => flow.take(index),
-      layerWritten: () => flow.written(),
+      layerWritten: (index) => flow.written(index),
       hashes: context.hashes,
       backend: pool.backend,
       callbacks,
