@@ -19,8 +19,8 @@ export class ComputeThreadError extends Error {
 const SCALES_WITH_THREADS: readonly ConcreteBackend[] = ['wasm', 'cpu'];
 
 /**
- * At most this many threads unless more are asked for: each holds its own engine (≈ 40–50 MiB while it works,
- * measured on the SDXL pair), and the SDXL pair's merge must stay within about 1.5 GB of memory.
+ * At most this many threads unless more are asked for: each holds its own engine (≈ 45–50 MiB while it works,
+ * measured on the SDXL pair: 16 threads peak at 1.0–1.1 GB), and that merge must stay within 1.5 GB.
  */
 export const AUTO_THREADS_LIMIT = 16;
 
