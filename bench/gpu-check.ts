@@ -81,6 +81,13 @@ async function main(dump: string, outDir: string): Promise<void> {
   });
   const cli = path.join(__dirname, 'cli.js');
   const output = path.join(os.tmpdir(), 'sdxl-merged.safetensors');
+  // GPU_CHECK_THREADS=1: only the CPU compute threads, 1 against every core (README "Every core").
+  if (process.env.GPU_CHECK_THREADS === '1') {
+    const cores = String(os.availableParallelism());
+    for (const threads of ['1', cores]) await step(`direct merge (wasm), ${threads} threads`, () => merge(cli, files, output, ['--method', 'direct', '--backend', 'wasm', '--threads', threads]));
+    for (const threads of ['1', cores]) await step(`ziplora wasm 10 steps, ${threads} threads`, () => merge(cli, files, output, ['--backend', 'wasm', '--steps', '10', '--threads', threads]));
+    return;
+  }
   await step('direct merge (webgpu)', () => merge(cli, files, output, ['--method', 'direct', '--backend', 'webgpu']));
   // GPU_CHECK_QUICK=1 leaves out the CPU runs (for a second look at the GPU within the device time).
   const quick = process.env.GPU_CHECK_QUICK === '1';

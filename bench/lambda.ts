@@ -95,7 +95,7 @@ async function realPair(): Promise<void> {
   const [content, style] = [await openLora(a), await openLora(b)];
   const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
   const inputs: LayerInput[] = [];
-  for (const p of pairing.paired) inputs.push({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) });
+  for (const p of pairing.paired) inputs.push({ content: await readDelta(content.file, p.first), style: await readDelta(style.file, p.second) });
   const layers = inputs.map((input) => prepareLayer(input));
   console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), ${RECIPE}`);
   console.log('| λ | Σ error / direct | mean m_c·m_s | ‖ΔW‖ / direct |');

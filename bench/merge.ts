@@ -1,11 +1,16 @@
 /**
- * Merge benchmarks (README "Merge benchmark"): the SDXL pair merged directly and with ZipLoRA on each backend,
- * through the built CLI (so the worker process, reading and writing are included), next to each backend's
- * 1024³ matmul rate. Usage: node --import tsx bench/merge.ts [--backends wasm,cpu] [--solver newton|adam] [--steps 100] [--runs 1]
- * [--cpu-steps 1]; the plain-JavaScript cpu backend runs only --cpu-steps steps (100 would take hours).
+ * Merge benchmarks (README "Merge benchmark"): the SDXL pair merged directly and with ZipLoRA on each backend
+ * and thread count, through the built CLI (so the worker process, reading and writing are included), next to
+ * each backend's 1024³ matmul rate. Usage:
+ *   node --import tsx bench/merge.ts [--backends wasm,cpu] [--solver newton|adam] [--steps 100] [--runs 1]
+ *     [--cpu-steps 1] [--threads 1,2] [--direct-runs 3] [--layers N]
+ * --threads runs every measurement at each thread count side by side (default: 1 and every core); --layers N
+ * merges only the first N layers of the pair (a quick check); the plain-JavaScript cpu backend runs only
+ * --cpu-steps steps (100 would take hours).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackendName } from '../src/core/merge/backends';
@@ -16,7 +21,6 @@ import { BENCH_DIR, machine, matmulRate, median } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 
-
 function merge(files: [string, string], extra: string[]): MergeSummary {
   const output = path.join(BENCH_DIR, 'sdxl-merged.safetensors');
   rmSync(output, { force: true });
@@ -25,24 +29,41 @@ function merge(files: [string, string], extra: string[]): MergeSummary {
   return JSON.parse(json) as MergeSummary;
 }
 
+const seconds = (values: number[]) => `median ${median(values).toFixed(2)} s (${values.map((v) => v.toFixed(2)).join(', ')})`;
+const peak = (results: MergeSummary[]) => `${Math.max(...results.map((r) => r.peakRssMiB)).toFixed(0)} MiB`;
+
 export async function benchMerge(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { backends: { type: 'string' }, solver: { type: 'string', default: DEFAULT_ZIPLORA_SETTINGS.solver }, steps: { type: 'string' }, runs: { type: 'string' }, 'cpu-steps': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { backends: { type: 'string' }, solver: { type: 'string', default: DEFAULT_ZIPLORA_SETTINGS.solver }, steps: { type: 'string' }, runs: { type: 'string' }, 'cpu-steps': { type: 'string' }, threads: { type: 'string' }, 'direct-runs': { type: 'string' }, layers: { type: 'string' } },
+  });
   const backends = (values.backends ?? 'wasm,cpu').split(',') as BackendName[];
   const steps = Number(values.steps ?? 100);
   const runs = Number(values.runs ?? 1);
   const cpuSteps = Number(values['cpu-steps'] ?? 1);
-  const files = await ensureSdxlPair();
+  const directRuns = Number(values['direct-runs'] ?? 3);
+  const threadCounts = [...new Set((values.threads ?? `1,${os.availableParallelism()}`).split(',').map(Number))];
+  const layers = values.layers !== undefined ? Number(values.layers) : undefined;
+  const files = await ensureSdxlPair(layers);
   if (!files) {
     console.log('merge benchmark skipped: ../shared/fixtures/shapes/sdxl_kohya_lora.invokeai_dump.json not found');
     return;
   }
   execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
-  console.log(`\n## Merge of two SDXL kohya rank-32 LoRAs (986 paired layers) — ${machine()}`);
-  const direct = Array.from({ length: 3 }, () => merge(files, ['--method', 'direct']));
-  console.log(`direct merge: median ${median(direct.map((d) => d.seconds)).toFixed(2)} s (runs ${direct.map((d) => d.seconds.toFixed(2)).join(', ')}), peak RSS ${Math.max(...direct.map((d) => d.peakRssMiB)).toFixed(0)} MiB`);
-  console.log(`\nsolver ${values.solver}${values.solver === 'adam' ? '' : ' (steps do not apply)'}`);
-  console.log('\n| backend | device | steps | total time | optimisation | achieved GFLOP/s | 1024³ matmul GFLOP/s | share | peak RSS |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(`\n## Merge of two SDXL kohya rank-32 LoRAs (${layers ? `the first ${layers} of 986 layers` : '986 paired layers'}) — ${machine()}`);
+  console.log('\n| run | threads | total time | vs 1 thread | peak RSS |');
+  console.log('|---|---|---|---|---|');
+  const directBase = new Map<number, number>();
+  for (const threads of threadCounts) {
+    const direct = Array.from({ length: directRuns }, () => merge(files, ['--method', 'direct', '--threads', String(threads)]));
+    const total = median(direct.map((d) => d.seconds));
+    directBase.set(threads, total);
+    const base = directBase.get(1);
+    console.log(`| direct merge (${direct[0].backend}) | ${direct[0].threads} | ${seconds(direct.map((d) => d.seconds))} | ${base ? `${(base / total).toFixed(2)}×` : '—'} | ${peak(direct)} |`);
+  }
+  console.log(`\nsolver ${values.solver}${values.solver === 'adam' ? '' : ' (steps do not apply; it stops on convergence)'}`);
+  console.log('\n| backend | device | threads | steps | total time | optimisation | vs 1 thread | achieved GFLOP/s | 1024³ matmul GFLOP/s (one thread) | peak RSS |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const backend of backends) {
     let rate: { gflops: number; device: string };
     try {
@@ -52,13 +73,17 @@ export async function benchMerge(argv: string[] = process.argv.slice(2)): Promis
       continue;
     }
     const n = backend === 'cpu' ? cpuSteps : steps;
-    const results = Array.from({ length: backend === 'cpu' ? 1 : runs }, () => merge(files, ['--backend', backend, '--solver', values.solver!, '--steps', String(n)]));
-    const total = median(results.map((r) => r.seconds));
-    const optimise = median(results.map((r) => r.optimiseSeconds));
-    const gflops = median(results.map((r) => r.gflops ?? 0));
-    console.log(
-      `| ${backend} | ${results[0].device} | ${n} | ${total.toFixed(1)} s | ${optimise.toFixed(1)} s | ${gflops.toFixed(2)} | ${rate.gflops.toFixed(1)} | ${((100 * gflops) / rate.gflops).toFixed(0)} % | ${Math.max(...results.map((r) => r.peakRssMiB)).toFixed(0)} MiB |`,
-    );
+    let base: number | undefined;
+    for (const threads of threadCounts) {
+      const results = Array.from({ length: backend === 'cpu' ? 1 : runs }, () => merge(files, ['--backend', backend, '--solver', values.solver!, '--steps', String(n), '--threads', String(threads)]));
+      const total = median(results.map((r) => r.seconds));
+      const optimise = median(results.map((r) => r.optimiseSeconds));
+      const gflops = median(results.map((r) => r.gflops ?? 0));
+      if (results[0].threads === 1) base ??= total;
+      console.log(
+        `| ${backend} | ${results[0].device} | ${results[0].threads} | ${n} | ${seconds(results.map((r) => r.seconds))} | ${optimise.toFixed(1)} s | ${base ? `${(base / total).toFixed(2)}×` : '—'} | ${gflops.toFixed(2)} | ${rate.gflops.toFixed(1)} | ${peak(results)} |`,
+      );
+    }
   }
 }
 

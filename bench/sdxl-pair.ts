@@ -6,8 +6,8 @@ import { BENCH_DIR, SHAPE_DUMPS } from './support';
 
 const DUMP = 'sdxl_kohya_lora.invokeai_dump.json';
 
-async function generate(file: string, seed: number): Promise<void> {
-  const layers = layersFromKohyaDump(readShapeDump(DUMP));
+async function generate(file: string, seed: number, count?: number): Promise<void> {
+  const layers = layersFromKohyaDump(readShapeDump(DUMP)).slice(0, count);
   const random = seededRandom(seed);
   await writeLora(file, layers, (layer) => randomLayerValues(layer, random, 16), {
     scheme: 'kohya',
@@ -17,14 +17,18 @@ async function generate(file: string, seed: number): Promise<void> {
   });
 }
 
-/** Generates the pair under .bench/ once; undefined when the shapes dump is not beside the checkout. */
-export async function ensureSdxlPair(): Promise<[string, string] | undefined> {
+/**
+ * Generates the pair under .bench/ once (or a pair of its first `layers` layers, for quick checks); undefined
+ * when the shapes dump is not beside the checkout.
+ */
+export async function ensureSdxlPair(layers?: number): Promise<[string, string] | undefined> {
   if (!existsSync(path.join(SHAPE_DUMPS, DUMP))) return undefined;
   mkdirSync(BENCH_DIR, { recursive: true });
-  const files: [string, string] = [path.join(BENCH_DIR, 'sdxl-kohya-r32-a.safetensors'), path.join(BENCH_DIR, 'sdxl-kohya-r32-b.safetensors')];
+  const slice = layers !== undefined ? `-first${layers}` : '';
+  const files: [string, string] = [path.join(BENCH_DIR, `sdxl-kohya-r32${slice}-a.safetensors`), path.join(BENCH_DIR, `sdxl-kohya-r32${slice}-b.safetensors`)];
   for (const [i, file] of files.entries()) {
     if (!existsSync(file)) {
-      await generate(file, 1000 + i);
+      await generate(file, 1000 + i, layers);
       console.log(`generated ${path.basename(file)} (${(statSync(file).size / 2 ** 20).toFixed(0)} MiB)`);
     }
   }

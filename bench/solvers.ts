@@ -39,7 +39,7 @@ export async function realSd15Inputs(): Promise<LayerInput[] | undefined> {
   try {
     const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
     const inputs: LayerInput[] = [];
-    for (const p of pairing.paired) inputs.push({ content: await readDelta(content, p.first), style: await readDelta(style, p.second) });
+    for (const p of pairing.paired) inputs.push({ content: await readDelta(content.file, p.first), style: await readDelta(style.file, p.second) });
     return inputs;
   } finally {
     await content.file.close();

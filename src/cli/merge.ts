@@ -5,6 +5,7 @@ import { BACKEND_NAMES } from '../core/merge/backends';
 import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
 import { DEFAULT_MERGE_OPTIONS, MERGE_METHODS, MergeRequest, MergeSummary, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
 import { COLUMN_MODES, SOLVERS } from '../core/merge/types';
+import { MergeProgressTracker } from '../core/format/merge-progress';
 import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
@@ -45,6 +46,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
       force: { type: 'boolean' },
       json: { type: 'boolean' },
       report: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
@@ -70,6 +72,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     overwrite: Boolean(values.force),
     directWeights: weights,
     sparsityThreshold: d.sparsityThreshold,
+    threads: flag('threads', '--threads', values.threads, d.threads, numeric),
   };
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
   return { request, json: Boolean(values.json), report: values.report };
@@ -78,11 +81,15 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
 export async function runMergeCommand(args: string[], out: (text: string) => void): Promise<void> {
   const { request, json, report } = parseMergeArgs(args);
   const bar = new ProgressBar('merge');
+  const tracker = new MergeProgressTracker();
   const running = startMerge(request, {
     onStart: (start) => {
-      if (!json && process.stderr.isTTY) process.stderr.write(`backend ${start.backend} on ${start.device}; ${start.paired} layers to merge\n`);
+      if (!json && process.stderr.isTTY) process.stderr.write(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers to merge\n`);
     },
-    onProgress: (p) => bar.update(p.done, p.total, `${p.phase} ${p.done}/${p.total}${p.detail ? ` ${path.basename(p.detail)}` : ''}`),
+    onProgress: (p) => {
+      const view = tracker.update(p);
+      if (view) bar.show(view.fraction, `${view.text}${p.detail && p.phase !== 'writing' ? ` ${path.basename(p.detail)}` : ''}`);
+    },
   });
   const onInterrupt = () => {
     if (process.stderr.isTTY) process.stderr.write('\ncancelling…\n');

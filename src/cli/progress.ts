@@ -12,11 +12,15 @@ export class ProgressBar {
   }
 
   update(done: number, total: number, detail = ''): void {
+    this.show(total > 0 ? Math.min(1, done / total) : 1, detail);
+  }
+
+  /** Draws `fraction` (0–1) done, at most every 100 ms unless it is complete. */
+  show(fraction: number, detail = ''): void {
     if (!this.enabled) return;
     const now = Date.now();
-    if (now - this.lastDraw < 100 && done < total) return;
+    if (now - this.lastDraw < 100 && fraction < 1) return;
     this.lastDraw = now;
-    const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const width = 30;
     const filled = Math.round(fraction * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);

@@ -46,6 +46,8 @@ Commands:
             --lr X                    Adam learning rate (default 0.01; --solver adam)
             --columns input|output    what a coefficient scales (default input)
             --backend B               auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu
+            --threads N               compute threads on the CPU backends (default 0:
+                                      one per core, at most 16)
             --rank K                  reduce merged layers to rank K (truncated SVD)
             --dtype D                 auto (the inputs'), F16, BF16 or F32
             --naming N                content (default), style, kohya or diffusers

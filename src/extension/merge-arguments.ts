@@ -19,6 +19,8 @@ export interface MergeSettings {
   /** 0 keeps the full rank. */
   readonly outputRank: number;
   readonly sparsityThreshold: number;
+  /** 0 = one per available core. */
+  readonly threads: number;
 }
 
 /** Reads the settings through `get` (VS Code's configuration), falling back to the defaults on bad values. */
@@ -40,11 +42,12 @@ export function readMergeSettings(get: (key: string) => unknown): MergeSettings 
     // 0 (the default) keeps the full rank.
     outputRank: outputRank === 0 ? 0 : pick('outputRank', 'rank', 0),
     sparsityThreshold: pick('sparsityThreshold', 'sparsityThreshold', DEFAULT_MERGE_OPTIONS.sparsityThreshold),
+    threads: pick('threads', 'threads', DEFAULT_MERGE_OPTIONS.threads),
   };
 }
 
 /** The options `ziplora.mergeLoras` accepts from other extensions and tests; with content and style, no prompt. */
-const COMMAND_ARG_KEYS = ['content', 'style', 'output', 'method', 'solver', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite'] as const;
+const COMMAND_ARG_KEYS = ['content', 'style', 'output', 'method', 'solver', 'steps', 'lambda', 'learningRate', 'columns', 'backend', 'rank', 'dtype', 'naming', 'overwrite', 'threads'] as const;
 export type MergeCommandArgs = Partial<Pick<MergeRequest, (typeof COMMAND_ARG_KEYS)[number]>>;
 
 /** Checks an argument object from outside; the problems in words (empty when it is fine). */
@@ -81,5 +84,6 @@ export function buildMergeRequest(args: MergeCommandArgs & { content: string; st
     naming: args.naming ?? DEFAULT_MERGE_OPTIONS.naming,
     overwrite: args.overwrite ?? false,
     sparsityThreshold: settings.sparsityThreshold,
+    threads: args.threads ?? settings.threads,
   };
 }

@@ -4,18 +4,12 @@
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { MergeProgressTracker } from '../core/format/merge-progress';
 import { MergeRequest, MergeSummary } from '../core/merge/request';
 import { MergeCancelledError, RunningMerge, startMerge } from '../worker/client';
 import { Log } from './log';
 
 export const SAFETENSORS_EDITOR = 'ziplora.safetensorsEditor';
-
-/** The notification's text in the phases after the solve (which show the layer being solved instead). */
-const PHASE_TEXT: Record<'hashing' | 'writing' | 'writing-sidecar', (done: number, total: number) => string> = {
-  hashing: (done, total) => `hashing the inputs (${done + 1} of ${total})`,
-  writing: (done, total) => `writing tensor ${done} of ${total}`,
-  'writing-sidecar': (done, total) => `writing the coefficients (${done} of ${total})`,
-};
 
 export class MergeRunner implements vscode.Disposable {
   private running: RunningMerge | undefined;
@@ -81,10 +75,11 @@ export class MergeRunner implements vscode.Disposable {
     let reported = 0;
     let layers = 0;
     let solved = 0;
+    const tracker = new MergeProgressTracker();
     this.running = startMerge(request, {
       onStart: (start) => {
         layers = start.paired;
-        this.log.line(`backend ${start.backend} on ${start.device}; ${start.paired} layers paired, ${start.contentOnly} only in content, ${start.styleOnly} only in style, ${start.refused.length} refused`);
+        this.log.line(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers paired, ${start.contentOnly} only in content, ${start.styleOnly} only in style, ${start.refused.length} refused`);
         for (const skipped of start.skipped) this.log.line(`skipped backend ${skipped}`);
         for (const refused of start.refused) this.log.line(`refused ${refused.module}: ${refused.reason}`);
         this.status.text = `$(sync~spin) ZipLoRA: ${start.backend}`;
@@ -92,10 +87,11 @@ export class MergeRunner implements vscode.Disposable {
         this.status.show();
       },
       onProgress: (p) => {
-        const percent = p.total ? (100 * p.done) / p.total : 0;
-        const solving = p.phase === 'reading' || p.phase === 'optimising';
-        progress.report({ message: solving ? `layer ${Math.min(layers, solved + 1)} of ${layers}${p.detail ? ` · ${p.detail}` : ''}` : PHASE_TEXT[p.phase](p.done, p.total), increment: solving ? Math.max(0, percent - reported) : 0 });
-        if (solving) reported = Math.max(reported, percent);
+        const view = tracker.update(p);
+        if (!view) return;
+        // The notification's bar adds increments: report only the part not shown yet.
+        progress.report({ message: view.text, increment: Math.max(0, 100 * view.fraction - reported) });
+        reported = Math.max(reported, 100 * view.fraction);
       },
       onLayer: (report) => {
         solved++;

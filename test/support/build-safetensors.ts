@@ -2,7 +2,7 @@
  * Builds safetensors bytes for tests, including deliberately broken ones: the header can be given as an
  * object (serialised as-is, so offsets may lie) or as raw text/bytes, and the data as raw bytes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -31,6 +31,16 @@ export function tempDir(prefix = 'ziplora-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   temporaryFolders.push(dir);
   return dir;
+}
+
+/** A new empty folder per call (`case-1`, `case-2`, …) inside one temporary folder: one per test case. */
+export function caseFolders(root = tempDir()): () => string {
+  let counter = 0;
+  return () => {
+    const dir = path.join(root, `case-${++counter}`);
+    mkdirSync(dir);
+    return dir;
+  };
 }
 
 export function writeTemp(dir: string, name: string, bytes: Uint8Array | string): string {

@@ -32,8 +32,9 @@ test('merge command arguments are validated with messages a caller can act on', 
 });
 
 test('settings fall back to defaults on bad values, and arguments win over settings', () => {
-  const settings = readMergeSettings((key) => ({ backend: 'nonsense', steps: 50, lambda: -1, columns: 'output', outputRank: 16 })[key as 'steps']);
-  assert.deepEqual(settings, { backend: 'auto', solver: 'newton', steps: 50, lambda: 0.03, learningRate: 0.01, columns: 'output', outputDtype: 'auto', outputRank: 16, sparsityThreshold: 0.05 });
+  const settings = readMergeSettings((key) => ({ backend: 'nonsense', steps: 50, lambda: -1, columns: 'output', outputRank: 16, threads: 1.5 })[key as 'steps']);
+  assert.deepEqual(settings, { backend: 'auto', solver: 'newton', steps: 50, lambda: 0.03, learningRate: 0.01, columns: 'output', outputDtype: 'auto', outputRank: 16, sparsityThreshold: 0.05, threads: 0 });
+  assert.equal(readMergeSettings((key) => (key === 'threads' ? 3 : undefined)).threads, 3);
   const request = buildMergeRequest({ content: '/c.safetensors', style: '/s.safetensors', output: '/o.safetensors', steps: 7 }, settings);
   assert.equal(request.steps, 7);
   assert.equal(request.columns, 'output');
@@ -95,7 +96,7 @@ test('the manifest: every command is registered in code, menus show for .safeten
   assert.match(explorer.find((m) => m.command === 'ziplora.mergeSelected')!.when, /(?<!!)listMultiSelection/);
   for (const single of ['ziplora.inspect', 'ziplora.mergeAsContent', 'ziplora.mergeAsStyle']) assert.match(explorer.find((m) => m.command === single)!.when, /!listMultiSelection/);
   const properties: Record<string, { description?: string; markdownDescription?: string; default: unknown }> = manifest.contributes.configuration.properties;
-  assert.deepEqual(Object.keys(properties).sort(), ['ziplora.backend', 'ziplora.columns', 'ziplora.lambda', 'ziplora.learningRate', 'ziplora.outputDtype', 'ziplora.outputRank', 'ziplora.solver', 'ziplora.sparsityThreshold', 'ziplora.steps']);
+  assert.deepEqual(Object.keys(properties).sort(), ['ziplora.backend', 'ziplora.columns', 'ziplora.lambda', 'ziplora.learningRate', 'ziplora.outputDtype', 'ziplora.outputRank', 'ziplora.solver', 'ziplora.sparsityThreshold', 'ziplora.steps', 'ziplora.threads']);
   for (const [key, p] of Object.entries(properties)) assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} has no description`);
   assert.deepEqual(manifest.contributes.customEditors[0].selector, [{ filenamePattern: '*.safetensors' }]);
   assert.equal(manifest.contributes.customEditors[0].priority, 'default');

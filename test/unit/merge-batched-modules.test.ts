@@ -52,7 +52,7 @@ test('cpu backend: each module of a shared batch gets the coefficients of a solv
   try {
     for (const layer of c.lora.layers) {
       const styleLayer = s.lora.layers.find((l) => l.module === layer.module)!;
-      const reference = referenceAdam(prepareLayer({ content: await readDelta(c, layer), style: await readDelta(s, styleLayer) }), STEPS, LAMBDA, 0.01);
+      const reference = referenceAdam(prepareLayer({ content: await readDelta(c.file, layer), style: await readDelta(s.file, styleLayer) }), STEPS, LAMBDA, 0.01);
       const got = coefficients.get(layer.module);
       assert.ok(got, `no coefficients for ${layer.module}`);
       assert.equal(got.mContent.length, layer.columns);

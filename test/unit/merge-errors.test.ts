@@ -7,16 +7,10 @@ import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MERGE_PHASES } from '../../src/core/merge/request';
 import { startMerge } from '../../src/worker/client';
-import { tempDir } from '../support/build-safetensors';
+import { caseFolders } from '../support/build-safetensors';
 import { BROKEN_INPUTS, mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
 
-const root = tempDir();
-let counter = 0;
-function folder(): string {
-  const dir = path.join(root, `case-${++counter}`);
-  mkdirSync(dir);
-  return dir;
-}
+const folder = caseFolders();
 
 test('LoRAs for different base models: one clear message', async () => {
   const dir = folder();

@@ -33,6 +33,8 @@ const cases: { key: keyof MergeRequest; value: unknown; flag: string; text: stri
   { key: 'rank', value: 0, flag: '--rank', text: '0', says: 'must be an integer ≥ 1 (got' },
   { key: 'dtype', value: 'F8', flag: '--dtype', text: 'F8', says: 'must be one of auto, F16, BF16, F32 (got "F8")' },
   { key: 'naming', value: 'comfy', flag: '--naming', text: 'comfy', says: 'must be one of content, style, kohya, diffusers (got "comfy")' },
+  { key: 'threads', value: -1, flag: '--threads', text: '-1', says: 'must be an integer from 0 (one per core) to 256 (got' },
+  { key: 'threads', value: 1.5, flag: '--threads', text: '1.5', says: 'must be an integer from 0 (one per core) to 256 (got' },
 ];
 
 for (const c of cases) {
@@ -67,6 +69,8 @@ test('the CLI parses words case-insensitively and numbers strictly, and names th
   assert.equal(request.backend, 'wasm');
   assert.equal(request.steps, 20);
   assert.deepEqual(request.directWeights, [0.5, 1]);
+  assert.equal(request.threads, 0, 'one thread per core unless asked');
+  assert.equal(parseMergeArgs([...cliBase, '--threads', '3']).request.threads, 3);
   assert.equal(cliProblem(['--steps', ' ']), '--steps must be an integer from 0 to 100000 (got " ")');
   assert.equal(cliProblem(['--style-weight', 'x']), '--content-weight and --style-weight must be two finite numbers (got [null,"x"])');
   assert.throws(() => parseMergeArgs(['c.safetensors', 's.safetensors', '-o', 'o.bin']), { message: '-o must be a file path ending in .safetensors (got "o.bin")' });

@@ -44,7 +44,7 @@ export function renderMergeSummary(summary: MergeSummary): string {
   const lines = [
     `Merged LoRA  ${summary.output}`,
     `Sidecar      ${summary.sidecar}`,
-    `Method       ${summary.method}, backend ${summary.backend} on ${summary.device}`,
+    `Method       ${summary.method}, backend ${summary.backend} on ${summary.device}, ${summary.threads} compute thread${summary.threads === 1 ? '' : 's'}`,
     `Layers       ${layers.merged} merged, ${layers.copiedFromContent} copied from content, ${layers.copiedFromStyle} copied from style, ${layers.refused} refused`,
     `Time         ${summary.seconds.toFixed(1)} s, peak memory ${summary.peakRssMiB.toFixed(0)} MiB${summary.method === 'ziplora' ? ` (optimisation ${summary.optimiseSeconds.toFixed(1)} s${summary.gflops ? `, ${summary.gflops.toFixed(2)} GFLOP/s` : ''})` : ''}`,
     `Mean error   content ${formatNumber(summary.meanContentError)}, style ${formatNumber(summary.meanStyleError)}` +

@@ -1,6 +1,6 @@
 /** Reads a layer's factor values, as float32, in the layout the Gram kernels want. */
 import { transpose } from '../linalg/gram';
-import { SafetensorsFile } from '../safetensors/reader';
+import { TensorSource } from '../safetensors/reader';
 import { readFusedFactors } from './fuse-split';
 import { LoraLayer, StoredFactors } from './layer';
 
@@ -13,7 +13,7 @@ export interface LayerFactors {
 
 export type { StoredFactors } from './layer';
 
-export async function readStoredFactors(file: SafetensorsFile, layer: LoraLayer): Promise<StoredFactors> {
+export async function readStoredFactors(file: TensorSource, layer: LoraLayer): Promise<StoredFactors> {
   if (layer.parts) return readFusedFactors(layer, (part) => readStoredFactors(file, part));
   const [down, up] = await Promise.all([file.readF32(layer.down), file.readF32(layer.up)]);
   return { down, up, transposed: layer.transposed };
@@ -27,6 +27,6 @@ export function toLayerFactors(layer: LoraLayer, stored: StoredFactors): LayerFa
   return { down: stored.down, upTransposed: transpose(stored.up, layer.outFeatures, layer.rank) };
 }
 
-export async function readLayerFactors(file: SafetensorsFile, layer: LoraLayer): Promise<LayerFactors> {
+export async function readLayerFactors(file: TensorSource, layer: LoraLayer): Promise<LayerFactors> {
   return toLayerFactors(layer, await readStoredFactors(file, layer));
 }

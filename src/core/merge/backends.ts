@@ -52,6 +52,42 @@ function hasNvidiaGpu(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/gpus');
 }
 
+/**
+ * The CUDA libraries libtensorflow 2.9 (tfjs-node-gpu 4.x) opens at start: CUDA 11.2's and cuDNN 8. Without
+ * them it only logs "Skipping registering GPU devices" and computes on the CPU, so they are looked for first.
+ */
+export const TFJS_NODE_GPU_LIBRARIES = ['libcudart.so.11.0', 'libcublas.so.11', 'libcublasLt.so.11', 'libcufft.so.10', 'libcurand.so.10', 'libcusolver.so.11', 'libcusparse.so.11', 'libcudnn.so.8'];
+
+/** Tries to load a shared library by name; undefined when it loads, else the loader's reason. */
+export type LibraryLoader = (library: string) => string | undefined;
+
+/** The system's loader, through process.dlopen: a library that loads is not a Node addon, and says so. */
+const dlopenLibrary: LibraryLoader = (library) => {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, library);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return /self-register|napi_register|Module did not/i.test(message) ? undefined : message.split('\n')[0];
+  }
+};
+
+/** Why tfjs-node-gpu cannot use the GPU here (its CUDA libraries do not load), or undefined. Linux names only. */
+export function cudaLibrariesProblem(loadLibrary: LibraryLoader = dlopenLibrary, platform: string = process.platform): string | undefined {
+  if (platform !== 'linux') return undefined;
+  const missing = TFJS_NODE_GPU_LIBRARIES.filter((library) => loadLibrary(library) !== undefined);
+  if (missing.length === 0) return undefined;
+  return `its CUDA libraries do not load (libtensorflow 2.9 needs CUDA 11.2 and cuDNN 8; missing ${missing.join(', ')})`;
+}
+
+/** What backend selection looks at on this machine; tests pass their own. */
+export interface BackendProbes {
+  readonly hasNvidiaGpu: () => boolean;
+  readonly loadLibrary: LibraryLoader;
+}
+
+const SYSTEM_PROBES: BackendProbes = { hasNvidiaGpu, loadLibrary: dlopenLibrary };
+
 /** Where the tfjs wasm binaries are: beside the bundle (dist/) when shipped, else in the package. */
 function wasmDirectory(): string {
   const candidates = [__dirname, path.join(__dirname, '..'), path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist'];
@@ -66,7 +102,7 @@ async function activate(tf: typeof TF, name: string): Promise<void> {
   await tf.ready();
 }
 
-async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Promise<Omit<ComputeBackend, 'skipped'>> {
+async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, probes: BackendProbes): Promise<Omit<ComputeBackend, 'skipped'>> {
   switch (name) {
     case 'cpu': {
       const tf = tfCore();
@@ -83,11 +119,17 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean): Pro
     }
     case 'tfjs-node':
     case 'tfjs-node-gpu': {
-      if (name === 'tfjs-node-gpu' && !hasNvidiaGpu()) throw new Error('no NVIDIA GPU found');
+      const gpu = name === 'tfjs-node-gpu';
+      if (gpu && !probes.hasNvidiaGpu()) throw new Error('no NVIDIA GPU found');
+      const cuda = gpu ? cudaLibrariesProblem(probes.loadLibrary) : undefined;
+      if (cuda) throw new Error(cuda);
       load(`@tensorflow/${name}`);
       const tf = tfCore();
       await activate(tf, 'tensorflow');
-      const gpu = name === 'tfjs-node-gpu';
+      // libtensorflow falls back to the CPU when the GPU cannot be used, and only logs it.
+      if (gpu && (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === false) {
+        throw new Error('libtensorflow registered no GPU device (it needs CUDA 11.2 and cuDNN 8 matching the driver)');
+      }
       return { name, device: gpu ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, oneLayerPerBatch: false, maxBatchElements: gpu ? GPU_BATCH_ELEMENTS : CPU_BATCH_ELEMENTS };
     }
     case 'webgpu': {
@@ -119,10 +161,10 @@ const GPU_BATCH_ELEMENTS = 128 << 20;
 const AUTO_ORDER: ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 /** Initialises the requested backend; `auto` falls through the list and records why each was skipped. */
-export async function selectBackend(requested: BackendName): Promise<ComputeBackend> {
+export async function selectBackend(requested: BackendName, probes: BackendProbes = SYSTEM_PROBES): Promise<ComputeBackend> {
   if (requested !== 'auto') {
     try {
-      return { ...(await tryBackend(requested, true)), skipped: [] };
+      return { ...(await tryBackend(requested, true, probes)), skipped: [] };
     } catch (error) {
       throw new Error(`backend "${requested}" is not available: ${shortReason(error)}`);
     }
@@ -130,7 +172,7 @@ export async function selectBackend(requested: BackendName): Promise<ComputeBack
   const skipped: string[] = [];
   for (const name of AUTO_ORDER) {
     try {
-      return { ...(await tryBackend(name, false)), skipped };
+      return { ...(await tryBackend(name, false, probes)), skipped };
     } catch (error) {
       skipped.push(`${name}: ${shortReason(error)}`);
     }

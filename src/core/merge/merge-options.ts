@@ -13,6 +13,9 @@ export interface OptionRule {
   readonly valid: (value: unknown) => boolean;
 }
 
+/** More threads than this only adds memory: each holds its own tfjs engine. */
+export const MAX_THREADS = 256;
+
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const oneOf = (allowed: readonly string[]): OptionRule => ({ expected: `one of ${allowed.join(', ')}`, valid: (v) => allowed.includes(v as string) });
 const filePath: OptionRule = { expected: 'a file path', valid: (v) => typeof v === 'string' && v.length > 0 };
@@ -34,6 +37,7 @@ export const MERGE_OPTION_RULES: { readonly [K in keyof MergeRequest]-?: OptionR
   overwrite: { expected: 'true or false', valid: (v) => typeof v === 'boolean' },
   directWeights: { expected: 'two finite numbers', valid: (v) => Array.isArray(v) && v.length === 2 && v.every(isNumber) },
   sparsityThreshold: { expected: 'a number from 0 to 1', valid: (v) => isNumber(v) && v >= 0 && v <= 1 },
+  threads: { expected: `an integer from 0 (one per core) to ${MAX_THREADS}`, valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_THREADS },
 };
 
 export type MergeOptionKey = keyof MergeRequest;

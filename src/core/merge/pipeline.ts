@@ -1,20 +1,26 @@
 /**
- * A whole merge, start to finish: open and pair both LoRAs, read and prepare the paired layers, optimise
- * (ZipLoRA) or not (direct), report, and write the merged LoRA and its sidecar. It runs in the worker
- * process; the callbacks carry progress out and a cancel in.
+ * A whole merge, start to finish: open and pair both LoRAs, then read, solve and write the paired layers as a
+ * stream — the main thread reads a batch's factor bytes and hands them to a compute thread (compute-pool.ts),
+ * which solves (ZipLoRA) or only measures (direct) and returns the merged layer encoded; the writer writes the
+ * layers in file order as they arrive, while the inputs are hashed. It runs in the worker process; the
+ * callbacks carry progress out and a cancel in.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { pairLayers, PairingReport } from '../lora/pairing';
 import { checkWritableTarget } from '../safetensors/writer';
-import { selectBackend } from './backends';
+import { ComputePool, threadCount } from './compute-pool';
+import { BatchJob, LayerOutput, readLayerBytes } from './layer-job';
+import { LayerFlow } from './layer-flow';
 import { LayerReport, reportFromResult } from './layer-report';
-import { readDelta } from './read-delta';
-import { MergeRequest, MergeSummary, sidecarPathFor } from './request';
-import { orientForColumns } from './types';
 import { MergeCallbacks } from './merge-callbacks';
-import { writeMergeOutputs, LayerSolution } from './write-output';
-import { BatchSettings, multiplyAddsPerStep, planBatches, solveBatch } from './ziplora-solver';
+import { outputDtype, writtenModules } from './merged-tensors';
+import { RemainingTime } from './remaining-time';
+import { MergeRequest, MergeSummary, sidecarPathFor } from './request';
+import { LayerSolution, outputScheme, writeMergedFile, writeSidecar } from './write-output';
+import { BatchSettings, LayerShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
 
 export class MergeError extends Error {
   override name = 'MergeError';
@@ -30,6 +36,17 @@ function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Layers read ahead per compute thread: enough to keep every thread busy while the writer catches up. */
+const LAYERS_AHEAD_PER_THREAD = 2;
+/** How often a cancel is looked for while the threads compute. */
+const CANCEL_POLL_MS = 50;
+
 export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks = {}): Promise<MergeSummary> {
   const started = Date.now();
   const sidecar = sidecarPathFor(request.output);
@@ -41,6 +58,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
   }
   const content = await openLora(request.content);
   let style: OpenLora | undefined;
+  let pool: ComputePool | undefined;
   try {
     style = await openLora(request.style);
     const pairing = pairLayers(
@@ -48,8 +66,12 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       { name: path.basename(request.style), layers: style.lora.layers, baseModel: style.lora.baseModel },
     );
     checkPairing(pairing, request);
+    // Hashed from the start, alongside the work; the merged file's header, which names them, is written last.
+    const hashes = Promise.all([sha256(request.content), sha256(request.style)] as const);
+    hashes.catch(() => undefined);
     // The direct merge needs no optimisation, but its report is measured on the same backend.
-    const backend = await selectBackend(request.backend);
+    pool = await ComputePool.start(request.backend, threadCount(request.threads));
+    const backend = pool.backend;
     callbacks.onStart?.({
       backend: backend.name,
       device: backend.device,
@@ -58,60 +80,13 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       contentOnly: pairing.onlyInFirst.length,
       styleOnly: pairing.onlyInSecond.length,
       refused: pairing.refused.map((r) => ({ module: r.module, reason: r.reason })),
+      threads: pool.size,
     });
-
-    const ziplora = request.method === 'ziplora';
-    const settings: BatchSettings = {
-      solver: ziplora ? request.solver : 'adam',
-      steps: ziplora ? request.steps : 0,
-      lambda: ziplora ? request.lambda : 0,
-      learningRate: request.learningRate,
-      start: ziplora ? [1, 1] : request.directWeights,
-      directWeights: request.directWeights,
-    };
-    // Shapes from the headers alone, oriented like the problem (output columns swap in and out).
-    const shapes = pairing.paired.map(({ first, second }) => {
-      const [inFeatures, outFeatures] = request.columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
-      return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
-    });
-    const solutions: LayerSolution[] = new Array(pairing.paired.length);
-    const reports: LayerReport[] = new Array(pairing.paired.length);
-    const totalUnits = pairing.paired.length * Math.max(1, settings.steps);
-    let doneUnits = 0;
-    let optimiseMs = 0;
-    // Batches are read, solved and measured one after the other, so memory holds one batch of factors.
-    for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {
-      const inputs = [];
-      for (const index of batch) {
-        callbacks.checkCancelled?.();
-        const pair = pairing.paired[index];
-        inputs.push({
-          content: orientForColumns(await readDelta(content, pair.first), request.columns),
-          style: orientForColumns(await readDelta(style, pair.second), request.columns),
-        });
-        callbacks.onProgress?.({ phase: 'reading', done: doneUnits, total: totalUnits, elapsedMs: Date.now() - started, detail: pair.module });
-      }
-      const solveStarted = Date.now();
-      let reported = 0;
-      const results = await solveBatch(backend, inputs, settings, async (step) => {
-        doneUnits += (step - reported) * batch.length;
-        reported = step;
-        callbacks.onProgress?.({ phase: 'optimising', done: doneUnits, total: totalUnits, elapsedMs: Date.now() - started, detail: pairing.paired[batch[0]].module });
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        callbacks.checkCancelled?.();
-      });
-      optimiseMs += Date.now() - solveStarted;
-      if (settings.steps === 0) doneUnits += batch.length;
-      batch.forEach((index, i) => {
-        const result = results[i];
-        solutions[index] = { mContent: result.mContent, mStyle: result.mStyle, losses: ziplora ? result.losses : new Float32Array(0) };
-        reports[index] = reportFromResult(pairing.paired[index].module, result, { directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
-        callbacks.onLayer?.(reports[index]);
-      });
-    }
-    const optimiseSeconds = optimiseMs / 1000;
-
-    const warnings = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
+    const merged = await mergeLayers({ request, content, style, pairing, pool, callbacks, started, hashes });
+    const { reports, solutions, retained, optimiseSeconds, shapes, settings } = merged;
+    const sidecarReports = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
+    await writeSidecar({ request, sidecar, pairing, merged: merged.staged, metadata: merged.metadata, solutions, reports: sidecarReports, callbacks, started });
+    // Work done: each layer's Adam steps, or the gradient-equivalents the Newton solver used.
     const multiplyAdds = shapes.reduce((sum, shape, i) => sum + multiplyAddsPerStep(shape) * (reports[i].evaluations ?? settings.steps), 0);
     return {
       output: request.output,
@@ -119,6 +94,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       method: request.method,
       backend: backend.name,
       device: backend.device,
+      threads: pool.size,
       layers: { merged: pairing.paired.length, copiedFromContent: pairing.onlyInFirst.length, copiedFromStyle: pairing.onlyInSecond.length, refused: pairing.refused.length },
       seconds: (Date.now() - started) / 1000,
       optimiseSeconds,
@@ -128,11 +104,136 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       meanDirectContentError: mean(reports.map((r) => r.directContentError)),
       meanDirectStyleError: mean(reports.map((r) => r.directStyleError)),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
-      warnings,
+      warnings: merged.warnings,
       reports,
     };
   } finally {
+    await pool?.close();
     await content.file.close();
     await style?.file.close();
+  }
+}
+
+interface MergeContext {
+  readonly request: MergeRequest;
+  readonly content: OpenLora;
+  readonly style: OpenLora;
+  readonly pairing: PairingReport;
+  readonly pool: ComputePool;
+  readonly callbacks: MergeCallbacks;
+  readonly started: number;
+  readonly hashes: Promise<readonly [string, string]>;
+}
+
+/** Reads, solves and writes every paired layer (and the copied ones) into the merged file. */
+async function mergeLayers(context: MergeContext) {
+  const { request, content, style, pairing, pool, callbacks, started } = context;
+  // The family whose part names a split output uses (the writer names the tensors the same way).
+  const family = outputScheme(request, content, style).source.lora.baseModel.family;
+  const ziplora = request.method === 'ziplora';
+  const settings: BatchSettings = {
+    solver: ziplora ? request.solver : 'adam',
+    steps: ziplora ? request.steps : 0,
+    lambda: ziplora ? request.lambda : 0,
+    learningRate: request.learningRate,
+    start: ziplora ? [1, 1] : request.directWeights,
+    directWeights: request.directWeights,
+  };
+  // Shapes from the headers alone, oriented like the problem (output columns swap in and out).
+  const shapes: LayerShape[] = pairing.paired.map(({ first, second }) => {
+    const [inFeatures, outFeatures] = request.columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
+    return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
+  });
+  // In file order of their first layer, so that results arrive about in the order the writer needs them.
+  const batches = planBatches(shapes, pool.backend.oneLayerPerBatch, pool.backend.maxBatchElements).sort((a, b) => Math.min(...a) - Math.min(...b));
+  const total = pairing.paired.length;
+  const flow = new LayerFlow(total, LAYERS_AHEAD_PER_THREAD * pool.size);
+  const solutions: LayerSolution[] = new Array(total);
+  const reports: LayerReport[] = new Array(total);
+  const retained: Record<string, number> = {};
+  const remaining = new RemainingTime(shapes.map((s) => multiplyAddsPerStep(s)), Date.now());
+  const optimiseStarted = Date.now();
+  let read = 0;
+  let solved = 0;
+
+  const layerJob = async (index: number) => {
+    const pair = pairing.paired[index];
+    return {
+      content: await readLayerBytes(content.file, pair.first),
+      style: await readLayerBytes(style.file, pair.second),
+      dtype: outputDtype(request, pair.first),
+      upRows: writtenModules(pair.module, pair.first, family).map((m) => m.rows ?? null),
+      ...(request.rank !== undefined ? { rank: request.rank } : {}),
+    };
+  };
+  const onSolved = (batch: readonly number[], outputs: readonly LayerOutput[]) => {
+    batch.forEach((index, i) => {
+      const { result } = outputs[i];
+      const module = pairing.paired[index].module;
+      solutions[index] = { mContent: result.mContent, mStyle: result.mStyle, losses: ziplora ? result.losses : new Float32Array(0) };
+      reports[index] = reportFromResult(module, result, { directWeights: request.directWeights, sparsityThreshold: request.sparsityThreshold });
+      if (outputs[i].retainedEnergy !== undefined) retained[module] = outputs[i].retainedEnergy!;
+      callbacks.onLayer?.(reports[index]);
+      remaining.solved(index);
+      solved++;
+      flow.deliver(index, outputs[i]);
+    });
+    const now = Date.now();
+    callbacks.onProgress?.({ phase: 'optimising', done: solved, total, elapsedMs: now - started, remainingMs: remaining.estimate(now), detail: pairing.paired[batch[0]].module });
+  };
+
+  let stopped: Error | undefined;
+  const stop = (error: unknown) => {
+    stopped ??= error instanceof Error ? error : new MergeError(String(error));
+    flow.fail(stopped);
+  };
+  const dispatch = async () => {
+    const solving: Promise<void>[] = [];
+    for (const batch of batches) {
+      await flow.admit(batch);
+      callbacks.checkCancelled?.();
+      const layers = [];
+      for (const index of batch) {
+        layers.push(await layerJob(index));
+        read++;
+        callbacks.onProgress?.({ phase: 'reading', done: read, total, elapsedMs: Date.now() - started, detail: pairing.paired[index].module });
+      }
+      const job: BatchJob = { layers, settings, columns: request.columns };
+      solving.push(pool.run(job).then((outputs) => onSolved(batch, outputs), stop));
+    }
+    await Promise.all(solving);
+  };
+  // A cancel is looked for while the main thread waits for the threads, not only between its own steps.
+  const poll = setInterval(() => {
+    try {
+      callbacks.checkCancelled?.();
+    } catch (error) {
+      stop(error);
+    }
+  }, CANCEL_POLL_MS);
+  let optimiseSeconds = 0;
+  try {
+    const dispatching = dispatch().then(() => (optimiseSeconds = (Date.now() - optimiseStarted) / 1000), stop);
+    const written = writeMergedFile({
+      request,
+      content,
+      style,
+      pairing,
+      layerOutput: (index) => flow.take(index),
+      layerWritten: (index) => flow.written(index),
+      hashes: context.hashes,
+      backend: pool.backend,
+      callbacks,
+      started,
+    });
+    const result = await written.catch((error: unknown) => {
+      stop(error);
+      throw stopped;
+    });
+    await dispatching;
+    if (stopped) throw stopped;
+    return { ...result, solutions, reports, retained, optimiseSeconds, shapes, settings };
+  } finally {
+    clearInterval(poll);
   }
 }

@@ -3,7 +3,7 @@ import { readLayerFactors } from '../lora/factors';
 import { LoraLayer } from '../lora/layer';
 import { NonFiniteFactorError } from '../lora/layer-stats';
 import { SafetensorsError } from '../safetensors/errors';
-import { OpenLora } from '../lora/open-lora';
+import { TensorSource } from '../safetensors/reader';
 import { FactoredDelta } from './types';
 
 /** A paired layer's factors as the merge math wants them. */
@@ -14,11 +14,12 @@ function allFinite(values: Float32Array): boolean {
   return sum === 0;
 }
 
-export async function readDelta(lora: OpenLora, layer: LoraLayer): Promise<FactoredDelta> {
-  const factors = await readLayerFactors(lora.file, layer);
+/** `source` is the LoRA's open file, or its tensors' bytes already read (a compute thread). */
+export async function readDelta(source: TensorSource, layer: LoraLayer): Promise<FactoredDelta> {
+  const factors = await readLayerFactors(source, layer);
   for (const [values, tensor] of [[factors.down, layer.down], [factors.upTransposed, layer.up]] as const) {
     if (!allFinite(values)) {
-      throw new SafetensorsError(lora.file.path, new NonFiniteFactorError(layer, tensor.name).message, 'the LoRA is broken (training diverged?); it cannot be merged');
+      throw new SafetensorsError(source.path, new NonFiniteFactorError(layer, tensor.name).message, 'the LoRA is broken (training diverged?); it cannot be merged');
     }
   }
   return {

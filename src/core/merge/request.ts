@@ -31,6 +31,8 @@ export interface MergeRequest {
   /** Weights of the direct merge (its method and its comparison baseline). */
   readonly directWeights: readonly [number, number];
   readonly sparsityThreshold: number;
+  /** Compute threads solving layers in parallel; 0 = one per available core. */
+  readonly threads: number;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {
@@ -46,6 +48,7 @@ export const DEFAULT_MERGE_OPTIONS = {
   overwrite: false,
   directWeights: [1, 1] as const,
   sparsityThreshold: 0.05,
+  threads: 0,
 };
 
 export interface MergeStart {
@@ -57,17 +60,29 @@ export interface MergeStart {
   readonly contentOnly: number;
   readonly styleOnly: number;
   readonly refused: readonly { module: string; reason: string }[];
+  /** Compute threads solving layers (1 for backends that run their own threads or a GPU). */
+  readonly threads: number;
 }
 
-/** In order: read the paired layers, solve, hash the inputs (for the sidecar), write the merged file, write the sidecar. */
-export const MERGE_PHASES = ['reading', 'optimising', 'hashing', 'writing', 'writing-sidecar'] as const;
+/**
+ * In the order each is first reached: read the paired layers, solve them, write the merged file (these three
+ * overlap, layer by layer), wait for the inputs' hashes (computed all along; the merged file's header names
+ * them), write the sidecar.
+ */
+export const MERGE_PHASES = ['reading', 'optimising', 'writing', 'hashing', 'writing-sidecar'] as const;
 export type MergePhase = (typeof MERGE_PHASES)[number];
 
+/**
+ * Where a merge stands. While optimising, `done` and `total` count LAYERS solved (a solver that stops on
+ * convergence has no step count known in advance); while writing, tensors written; while reading, layers read.
+ */
 export interface MergeProgress {
   readonly phase: MergePhase;
   readonly done: number;
   readonly total: number;
   readonly elapsedMs: number;
+  /** Estimated time until the last layer is solved (optimising only, once a layer is done). */
+  readonly remainingMs?: number;
   readonly detail?: string;
 }
 
@@ -77,6 +92,7 @@ export interface MergeSummary {
   readonly method: MergeMethod;
   readonly backend: string;
   readonly device: string;
+  readonly threads: number;
   readonly layers: { readonly merged: number; readonly copiedFromContent: number; readonly copiedFromStyle: number; readonly refused: number };
   readonly seconds: number;
   readonly optimiseSeconds: number;

@@ -1,59 +1,54 @@
 /**
  * Writing a merge's two files: the merged LoRA (an ordinary LoRA of rank r_c + r_s that any loader accepts)
- * and the sidecar with the coefficients and the per-layer report. Tensors are produced one at a time from the
- * input files, so memory stays at one layer. Both files are written whole to temporary files first and renamed
- * into place together at the end: a failure or a cancel in any phase leaves the folder as it was.
+ * and the sidecar with the coefficients and the per-layer report. The merged layers arrive from the compute
+ * threads already encoded and are written in file order as they come, so the inputs are read once; the header,
+ * which names the inputs' hashes, is written last. Both files are written whole to temporary files first and
+ * renamed into place together at the end: a failure or a cancel in any phase leaves the folder as it was.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
-import { partRows, partsOfFused } from '../lora/fused-projections';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { PairingReport } from '../lora/pairing';
 import { encodeFromF32 } from '../safetensors/float';
 import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
-import { ComputeBackend } from './backends';
 import { LayerReport } from './layer-report';
+import { LayerOutput } from './layer-job';
 import { MergeCallbacks } from './merge-callbacks';
+import { outputDtype, tensorShapes, writtenModules } from './merged-tensors';
 import { readDelta } from './read-delta';
-import { reduceRank } from './reduce-rank';
 import { MergePhase, MergeRequest } from './request';
 import { FactoredDelta } from './types';
 import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
 
-type WritableDtype = 'F16' | 'BF16' | 'F32';
-
-/** What the writer needs of each merged layer: its coefficients and, for ZipLoRA, its loss curve. */
+/** What the sidecar stores of each merged layer: its coefficients and, for ZipLoRA, its loss curve. */
 export interface LayerSolution {
   readonly mContent: Float32Array;
   readonly mStyle: Float32Array;
   readonly losses: Float32Array;
 }
 
-export interface OutputJob {
+export interface MergedFileJob {
   readonly request: MergeRequest;
-  readonly sidecar: string;
   readonly content: OpenLora;
   readonly style: OpenLora;
   readonly pairing: PairingReport;
-  readonly solutions: readonly LayerSolution[];
-  readonly reports: readonly LayerReport[];
-  readonly backend: ComputeBackend;
+  /** Paired layer `index`, merged and encoded; awaited in file order. */
+  readonly layerOutput: (index: number) => Promise<LayerOutput>;
+  /** Called once the writer holds the last of layer `index`'s bytes it needs. */
+  readonly layerWritten: (index: number) => void;
+  /** sha256 of the content and the style file, computed while the merge runs. */
+  readonly hashes: Promise<readonly [string, string]>;
+  readonly backend: { readonly name: string; readonly device: string };
   readonly callbacks: MergeCallbacks;
   readonly started: number;
 }
 
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora): { scheme: NamingScheme; source: OpenLora } {
+/** The naming the merged file is written in, and the input whose family names its modules. */
+export function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora): { scheme: NamingScheme; source: OpenLora } {
   switch (request.naming) {
     case 'kohya':
     case 'diffusers':
@@ -65,119 +60,8 @@ function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora)
   }
 }
 
-function outputDtype(request: MergeRequest, layer: LoraLayer): WritableDtype {
-  if (request.dtype !== 'auto') return request.dtype;
-  const dtype = layer.down.dtype;
-  return dtype === 'F16' || dtype === 'BF16' ? dtype : 'F32';
-}
-
-/** Tensor shapes of a layer of rank r in the file: conv layers keep their 4-D form. */
-function shapes(layer: LoraLayer, rank: number): { down: number[]; up: number[] } {
-  if (layer.kind === 'conv') return { down: [rank, layer.inFeatures, layer.kernel[0], layer.kernel[1]], up: [layer.outFeatures, rank, 1, 1] };
-  return { down: [rank, layer.inFeatures], up: [layer.outFeatures, rank] };
-}
-
-/**
- * The merged factors of one layer: up = [s_c·B_c, s_s·B_s], down = [A_c·diag(m_c); A_s·diag(m_s)], or with
- * output-feature columns the rows of up scaled instead. Scales are folded into up, so the layer's scale is 1.
- */
-function mergedFactors(content: FactoredDelta, style: FactoredDelta, solution: LayerSolution, columns: 'input' | 'output') {
-  const out = content.outFeatures;
-  const cols = content.inFeatures;
-  const R = content.rank + style.rank;
-  const up = new Float32Array(out * R);
-  const down = new Float32Array(R * cols);
-  const parts: [FactoredDelta, Float32Array, number][] = [[content, solution.mContent, 0], [style, solution.mStyle, content.rank]];
-  for (const [delta, m, offset] of parts) {
-    for (let a = 0; a < delta.rank; a++) {
-      for (let j = 0; j < cols; j++) down[(offset + a) * cols + j] = delta.down[a * cols + j] * (columns === 'input' ? m[j] : 1);
-      for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[a * out + i] * delta.scale * (columns === 'output' ? m[i] : 1);
-    }
-  }
-  return { up, down, rank: R };
-}
-
-interface MergedFactors {
-  readonly up: Float32Array;
-  readonly down: Float32Array;
-  readonly rank: number;
-}
-
-/** Rows [start, start + count) of up (out × rank, row-major): one split part of a fused module. */
-function rowsOf(merged: MergedFactors, rows: { start: number; count: number } | undefined): Float32Array {
-  return rows ? merged.up.subarray(rows.start * merged.rank, (rows.start + rows.count) * merged.rank) : merged.up;
-}
-
-export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
-  const { request, content, style, pairing, solutions, reports, callbacks } = job;
-  const warnings: string[] = [];
-  const { scheme, source } = outputScheme(request, content, style);
-  const family = source.lora.baseModel.family;
-  const tensors: TensorToWrite[] = [];
-  const retained: Record<string, number> = {};
-
-  pairing.paired.forEach((pair, index) => {
-    const dtype = outputDtype(request, pair.first);
-    const fullRank = pair.first.rank + pair.second.rank;
-    const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
-    // Read and merged once, when the writer reaches the layer's first tensor; the others use the result.
-    let merging: Promise<MergedFactors> | undefined;
-    const merged = () =>
-      (merging ??= (async () => {
-        const [c, s] = [await readDelta(content, pair.first), await readDelta(style, pair.second)];
-        const full = mergedFactors(c, s, solutions[index], request.columns);
-        if (request.rank === undefined || request.rank >= full.rank) return full;
-        const reduced = reduceRank(full.up, full.down, c.outFeatures, full.rank, c.inFeatures, request.rank);
-        retained[pair.module] = reduced.retainedEnergy;
-        return reduced;
-      })());
-    // Content in split naming: the fused result is written back as ALL its parts (also those the content lacks,
-    // whose rows carry the style's share), each the part's rows of up.
-    const targets: { module: string; rows?: { start: number; count: number } }[] = pair.first.parts
-      ? partsOfFused(pair.module, family).map((p) => ({ module: p.canonical, rows: partRows(p.slot, pair.first.inFeatures, pair.first.outFeatures) }))
-      : [{ module: pair.module }];
-    for (const target of targets) {
-      const names = layerTensorNames(target.module, scheme, family);
-      const shape = shapes(pair.first, finalRank);
-      if (target.rows) shape.up[0] = target.rows.count;
-      tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (await merged()).down) });
-      tensors.push({ name: names.up, dtype, shape: shape.up, data: async () => encodeFromF32(dtype, rowsOf(await merged(), target.rows)) });
-      // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
-      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => encodeFromF32(dtype, new Float32Array([(await merged()).rank])) });
-    }
-  });
-
-  const copy = (lora: OpenLora, layer: LoraLayer) => {
-    const names = layerTensorNames(layer.module, scheme, family);
-    const dtype = outputDtype(request, layer);
-    const shape = shapes(layer, layer.rank);
-    let delta: FactoredDelta | undefined;
-    // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
-    const foldScale = !names.alpha;
-    tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (delta = await readDelta(lora, layer)).down) });
-    tensors.push({
-      name: names.up,
-      dtype,
-      shape: shape.up,
-      data: () => encodeFromF32(dtype, transpose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
-    });
-    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
-  };
-  for (const layer of pairing.onlyInFirst) copy(content, layer);
-  for (const layer of pairing.onlyInSecond) copy(style, layer);
-  if (content.lora.extraTensors.length) {
-    warnings.push(`${content.lora.extraTensors.length} non-LoRA tensors of the content file (e.g. ${content.lora.extraTensors[0]}) were not copied`);
-  }
-  if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
-
-  const progress = (phase: MergePhase, done: number, total: number, detail?: string) =>
-    callbacks.onProgress?.({ phase, done, total, elapsedMs: Date.now() - job.started, detail });
-  progress('hashing', 0, 2, request.content);
-  const contentHash = await sha256(request.content);
-  callbacks.checkCancelled?.();
-  progress('hashing', 1, 2, request.style);
-  const styleHash = await sha256(request.style);
-  callbacks.checkCancelled?.();
+function metadataOf(job: MergedFileJob, scheme: NamingScheme, hashes: readonly [string, string]): Record<string, string> {
+  const { request } = job;
   const recipe = {
     method: request.method,
     ...(request.method === 'ziplora' ? { solver: request.solver, ...(request.solver === 'newton' ? { newton: DEFAULT_NEWTON_SETTINGS } : {}) } : {}),
@@ -194,23 +78,118 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     version: TOOL_VERSION,
   };
   const sources = [
-    { role: 'content', file: path.basename(request.content), sha256: contentHash },
-    { role: 'style', file: path.basename(request.style), sha256: styleHash },
+    { role: 'content', file: path.basename(request.content), sha256: hashes[0] },
+    { role: 'style', file: path.basename(request.style), sha256: hashes[1] },
   ];
-  const metadata = {
+  return {
     ziplora_recipe: JSON.stringify(recipe),
     ziplora_sources: JSON.stringify(sources),
     ...(scheme === 'kohya' ? { ss_network_module: 'networks.lora' } : {}),
   };
+}
 
-  // Cancel is checked after every tensor of both files; neither file replaces anything until both are whole.
-  const afterTensor = (phase: MergePhase) => (done: number, total: number) => {
-    callbacks.checkCancelled?.();
-    progress(phase, done + 1, total);
+/** The progress of one of the writer's phases, with the time since the merge started. */
+function reporter(callbacks: MergeCallbacks, started: number) {
+  return (phase: MergePhase, done: number, total: number, detail?: string) => callbacks.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started, detail });
+}
+
+/**
+ * Writes the merged LoRA to its temporary file; returns the warnings for the summary, the metadata it wrote and
+ * the staged file, which `writeSidecar` puts in place together with the sidecar.
+ */
+export async function writeMergedFile(job: MergedFileJob): Promise<{ warnings: string[]; metadata: Record<string, string>; staged: StagedFile }> {
+  const { request, content, style, pairing, callbacks } = job;
+  const warnings: string[] = [];
+  const { scheme, source } = outputScheme(request, content, style);
+  const family = source.lora.baseModel.family;
+  const tensors: TensorToWrite[] = [];
+
+  pairing.paired.forEach((pair, index) => {
+    const dtype = outputDtype(request, pair.first);
+    const fullRank = pair.first.rank + pair.second.rank;
+    const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
+    const targets = writtenModules(pair.module, pair.first, family);
+    const last = (t: number, alpha: boolean) => t === targets.length - 1 && alpha;
+    targets.forEach((target, t) => {
+      const names = layerTensorNames(target.module, scheme, family);
+      const shape = tensorShapes(pair.first, finalRank);
+      if (target.rows) shape.up[0] = target.rows.count;
+      const take = async <T>(pick: (o: LayerOutput) => T, isLast: boolean): Promise<T> => {
+        const picked = pick(await job.layerOutput(index));
+        if (isLast) job.layerWritten(index);
+        return picked;
+      };
+      tensors.push({ name: names.down, dtype, shape: shape.down, data: () => take((o) => o.down, false) });
+      tensors.push({ name: names.up, dtype, shape: shape.up, data: () => take((o) => o.ups[t], last(t, !names.alpha)) });
+      // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
+      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => take((o) => o.alpha, last(t, true)) });
+    });
+  });
+
+  const copy = (lora: OpenLora, layer: LoraLayer) => {
+    const names = layerTensorNames(layer.module, scheme, family);
+    const dtype = outputDtype(request, layer);
+    const shape = tensorShapes(layer, layer.rank);
+    let delta: FactoredDelta | undefined;
+    // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
+    const foldScale = !names.alpha;
+    tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (delta = await readDelta(lora.file, layer)).down) });
+    tensors.push({
+      name: names.up,
+      dtype,
+      shape: shape.up,
+      data: () => encodeFromF32(dtype, transpose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
+    });
+    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
   };
-  const writeOptions = { protect: [request.content, request.style], overwrite: request.overwrite };
-  const merged = await stageSafetensors(request.output, tensors, metadata, { ...writeOptions, onTensorWritten: afterTensor('writing') });
+  for (const layer of pairing.onlyInFirst) copy(content, layer);
+  for (const layer of pairing.onlyInSecond) copy(style, layer);
+  if (content.lora.extraTensors.length) {
+    warnings.push(`${content.lora.extraTensors.length} non-LoRA tensors of the content file (e.g. ${content.lora.extraTensors[0]}) were not copied`);
+  }
+  if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
 
+  // The hashes are hex digests of fixed length: placeholders of that length give the header its final size.
+  const placeholder = '0'.repeat(64);
+  let metadata = metadataOf(job, scheme, [placeholder, placeholder]);
+  const progress = reporter(callbacks, job.started);
+  const onTensorWritten = (done: number, total: number) => {
+    callbacks.checkCancelled?.();
+    progress('writing', done + 1, total);
+  };
+  // The inputs were hashed while the layers were solved and written; what is left of it is waited for here.
+  const lateMetadata = async () => {
+    callbacks.checkCancelled?.();
+    progress('hashing', 0, 1, `${path.basename(request.content)}, ${path.basename(request.style)}`);
+    const hashes = await job.hashes;
+    callbacks.checkCancelled?.();
+    return (metadata = metadataOf(job, scheme, hashes));
+  };
+  const staged = await stageSafetensors(request.output, tensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten, lateMetadata });
+  return { warnings, metadata, staged };
+}
+
+export interface SidecarJob {
+  readonly request: MergeRequest;
+  readonly sidecar: string;
+  readonly pairing: PairingReport;
+  /** The merged file, written whole and not yet in place. */
+  readonly merged: StagedFile;
+  /** The merged file's metadata, repeated in the sidecar. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly solutions: readonly LayerSolution[];
+  /** The per-layer reports, with the retained energy where the rank was reduced. */
+  readonly reports: readonly (LayerReport & { readonly retainedEnergy?: number })[];
+  readonly callbacks: MergeCallbacks;
+  readonly started: number;
+}
+
+/**
+ * Writes the sidecar after the merged file, then puts both in place; if the sidecar fails, the staged merged
+ * file is thrown away, so an earlier output stays as it was.
+ */
+export async function writeSidecar(job: SidecarJob): Promise<void> {
+  const { request, pairing, solutions, reports } = job;
   const sidecarTensors: TensorToWrite[] = [];
   pairing.paired.forEach((pair, i) => {
     const f32 = (values: Float32Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -218,21 +197,26 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     sidecarTensors.push({ name: `${pair.module}.m_style`, dtype: 'F32', shape: [solutions[i].mStyle.length], data: f32(solutions[i].mStyle) });
     if (solutions[i].losses.length) sidecarTensors.push({ name: `${pair.module}.loss`, dtype: 'F32', shape: [solutions[i].losses.length], data: f32(solutions[i].losses) });
   });
-  const report = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
+  const progress = reporter(job.callbacks, job.started);
+  // Cancel is checked after every tensor; neither file replaces anything until both are whole.
+  const onTensorWritten = (done: number, total: number) => {
+    job.callbacks.checkCancelled?.();
+    progress('writing-sidecar', done + 1, total);
+  };
   let sidecarFile: StagedFile;
   try {
-    sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { ...writeOptions, onTensorWritten: afterTensor('writing-sidecar') });
+    const metadata = { ...job.metadata, ziplora_report: JSON.stringify(reports), ziplora_merged_file: path.basename(request.output) };
+    sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
   } catch (error) {
-    await merged.discard();
+    await job.merged.discard();
     throw error;
   }
   // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them.
-  merged.commit();
+  job.merged.commit();
   try {
     sidecarFile.commit();
   } catch (error) {
     rmSync(request.output, { force: true });
     throw error;
   }
-  return warnings;
 }

@@ -175,7 +175,7 @@ export function encodeFromF32(dtype: 'F32' | 'F16' | 'BF16', values: Float32Arra
   const out = new Uint16Array(values.length);
   if (dtype === 'BF16') {
     // The same rounding as floatToBFloat16Bits, inlined over a bit view: this loop is on the merge's write path.
-    const bits = new Uint32Array(Float32Array.from(values).buffer);
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
     for (let i = 0; i < bits.length; i++) {
       const x = bits[i];
       out[i] = (x & 0x7f800000) === 0x7f800000 && x & 0x7fffff ? (x >>> 16) | 0x40 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;

@@ -113,6 +113,9 @@ async function readExactly(handle: fs.FileHandle, position: number, length: numb
   return buffer;
 }
 
+/** What reading a layer's factors needs of a file: an open file, or tensor bytes already read (merge threads). */
+export type TensorSource = Pick<SafetensorsFile, 'path' | 'readF32'>;
+
 /** Opens a file, runs `use`, and closes it whatever happens. */
 export async function withSafetensors<T>(path: string, use: (file: SafetensorsFile) => Promise<T>): Promise<T> {
   const file = await SafetensorsFile.open(path);

@@ -25,6 +25,11 @@ export interface WriteOptions {
   readonly overwrite?: boolean;
   /** Called after each tensor is written; throwing from it (e.g. on cancel) aborts the write cleanly. */
   readonly onTensorWritten?: (index: number, count: number) => void;
+  /**
+   * Metadata known only once the data is written (e.g. the inputs' hashes, computed meanwhile): the header is
+   * then written last. Its values must encode to the same length as those passed as `metadata`.
+   */
+  readonly lateMetadata?: () => Promise<Readonly<Record<string, string>>>;
 }
 
 /** Builds the header bytes, padded with spaces so the data buffer starts 8-byte aligned, as the reference does. */
@@ -123,7 +128,7 @@ export async function stageSafetensors(
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temporary, 'wx');
-    await handle.write(header, 0, header.byteLength, 0);
+    if (!options.lateMetadata) await writeAll(handle, header, 0);
     let position = header.byteLength;
     for (let i = 0; i < tensors.length; i++) {
       const tensor = tensors[i];
@@ -137,6 +142,11 @@ export async function stageSafetensors(
       options.onTensorWritten?.(i, tensors.length);
     }
     if (position !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
+    if (options.lateMetadata) {
+      const late = encodeHeader(tensors, await options.lateMetadata()).bytes;
+      if (late.byteLength !== header.byteLength) throw new Error('internal error: the late metadata changed the header length');
+      await writeAll(handle, late, 0);
+    }
     await handle.sync();
     await handle.close();
     handle = undefined;
