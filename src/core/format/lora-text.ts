@@ -17,7 +17,7 @@ const joinNumbers = (values: readonly (number | null)[]) => values.map((v) => (v
 
 export function renderAdapterText(summary: AdapterSummary): string {
   const { lora } = summary;
-  if (!lora) return `Adapter      not a LoRA: ${summary.kind}`;
+  if (!lora) return `Adapter      not a LoRA: ${summary.kind}${summary.advice ? `\nWhat to do   ${summary.advice}` : ''}`;
   const lines = [
     `LoRA         ${lora.format}`,
     `Base model   ${lora.baseModel.label} (${lora.baseModel.evidence.join('; ')})`,
@@ -27,7 +27,7 @@ export function renderAdapterText(summary: AdapterSummary): string {
     `Scale        ${lora.scaleSources.slice(0, 3).join('; ')}${lora.scaleSources.length > 3 ? '; …' : ''}`,
   ];
   if (lora.adapterConfig) lines.push(`Config       ${lora.adapterConfig}`);
-  if (lora.extraTensors.length) lines.push(`Other tensors (not LoRA factors, copied by a merge): ${formatCount(lora.extraTensors.length)}`, ...listSome(lora.extraTensors));
+  if (lora.extraTensors.length) lines.push(`Other tensors (not LoRA factors; a merge leaves them out and lists them): ${formatCount(lora.extraTensors.length)}`, ...listSome(lora.extraTensors));
   if (lora.problems.length) lines.push(`Problems (${formatCount(lora.problems.length)} layers; a merge refuses this file):`, ...listSome(lora.problems.map((p) => `${p.module}: ${p.problem}`)));
   if (lora.layers.length) {
     const rows = lora.layers.map((l) => [

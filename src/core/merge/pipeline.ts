@@ -13,6 +13,7 @@ import { readDelta } from './read-delta';
 import { MergeRequest, MergeSummary, sidecarPathFor } from './request';
 import { orientForColumns } from './types';
 import { MergeCallbacks } from './merge-callbacks';
+import { unmergedTensors } from './unmerged-tensors';
 import { writeMergeOutputs, LayerSolution } from './write-output';
 import { BatchSettings, multiplyAddsPerStep, planBatches, solveBatch } from './ziplora-solver';
 
@@ -128,6 +129,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       meanDirectStyleError: mean(reports.map((r) => r.directStyleError)),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       warnings,
+      unmerged: unmergedTensors(pairing, { content: content.lora.extraTensors, style: style.lora.extraTensors }),
       reports,
     };
   } finally {

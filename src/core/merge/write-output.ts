@@ -163,10 +163,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
   };
   for (const layer of pairing.onlyInFirst) copy(content, layer);
   for (const layer of pairing.onlyInSecond) copy(style, layer);
-  if (content.lora.extraTensors.length) {
-    warnings.push(`${content.lora.extraTensors.length} non-LoRA tensors of the content file (e.g. ${content.lora.extraTensors[0]}) were not copied`);
-  }
-  if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
+  // Tensors left out (non-factors of either file, refused pairs) are listed by name in the summary (unmerged-tensors.ts).
 
   const [contentHash, styleHash] = await Promise.all([sha256(request.content), sha256(request.style)]);
   const recipe = {

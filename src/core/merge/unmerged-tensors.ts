@@ -1,0 +1,51 @@
+/**
+ * What a merge does with every input tensor it does not merge, by name, so that nothing is dropped silently:
+ * layers in only one file are copied unchanged; tensors that are no B·A factor, and pairs whose shapes differ,
+ * are left out, each with the reason.
+ */
+import { LoraLayer } from '../lora/layer';
+import { PairingReport } from '../lora/pairing';
+
+export type InputRole = 'content' | 'style';
+
+export interface CopiedLayer {
+  readonly file: InputRole;
+  /** Canonical module name. */
+  readonly module: string;
+}
+
+export interface LeftOutTensor {
+  readonly file: InputRole;
+  /** The tensor's name in its file. */
+  readonly tensor: string;
+  readonly reason: string;
+}
+
+export interface UnmergedTensors {
+  readonly copied: readonly CopiedLayer[];
+  readonly leftOut: readonly LeftOutTensor[];
+}
+
+const NOT_A_FACTOR = 'not a LoRA factor (no B·A pair to merge or copy)';
+
+function tensorNamesOf(layer: LoraLayer): string[] {
+  const layers = layer.parts ? layer.parts.map((p) => p.layer) : [layer];
+  return layers.flatMap((l) => [l.down.name, l.up.name, ...(l.alphaTensor ? [l.alphaTensor.name] : [])]);
+}
+
+export function unmergedTensors(pairing: PairingReport, extra: { readonly content: readonly string[]; readonly style: readonly string[] }): UnmergedTensors {
+  const copied: CopiedLayer[] = [
+    ...pairing.onlyInFirst.map((l) => ({ file: 'content' as const, module: l.module })),
+    ...pairing.onlyInSecond.map((l) => ({ file: 'style' as const, module: l.module })),
+  ];
+  const leftOut: LeftOutTensor[] = [
+    ...extra.content.map((tensor) => ({ file: 'content' as const, tensor, reason: NOT_A_FACTOR })),
+    ...extra.style.map((tensor) => ({ file: 'style' as const, tensor, reason: NOT_A_FACTOR })),
+  ];
+  for (const pair of pairing.refused) {
+    const reason = `layer ${pair.module} refused: ${pair.reason}`;
+    leftOut.push(...tensorNamesOf(pair.first).map((tensor) => ({ file: 'content' as const, tensor, reason })));
+    leftOut.push(...tensorNamesOf(pair.second).map((tensor) => ({ file: 'style' as const, tensor, reason })));
+  }
+  return { copied, leftOut };
+}
