@@ -3,6 +3,7 @@
  * machine stated (all of them when none is named). The λ experiment is separate: bench/lambda.ts.
  */
 import { benchCompare } from './compare';
+import { benchFlux } from './flux';
 import { benchMerge } from './merge';
 import { benchSafetensors } from './safetensors';
 import { machine } from './support';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   safetensors: benchSafetensors,
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
+  flux: () => benchFlux([]),
 };
 
 async function main(names: string[]): Promise<void> {

@@ -48,7 +48,6 @@ export class MergeRunner implements vscode.Disposable {
       this.log.line(`wrote ${summary.output} and ${summary.sidecar}`);
       for (const c of summary.unmerged.copied) this.log.line(`copied unchanged from ${c.file}: ${c.module}`);
       for (const t of summary.unmerged.leftOut) this.log.line(`left out of ${t.file}: ${t.tensor} (${t.reason})`);
-      for (const warning of summary.warnings) this.log.line(`warning: ${warning}`);
       if (!options.quiet) void this.offerResult(summary);
       return summary;
     } catch (error) {

@@ -79,7 +79,6 @@ export function renderMergeSummary(summary: MergeSummary): string {
       `  (direct merge: content ${formatNumber(summary.meanDirectContentError)}, style ${formatNumber(summary.meanDirectStyleError)})`,
   ];
   lines.push(...unmergedLines(summary.unmerged));
-  for (const warning of summary.warnings) lines.push(`Warning      ${warning}`);
   const rows = summarizeByBlock(summary.reports).map((b) => [
     b.block,
     String(b.layers),

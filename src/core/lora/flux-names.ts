@@ -40,3 +40,17 @@ export function bflPathOfDiffusersFlux(path: string): string | undefined {
   const renamed = kind === 'transformer_blocks' ? DOUBLE_BLOCK[rest] : SINGLE_BLOCK[rest];
   return renamed && `${kind === 'transformer_blocks' ? 'double_blocks' : 'single_blocks'}.${index}.${renamed}`;
 }
+
+const invert = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([d, b]) => [b, d]));
+const DOUBLE_BLOCK_BFL = invert(DOUBLE_BLOCK);
+const SINGLE_BLOCK_BFL = invert(SINGLE_BLOCK);
+const GLOBAL_BFL = invert(GLOBAL);
+
+/** A BFL Flux path → the diffusers path of the same weight (the inverse of bflPathOfDiffusersFlux), or undefined. */
+export function diffusersPathOfBflFlux(path: string): string | undefined {
+  const block = /^(double_blocks|single_blocks)\.(\d+)\.(.+)$/.exec(path);
+  if (!block) return GLOBAL_BFL[path];
+  const [, kind, index, rest] = block;
+  const renamed = kind === 'double_blocks' ? DOUBLE_BLOCK_BFL[rest] : SINGLE_BLOCK_BFL[rest];
+  return renamed && `${kind === 'double_blocks' ? 'transformer_blocks' : 'single_transformer_blocks'}.${index}.${renamed}`;
+}

@@ -77,7 +77,7 @@ const KOHYA_PREFIXES: Record<string, Component> = {
 };
 
 /** Flux in the original (BFL) layout, as kohya/sd-scripts names it: `lora_unet_double_blocks_0_img_attn_qkv`. */
-function isBflFluxPath(path: string): boolean {
+export function isBflFluxPath(path: string): boolean {
   return /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/.test(path);
 }
 

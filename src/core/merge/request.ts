@@ -84,7 +84,6 @@ export interface MergeSummary {
   readonly meanDirectStyleError: number;
   /** Peak resident memory of the process that ran the merge (the worker), in MiB. */
   readonly peakRssMiB: number;
-  readonly warnings: readonly string[];
   /** Every input tensor that was not merged: layers copied unchanged, and tensors left out with the reason. */
   readonly unmerged: UnmergedTensors;
   readonly reports: readonly LayerReport[];

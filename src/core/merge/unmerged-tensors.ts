@@ -28,12 +28,18 @@ export interface UnmergedTensors {
 
 const NOT_A_FACTOR = 'not a LoRA factor (no B·A pair to merge or copy)';
 
-function tensorNamesOf(layer: LoraLayer): string[] {
+/** A layer's tensors in its file (each part's, for a layer fused from split parts). */
+export function tensorNamesOf(layer: LoraLayer): string[] {
   const layers = layer.parts ? layer.parts.map((p) => p.layer) : [layer];
   return layers.flatMap((l) => [l.down.name, l.up.name, ...(l.alphaTensor ? [l.alphaTensor.name] : [])]);
 }
 
-export function unmergedTensors(pairing: PairingReport, extra: { readonly content: readonly string[]; readonly style: readonly string[] }): UnmergedTensors {
+/** `leftOutByWriter`: copied layers the writer could not place (output-layout.ts clashes). */
+export function unmergedTensors(
+  pairing: PairingReport,
+  extra: { readonly content: readonly string[]; readonly style: readonly string[] },
+  leftOutByWriter: readonly LeftOutTensor[] = [],
+): UnmergedTensors {
   const copied: CopiedLayer[] = [
     ...pairing.onlyInFirst.map((l) => ({ file: 'content' as const, module: l.module })),
     ...pairing.onlyInSecond.map((l) => ({ file: 'style' as const, module: l.module })),
@@ -47,5 +53,14 @@ export function unmergedTensors(pairing: PairingReport, extra: { readonly conten
     leftOut.push(...tensorNamesOf(pair.first).map((tensor) => ({ file: 'content' as const, tensor, reason })));
     leftOut.push(...tensorNamesOf(pair.second).map((tensor) => ({ file: 'style' as const, tensor, reason })));
   }
-  return { copied, leftOut };
+  leftOut.push(...leftOutByWriter);
+  const notCopied = new Set(leftOutByWriter.map((t) => t.tensor));
+  return { copied: copied.filter((c) => !notCopiedModule(c, pairing, notCopied)), leftOut };
+}
+
+/** Whether a copied layer's tensors were all left out by the writer. */
+function notCopiedModule(copied: CopiedLayer, pairing: PairingReport, leftOut: ReadonlySet<string>): boolean {
+  const layers = copied.file === 'content' ? pairing.onlyInFirst : pairing.onlyInSecond;
+  const layer = layers.find((l) => l.module === copied.module);
+  return layer !== undefined && tensorNamesOf(layer).every((t) => leftOut.has(t));
 }

@@ -8,7 +8,6 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
-import { partRows, partsOfFused } from '../lora/fused-projections';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { PairingReport } from '../lora/pairing';
@@ -20,7 +19,9 @@ import { LayerReport } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
 import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
+import { fluxLayoutFor, fuseSplitCopies, targetUp, writeTargets } from './output-layout';
 import { MergeRequest } from './request';
+import { InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames } from './unmerged-tensors';
 import { FactoredDelta } from './types';
 
 type WritableDtype = 'F16' | 'BF16' | 'F32';
@@ -99,26 +100,37 @@ interface MergedFactors {
   readonly up: Float32Array;
   readonly down: Float32Array;
   readonly rank: number;
+  /** kohya alpha to write; absent: the rank (scale 1). */
+  readonly alpha?: number;
 }
 
-/** Rows [start, start + count) of up (out × rank, row-major): one split part of a fused module. */
-function rowsOf(merged: MergedFactors, rows: { start: number; count: number } | undefined): Float32Array {
-  return rows ? merged.up.subarray(rows.start * merged.rank, (rows.start + rows.count) * merged.rank) : merged.up;
-}
-
-export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
+/** Writes both files; returns the copied layers it had to leave out (see `copy`). */
+export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]> {
   const { request, content, style, pairing, solutions, reports, callbacks } = job;
-  const warnings: string[] = [];
   const { scheme, source } = outputScheme(request, content, style);
   const family = source.lora.baseModel.family;
+  const layout = fluxLayoutFor(scheme, family);
   const tensors: TensorToWrite[] = [];
   const retained: Record<string, number> = {};
 
+  const written = new Map<string, string>();
+  /** One layer's tensors under each of its targets; `factors` is read (once) when the writer reaches the first. */
+  const emit = (layer: LoraLayer, module: string, rank: number, factors: () => Promise<MergedFactors>) => {
+    const dtype = outputDtype(request, layer);
+    for (const target of writeTargets(layer, module, layout)) {
+      written.set(target.module, module);
+      const names = layerTensorNames(target.module, scheme, family);
+      const shape = shapes(layer, rank);
+      if (target.rows) shape.up[0] = target.rows.count;
+      tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (await factors()).down) });
+      tensors.push({ name: names.up, dtype, shape: shape.up, data: async () => { const f = await factors(); return encodeFromF32(dtype, targetUp(f.up, f.rank, target)); } });
+      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => { const f = await factors(); return encodeFromF32(dtype, new Float32Array([f.alpha ?? f.rank])); } });
+    }
+  };
+
   pairing.paired.forEach((pair, index) => {
-    const dtype = outputDtype(request, pair.first);
     const fullRank = pair.first.rank + pair.second.rank;
     const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
-    // Read and merged once, when the writer reaches the layer's first tensor; the others use the result.
     let merging: Promise<MergedFactors> | undefined;
     const merged = () =>
       (merging ??= (async () => {
@@ -130,39 +142,34 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
         return reduced;
       })());
     // Content in split naming: the fused result is written back as ALL its parts (also those the content lacks,
-    // whose rows carry the style's share), each the part's rows of up.
-    const targets: { module: string; rows?: { start: number; count: number } }[] = pair.first.parts
-      ? partsOfFused(pair.module).map((p) => ({ module: p.canonical, rows: partRows(p.slot, pair.first.inFeatures, pair.first.outFeatures) }))
-      : [{ module: pair.module }];
-    for (const target of targets) {
-      const names = layerTensorNames(target.module, scheme, family);
-      const shape = shapes(pair.first, finalRank);
-      if (target.rows) shape.up[0] = target.rows.count;
-      tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (await merged()).down) });
-      tensors.push({ name: names.up, dtype, shape: shape.up, data: async () => encodeFromF32(dtype, rowsOf(await merged(), target.rows)) });
-      // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
-      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => encodeFromF32(dtype, new Float32Array([(await merged()).rank])) });
-    }
+    // whose rows carry the style's share). kohya: alpha = rank makes the scale 1; an old alpha would rescale the merge.
+    emit(pair.first, pair.module, finalRank, merged);
   });
 
-  const copy = (lora: OpenLora, layer: LoraLayer) => {
-    const names = layerTensorNames(layer.module, scheme, family);
-    const dtype = outputDtype(request, layer);
-    const shape = shapes(layer, layer.rank);
-    let delta: FactoredDelta | undefined;
+  const leftOut: LeftOutTensor[] = [];
+  const copy = (lora: OpenLora, layer: LoraLayer, file: InputRole) => {
+    // Two unpaired layers on one weight (diffusers norm_out.linear and BFL final_layer.adaLN_modulation.1, whose
+    // halves are swapped) meet in one layout: the first is written, the other is left out and named.
+    const clash = writeTargets(layer, layer.module, layout).find((t) => written.has(t.module));
+    if (clash) {
+      const reason = `${layer.module} is the weight ${written.get(clash.module)} of the other file already carries (${clash.module}), and the two are not paired`;
+      for (const tensor of unmergedTensorNames(layer)) leftOut.push({ file, tensor, reason });
+      return;
+    }
     // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
-    const foldScale = !names.alpha;
-    tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (delta = await readDelta(lora, layer)).down) });
-    tensors.push({
-      name: names.up,
-      dtype,
-      shape: shape.up,
-      data: () => encodeFromF32(dtype, transpose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
-    });
-    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
+    const foldScale = scheme !== 'kohya';
+    let reading: Promise<MergedFactors> | undefined;
+    const factors = () =>
+      (reading ??= readDelta(lora, layer).then((delta) => ({
+        down: delta.down,
+        up: transpose(foldScale ? delta.upTransposed.map((v) => v * delta.scale) : delta.upTransposed, layer.rank, layer.outFeatures),
+        rank: layer.rank,
+        alpha: delta.scale * layer.rank,
+      })));
+    emit(layer, layer.module, layer.rank, factors);
   };
-  for (const layer of pairing.onlyInFirst) copy(content, layer);
-  for (const layer of pairing.onlyInSecond) copy(style, layer);
+  for (const layer of fuseSplitCopies(pairing.onlyInFirst, layout)) copy(content, layer, 'content');
+  for (const layer of fuseSplitCopies(pairing.onlyInSecond, layout)) copy(style, layer, 'style');
   // Tensors left out (non-factors of either file, refused pairs) are listed by name in the summary (unmerged-tensors.ts).
 
   const [contentHash, styleHash] = await Promise.all([sha256(request.content), sha256(request.style)]);
@@ -210,5 +217,5 @@ export async function writeMergeOutputs(job: OutputJob): Promise<string[]> {
     await fs.rm(request.output, { force: true });
     throw error;
   }
-  return warnings;
+  return leftOut;
 }
