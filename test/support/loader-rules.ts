@@ -4,8 +4,9 @@
  * loads"). Each rule is written from the loader's source (facts, not code), named in `source`:
  *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
  *            comfy/weight_adapter/lora.py (the factor suffixes), @17358c8f
- *   Forge    lllyasviel/stable-diffusion-webui-forge backend/patcher/lora.py → packages_3rdparty/comfyui_lora_collection
- *            (a copy of ComfyUI's key map with the Flux branch, without the bare-name DiffSynth form)
+ *   Forge    lllyasviel/stable-diffusion-webui-forge backend/patcher/lora.py → packages_3rdparty/comfyui_lora_collection/
+ *            lora.py @00f1cd36 (an older copy of ComfyUI's key map: its Flux branch maps `transformer.` + diffusers
+ *            names only, no lora_transformer_ / lycoris_ / bare forms)
  *   diffusers huggingface/diffusers src/diffusers/loaders/lora_pipeline.py (the StableDiffusion and Flux lora_state_dict,
  *            load_lora_weights) and lora_conversion_utils.py (_convert_non_diffusers_lora_to_diffusers,
  *            _convert_kohya_flux_lora_to_diffusers), @019c4962
@@ -108,12 +109,16 @@ function factorProblems(module: string, parts: Map<string, WrittenTensor>, targe
 
 // ---- Flux ----------------------------------------------------------------------------------------------------
 
-/** ComfyUI / Forge: `lora_unet_` + BFL path with `_`, `diffusion_model.` + BFL path, `transformer.` / `lora_transformer_` / `lycoris_` + diffusers path (+ the bare diffusers path in ComfyUI). */
+/**
+ * ComfyUI / Forge: `lora_unet_` + BFL path with `_` and `diffusion_model.` + BFL path (every model), `transformer.` +
+ * diffusers path (the Flux branch); ComfyUI's Flux branch also maps `lora_transformer_` / `lycoris_` + diffusers path
+ * with `_` and the bare diffusers path.
+ */
 function comfyFluxTarget(module: string, loader: Loader): Shape | undefined {
   for (const [bfl, shape] of FLUX_MODULES.bfl) if (module === `diffusion_model.${bfl}` || module === `lora_unet_${flat(bfl)}`) return shape;
   for (const [d, shape] of FLUX_MODULES.diffusers) {
-    if (module === `transformer.${d}` || module === `lora_transformer_${flat(d)}` || module === `lycoris_${flat(d)}`) return shape;
-    if (loader === 'ComfyUI' && module === d) return shape;
+    if (module === `transformer.${d}`) return shape;
+    if (loader === 'ComfyUI' && (module === `lora_transformer_${flat(d)}` || module === `lycoris_${flat(d)}` || module === d)) return shape;
   }
   return undefined;
 }
