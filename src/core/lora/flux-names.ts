@@ -32,25 +32,30 @@ const GLOBAL: Record<string, string> = {
   proj_out: 'final_layer.linear',
 };
 
-/** A diffusers Flux transformer path → the BFL path of the same weight, or undefined when there is none by renaming. */
-export function bflPathOfDiffusersFlux(path: string): string | undefined {
-  const block = /^(transformer_blocks|single_transformer_blocks)\.(\d+)\.(.+)$/.exec(path);
-  if (!block) return GLOBAL[path];
-  const [, kind, index, rest] = block;
-  const renamed = kind === 'transformer_blocks' ? DOUBLE_BLOCK[rest] : SINGLE_BLOCK[rest];
-  return renamed && `${kind === 'transformer_blocks' ? 'double_blocks' : 'single_blocks'}.${index}.${renamed}`;
+const invert = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([d, b]) => [b, d]));
+
+/** Per block kind: its diffusers and BFL container names and the renames inside a block, diffusers → BFL. */
+const BLOCKS: ReadonlyArray<{ diffusers: string; bfl: string; toBfl: Record<string, string>; toDiffusers: Record<string, string> }> = [
+  { diffusers: 'transformer_blocks', bfl: 'double_blocks', toBfl: DOUBLE_BLOCK, toDiffusers: invert(DOUBLE_BLOCK) },
+  { diffusers: 'single_transformer_blocks', bfl: 'single_blocks', toBfl: SINGLE_BLOCK, toDiffusers: invert(SINGLE_BLOCK) },
+];
+const GLOBAL_TO_DIFFUSERS = invert(GLOBAL);
+
+function renamed(path: string, to: 'bfl' | 'diffusers'): string | undefined {
+  const block = /^([a-z_]+)\.(\d+)\.(.+)$/.exec(path);
+  if (!block) return (to === 'bfl' ? GLOBAL : GLOBAL_TO_DIFFUSERS)[path];
+  const [, container, index, rest] = block;
+  const kind = BLOCKS.find((b) => (to === 'bfl' ? b.diffusers : b.bfl) === container);
+  const inside = kind && (to === 'bfl' ? kind.toBfl : kind.toDiffusers)[rest];
+  return inside && `${to === 'bfl' ? kind.bfl : kind.diffusers}.${index}.${inside}`;
 }
 
-const invert = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([d, b]) => [b, d]));
-const DOUBLE_BLOCK_BFL = invert(DOUBLE_BLOCK);
-const SINGLE_BLOCK_BFL = invert(SINGLE_BLOCK);
-const GLOBAL_BFL = invert(GLOBAL);
+/** A diffusers Flux transformer path → the BFL path of the same weight, or undefined when there is none by renaming. */
+export function bflPathOfDiffusersFlux(path: string): string | undefined {
+  return renamed(path, 'bfl');
+}
 
 /** A BFL Flux path → the diffusers path of the same weight (the inverse of bflPathOfDiffusersFlux), or undefined. */
 export function diffusersPathOfBflFlux(path: string): string | undefined {
-  const block = /^(double_blocks|single_blocks)\.(\d+)\.(.+)$/.exec(path);
-  if (!block) return GLOBAL_BFL[path];
-  const [, kind, index, rest] = block;
-  const renamed = kind === 'double_blocks' ? DOUBLE_BLOCK_BFL[rest] : SINGLE_BLOCK_BFL[rest];
-  return renamed && `${kind === 'double_blocks' ? 'transformer_blocks' : 'single_transformer_blocks'}.${index}.${renamed}`;
+  return renamed(path, 'diffusers');
 }
