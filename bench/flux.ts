@@ -2,7 +2,9 @@
  * Flux benchmark (README "Flux pair"): `ziplora compare` and `ziplora merge` (defaults, and --method direct) of
  * a kohya rank-16 and a diffusers rank-32 Flux.1-dev LoRA (bench/flux-pair.ts), through the built CLI in a fresh
  * process per run. Times are wall clock; peak RSS is the CLI process's (and, for merge, the worker's, which
- * does the work). Usage: node --import tsx bench/flux.ts [--runs N] [--steps N] [--backend B]
+ * does the work). Usage: node --import tsx bench/flux.ts [--runs N] [--ziplora-runs N] [--steps N] [--backend B]
+ * (--runs for compare and the direct merge, default 3; --ziplora-runs for the default merge, default 1: it takes
+ * minutes on a CPU).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -34,8 +36,9 @@ function runCli(args: string[]): Run {
 const list = (values: number[], digits = 1) => values.map((v) => v.toFixed(digits)).join(', ');
 
 export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { runs: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { runs: { type: 'string' }, 'ziplora-runs': { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' } } });
   const runs = Number(values.runs ?? 3);
+  const ziploraRuns = Number(values['ziplora-runs'] ?? 1);
   const backend = values.backend ? ['--backend', values.backend] : [];
   const steps = values.steps ? ['--steps', values.steps] : [];
   const files = await ensureFluxPair();
@@ -48,9 +51,10 @@ export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise
   const pairing = (JSON.parse(compare[0].stdout) as { pairing: { paired: number; fusedSplit: unknown[] } }).pairing;
   console.log(`| compare (${pairing.paired} pairs, ${pairing.fusedSplit.length} fused ↔ split) | ${runs} | ${median(compare.map((r) => r.seconds)).toFixed(2)} s | ${list(compare.map((r) => r.seconds), 2)} | ${Math.max(...compare.map((r) => r.cliRssMiB)).toFixed(0)} MiB | — |`);
 
-  for (const [label, args] of [['merge (defaults: ZipLoRA)', [...steps, ...backend]], ['merge --method direct', ['--method', 'direct', ...backend]]] as const) {
+  const merges = [['merge (defaults: ZipLoRA)', [...steps, ...backend], ziploraRuns], ['merge --method direct', ['--method', 'direct', ...backend], runs]] as const;
+  for (const [label, args, count] of merges) {
     const results: Array<Run & { summary: MergeSummary }> = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < count; i++) {
       const output = path.join(BENCH_DIR, 'flux-merged.safetensors');
       rmSync(output, { force: true });
       rmSync(output.replace(/\.safetensors$/, '.ziplora.safetensors'), { force: true });
@@ -59,7 +63,7 @@ export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise
     }
     const s = results[0].summary;
     console.log(
-      `| ${label} (${s.layers.merged} merged, ${s.backend} on ${s.device}${s.method === 'ziplora' ? `, optimisation median ${median(results.map((r) => r.summary.optimiseSeconds)).toFixed(1)} s` : ''}) | ${runs} | ${median(results.map((r) => r.seconds)).toFixed(1)} s | ${list(results.map((r) => r.seconds))} | ${Math.max(...results.map((r) => r.cliRssMiB)).toFixed(0)} MiB | ${Math.max(...results.map((r) => r.summary.peakRssMiB)).toFixed(0)} MiB |`,
+      `| ${label} (${s.layers.merged} merged, ${s.backend} on ${s.device}${s.method === 'ziplora' ? `, optimisation median ${median(results.map((r) => r.summary.optimiseSeconds)).toFixed(1)} s` : ''}) | ${count} | ${median(results.map((r) => r.seconds)).toFixed(1)} s | ${list(results.map((r) => r.seconds))} | ${Math.max(...results.map((r) => r.cliRssMiB)).toFixed(0)} MiB | ${Math.max(...results.map((r) => r.summary.peakRssMiB)).toFixed(0)} MiB |`,
     );
   }
 }
