@@ -152,7 +152,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]
     // halves are swapped) meet in one layout: the first is written, the other is left out and named.
     const clash = writeTargets(layer, layer.module, layout).find((t) => written.has(t.module));
     if (clash) {
-      const reason = `${layer.module} is the weight ${written.get(clash.module)} of the other file already carries (${clash.module}), and the two are not paired`;
+      const reason = `${layer.module} would be written as ${clash.module}, which already holds ${written.get(clash.module)}: the same weight, not paired with it`;
       for (const tensor of unmergedTensorNames(layer)) leftOut.push({ file, tensor, reason });
       return;
     }
