@@ -1,5 +1,5 @@
 /**
- * Adapters a merge cannot carry are refused by name, with what to do, in `inspect`, `compare` and `merge`:
+ * Adapters a merge cannot carry are refused by name, with what to do, in `inspect`, the editor, `compare` and `merge`:
  * one row per adapter (a new layout is one more row). The Flux Control row is generated from the layout in
  * test/fixtures/flux1-control-lora.layout.json (provenance there).
  */
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
 import { describeAdapter, NotLoraDescription } from '../../src/core/lora/recognise';
+import { buildFileView } from '../../src/core/view/file-view';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { tempDir } from '../support/build-safetensors';
@@ -90,6 +91,11 @@ for (const row of ROWS) {
     assert.equal(description.kind, 'not-lora');
     assert.match(description.looksLike, row.looksLike);
     await assert.rejects(openLora(file), (error: Error) => error.message.startsWith(`${file}: holds`) && row.looksLike.test(error.message.split(': holds ')[1]) && row.advice.test(error.message));
+
+    // The editor's overview says the same (the Kind row, then "What to do").
+    const view = await buildFileView(file);
+    assert.match(view.kind, row.looksLike);
+    assert.match(view.advice ?? '', row.advice);
 
     const inspect = runCli(['inspect', file]);
     assert.equal(inspect.status, 0, inspect.stderr);

@@ -2,7 +2,7 @@
 import { SafetensorsError } from '../safetensors/errors';
 import { SafetensorsFile } from '../safetensors/reader';
 import { describeAdapter, LoraDescription } from './recognise';
-import { OTHER_ADAPTER_ADVICE } from './tensor-names';
+import { adviceFor } from './tensor-names';
 
 export interface OpenLora {
   readonly file: SafetensorsFile;
@@ -19,8 +19,7 @@ export async function openLora(path: string): Promise<OpenLora> {
     const description = await describeAdapter(file);
     if (description.kind === 'not-lora') {
       if (description.adapters.length > 0) {
-        const advice = description.adapters.map((a) => OTHER_ADAPTER_ADVICE[a]);
-        throw new SafetensorsError(path, `holds ${description.looksLike}: not a plain B·A LoRA`, [...new Set(advice)].join('; '));
+        throw new SafetensorsError(path, `holds ${description.looksLike}: not a plain B·A LoRA`, adviceFor(description.adapters));
       }
       throw new SafetensorsError(path, `is not a LoRA: it looks like ${description.looksLike}`, 'expected a LoRA');
     }

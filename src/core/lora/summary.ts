@@ -4,7 +4,7 @@ import { readLayerFactors } from './factors';
 import { LayerProblem } from './layer';
 import { layerGrams, layerStatistics, NonFiniteFactorError } from './layer-stats';
 import { describeAdapter, LoraDescription } from './recognise';
-import { OTHER_ADAPTER_ADVICE } from './tensor-names';
+import { adviceFor } from './tensor-names';
 
 export interface LoraLayerSummary {
   readonly module: string;
@@ -53,7 +53,7 @@ const distinct = <T>(values: readonly T[]): T[] => [...new Set(values)];
 export async function summarizeAdapter(file: SafetensorsFile, onLayer?: (done: number, total: number) => void): Promise<AdapterSummary> {
   const description = await describeAdapter(file);
   if (description.kind === 'not-lora') {
-    const advice = [...new Set(description.adapters.map((a) => OTHER_ADAPTER_ADVICE[a]))].join('; ');
+    const advice = adviceFor(description.adapters);
     return { kind: description.looksLike, ...(advice ? { advice } : {}), lora: null };
   }
   const problems = [...description.problems];

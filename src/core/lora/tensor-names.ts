@@ -28,7 +28,12 @@ export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
 };
 
 /** What a user can do with each adapter the merge refuses (the hint of the refusal, and of `inspect`). */
-export const OTHER_ADAPTER_ADVICE: Record<OtherAdapterKind, string> = {
+/** What to do with a file holding these adapters, in one line (each piece of advice once). */
+export function adviceFor(adapters: readonly OtherAdapterKind[]): string {
+  return [...new Set(adapters.map((a) => OTHER_ADAPTER_ADVICE[a]))].join('; ');
+}
+
+const OTHER_ADAPTER_ADVICE: Record<OtherAdapterKind, string> = {
   loha: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
   lokr: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
   'locon-tucker': 'retrain without Tucker decomposition (LyCORIS use_tucker off), or extract a plain LoRA from the model it produces and merge that',
