@@ -2,8 +2,8 @@
  * What the LoRA loaders people use accept, as small predicates over a file's tensor names and shapes — so that the
  * key sets the merge WRITES can be checked against them (test/unit/output-loads.test.ts; README "Output that
  * loads"). Each rule is written from the loader's source (facts, not code), named in `source`:
- *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
- *            comfy/weight_adapter/lora.py (the factor suffixes), @17358c8f
+ *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py @17358c8f (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
+ *            comfy/weight_adapter/lora.py @6f98b150 (LoRAAdapter.load: the factor suffixes)
  *   Forge    lllyasviel/stable-diffusion-webui-forge backend/patcher/lora.py → packages_3rdparty/comfyui_lora_collection/
  *            lora.py @00f1cd36 (an older copy of ComfyUI's key map: its Flux branch maps `transformer.` + diffusers
  *            names only, no lora_transformer_ / lycoris_ / bare forms)
