@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { unmergedLines } from '../../src/core/format/merge-text';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
@@ -97,6 +98,11 @@ test('kohya content + diffusers style: --naming kohya is all BFL (fused), --nami
   assert.deepEqual(leftOut.map((t) => [t.file, t.tensor]), [['style', `${NORM_OUT}.lora_A.weight`], ['style', `${NORM_OUT}.lora_B.weight`]]);
   assert.match(leftOut[0].reason, /not paired/);
   assert.ok(!bflSummary.unmerged.copied.some((x) => x.module === NORM_OUT), 'a left-out layer is not also listed as copied');
+  // The summary says under which name a copied part went.
+  assert.deepEqual(bflSummary.unmerged.copied.filter((x) => x.module.includes('blocks.1.')), [
+    { file: 'style', module: `${T}.1.attn.add_k_proj`, writtenAs: [txt] },
+    { file: 'style', module: `${T}.1.attn.add_v_proj`, writtenAs: [txt] },
+  ]);
 });
 
 test('a diffusers norm_out.linear copied into kohya naming becomes final_layer.adaLN_modulation.1 with its halves swapped', async () => {
@@ -105,6 +111,14 @@ test('a diffusers norm_out.linear copied into kohya naming becomes final_layer.a
   const output = path.join(dir, 'merged.safetensors');
   const summary = await runMerge(mergeRequest(content, style, output, { method: 'direct' }));
   assert.deepEqual(summary.unmerged.leftOut, []);
+  const byModule = (a: { module: string }, b: { module: string }) => (a.module < b.module ? -1 : 1);
+  const fusedTxt = 'transformer.double_blocks.1.txt_attn.qkv';
+  assert.deepEqual([...summary.unmerged.copied].sort(byModule), [
+    { file: 'style', module: NORM_OUT, writtenAs: [ADALN] },
+    { file: 'style', module: `${T}.1.attn.add_k_proj`, writtenAs: [fusedTxt] },
+    { file: 'style', module: `${T}.1.attn.add_v_proj`, writtenAs: [fusedTxt] },
+  ].sort(byModule));
+  assert.match(unmergedLines(summary.unmerged).join('\n'), /transformer\.norm_out\.linear \(as transformer\.final_layer\.adaLN_modulation\.1\)/);
   const [merged, s] = await Promise.all([denseLayers(output), denseLayers(style)]);
   assertClose(merged.get(ADALN)!.w, swapHalves(s.get(NORM_OUT)!.w), 'adaLN = norm_out.linear with halves swapped');
 });

@@ -52,7 +52,7 @@ function someOf(names: readonly string[]): string {
 export function unmergedLines(unmerged: UnmergedTensors): string[] {
   const lines: string[] = [];
   for (const file of ['content', 'style'] as const) {
-    const copied = unmerged.copied.filter((c) => c.file === file).map((c) => c.module);
+    const copied = unmerged.copied.filter((c) => c.file === file).map((c) => (c.writtenAs ? `${c.module} (as ${c.writtenAs.join(' + ')})` : c.module));
     if (copied.length) lines.push(`Copied       ${copied.length} layer${copied.length === 1 ? '' : 's'} only in the ${file} file, unchanged: ${someOf(copied)}`);
   }
   const byReason = new Map<string, string[]>();

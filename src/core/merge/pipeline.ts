@@ -111,7 +111,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     }
     const optimiseSeconds = optimiseMs / 1000;
 
-    const leftOutByWriter = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
+    const writer = await writeMergeOutputs({ request, sidecar, content, style, pairing, solutions, reports, backend, callbacks, started });
     const multiplyAdds = shapes.reduce((sum, shape) => sum + multiplyAddsPerStep(shape), 0) * settings.steps;
     return {
       output: request.output,
@@ -128,7 +128,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       meanDirectContentError: mean(reports.map((r) => r.directContentError)),
       meanDirectStyleError: mean(reports.map((r) => r.directStyleError)),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
-      unmerged: unmergedTensors(pairing, { content: content.lora.extraTensors, style: style.lora.extraTensors }, leftOutByWriter),
+      unmerged: unmergedTensors(pairing, { content: content.lora.extraTensors, style: style.lora.extraTensors }, writer),
       reports,
     };
   } finally {

@@ -12,6 +12,14 @@ export interface CopiedLayer {
   readonly file: InputRole;
   /** Canonical module name. */
   readonly module: string;
+  /** The module(s) it is written as, when the output's layout names it otherwise (a Flux rename, fuse or split). */
+  readonly writtenAs?: readonly string[];
+}
+
+/** What the writer reports back: copied layers it left out, and those it wrote under other names. */
+export interface WriterOutcome {
+  readonly leftOut: readonly LeftOutTensor[];
+  readonly writtenAs: readonly CopiedLayer[];
 }
 
 export interface LeftOutTensor {
@@ -34,11 +42,11 @@ export function tensorNamesOf(layer: LoraLayer): string[] {
   return layers.flatMap((l) => [l.down.name, l.up.name, ...(l.alphaTensor ? [l.alphaTensor.name] : [])]);
 }
 
-/** `leftOutByWriter`: copied layers the writer could not place (output-layout.ts clashes). */
+/** `writer`: what writing the output changed (output-layout.ts: clashes left out, layers renamed). */
 export function unmergedTensors(
   pairing: PairingReport,
   extra: { readonly content: readonly string[]; readonly style: readonly string[] },
-  leftOutByWriter: readonly LeftOutTensor[] = [],
+  writer: WriterOutcome = { leftOut: [], writtenAs: [] },
 ): UnmergedTensors {
   const copied: CopiedLayer[] = [
     ...pairing.onlyInFirst.map((l) => ({ file: 'content' as const, module: l.module })),
@@ -53,9 +61,16 @@ export function unmergedTensors(
     leftOut.push(...tensorNamesOf(pair.first).map((tensor) => ({ file: 'content' as const, tensor, reason })));
     leftOut.push(...tensorNamesOf(pair.second).map((tensor) => ({ file: 'style' as const, tensor, reason })));
   }
-  leftOut.push(...leftOutByWriter);
-  const notCopied = new Set(leftOutByWriter.map((t) => t.tensor));
-  return { copied: copied.filter((c) => !notCopiedModule(c, pairing, notCopied)), leftOut };
+  leftOut.push(...writer.leftOut);
+  const notCopied = new Set(writer.leftOut.map((t) => t.tensor));
+  const renamed = new Map(writer.writtenAs.map((c) => [`${c.file} ${c.module}`, c.writtenAs]));
+  return {
+    copied: copied.filter((c) => !notCopiedModule(c, pairing, notCopied)).map((c) => {
+      const writtenAs = renamed.get(`${c.file} ${c.module}`);
+      return writtenAs ? { ...c, writtenAs } : c;
+    }),
+    leftOut,
+  };
 }
 
 /** Whether a copied layer's tensors were all left out by the writer. */

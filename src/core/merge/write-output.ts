@@ -21,7 +21,7 @@ import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
 import { fluxLayoutFor, fuseSplitCopies, targetUp, writeTargets } from './output-layout';
 import { MergeRequest } from './request';
-import { InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames } from './unmerged-tensors';
+import { CopiedLayer, InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames, WriterOutcome } from './unmerged-tensors';
 import { FactoredDelta } from './types';
 
 type WritableDtype = 'F16' | 'BF16' | 'F32';
@@ -104,8 +104,8 @@ interface MergedFactors {
   readonly alpha?: number;
 }
 
-/** Writes both files; returns the copied layers it had to leave out (see `copy`). */
-export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]> {
+/** Writes both files; returns the copied layers it had to leave out or wrote under other names (see `copy`). */
+export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> {
   const { request, content, style, pairing, solutions, reports, callbacks } = job;
   const { scheme, source } = outputScheme(request, content, style);
   const family = source.lora.baseModel.family;
@@ -147,6 +147,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]
   });
 
   const leftOut: LeftOutTensor[] = [];
+  const writtenAs: CopiedLayer[] = [];
   const copy = (lora: OpenLora, layer: LoraLayer, file: InputRole) => {
     // Two unpaired layers on one weight (diffusers norm_out.linear and BFL final_layer.adaLN_modulation.1, whose
     // halves are swapped) meet in one layout: the first is written, the other is left out and named.
@@ -155,6 +156,11 @@ export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]
       const reason = `${layer.module} would be written as ${clash.module}, which already holds ${written.get(clash.module)}: the same weight, not paired with it`;
       for (const tensor of unmergedTensorNames(layer)) leftOut.push({ file, tensor, reason });
       return;
+    }
+    const targets = writeTargets(layer, layer.module, layout).map((t) => t.module);
+    // A layer fused from copied split parts is listed under each part's name.
+    for (const module of layer.parts ? layer.parts.map((p) => p.layer.module) : [layer.module]) {
+      if (targets.length !== 1 || targets[0] !== module) writtenAs.push({ file, module, writtenAs: targets });
     }
     // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
     const foldScale = scheme !== 'kohya';
@@ -217,5 +223,5 @@ export async function writeMergeOutputs(job: OutputJob): Promise<LeftOutTensor[]
     await fs.rm(request.output, { force: true });
     throw error;
   }
-  return leftOut;
+  return { leftOut, writtenAs };
 }
