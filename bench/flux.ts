@@ -51,7 +51,7 @@ export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise
   const pairing = (JSON.parse(compare[0].stdout) as { pairing: { paired: number; fusedSplit: unknown[] } }).pairing;
   console.log(`| compare (${pairing.paired} pairs, ${pairing.fusedSplit.length} fused ↔ split) | ${runs} | ${median(compare.map((r) => r.seconds)).toFixed(2)} s | ${list(compare.map((r) => r.seconds), 2)} | ${Math.max(...compare.map((r) => r.cliRssMiB)).toFixed(0)} MiB | — |`);
 
-  const merges = [['merge (defaults: ZipLoRA)', [...steps, ...backend], ziploraRuns], ['merge --method direct', ['--method', 'direct', ...backend], runs]] as const;
+  const merges = [[values.steps ? `merge --steps ${values.steps} (ZipLoRA)` : 'merge (defaults: ZipLoRA, 100 steps)', [...steps, ...backend], ziploraRuns], ['merge --method direct', ['--method', 'direct', ...backend], runs]] as const;
   for (const [label, args, count] of merges) {
     const results: Array<Run & { summary: MergeSummary }> = [];
     for (let i = 0; i < count; i++) {
