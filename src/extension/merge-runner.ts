@@ -10,6 +10,13 @@ import { Log } from './log';
 
 export const SAFETENSORS_EDITOR = 'ziplora.safetensorsEditor';
 
+/** The notification's text in the phases after the solve (which show the layer being solved instead). */
+const PHASE_TEXT: Record<'hashing' | 'writing' | 'writing-sidecar', (done: number, total: number) => string> = {
+  hashing: (done, total) => `hashing the inputs (${done + 1} of ${total})`,
+  writing: (done, total) => `writing tensor ${done} of ${total}`,
+  'writing-sidecar': (done, total) => `writing the coefficients (${done} of ${total})`,
+};
+
 export class MergeRunner implements vscode.Disposable {
   private running: RunningMerge | undefined;
   private readonly status = vscode.window.createStatusBarItem('ziplora.merge', vscode.StatusBarAlignment.Left, 10);
@@ -87,9 +94,9 @@ export class MergeRunner implements vscode.Disposable {
       },
       onProgress: (p) => {
         const percent = p.total ? (100 * p.done) / p.total : 0;
-        const phase = p.phase === 'writing' ? `writing tensor ${p.done} of ${p.total}` : `layer ${Math.min(layers, solved + 1)} of ${layers}${p.detail ? ` · ${p.detail}` : ''}`;
-        progress.report({ message: phase, increment: p.phase === 'writing' ? 0 : Math.max(0, percent - reported) });
-        if (p.phase !== 'writing') reported = Math.max(reported, percent);
+        const solving = p.phase === 'reading' || p.phase === 'optimising';
+        progress.report({ message: solving ? `layer ${Math.min(layers, solved + 1)} of ${layers}${p.detail ? ` · ${p.detail}` : ''}` : PHASE_TEXT[p.phase](p.done, p.total), increment: solving ? Math.max(0, percent - reported) : 0 });
+        if (solving) reported = Math.max(reported, percent);
       },
       onLayer: (report) => {
         solved++;

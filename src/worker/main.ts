@@ -10,11 +10,13 @@ import { removeStalePartials } from '../core/temporary-files';
 import { exitWithParent } from './lifecycle';
 import { FromWorker, isToWorker, WorkerTask } from './protocol';
 import { runTask } from './tasks';
+import { phaseDelayForTests } from './test-phase-delay';
 
 class CancelledError extends Error {}
 
 let cancelled = false;
 let running = false;
+const delayPhaseForTests = phaseDelayForTests();
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
@@ -32,7 +34,10 @@ async function merge(request: unknown): Promise<void> {
     await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));
     const summary = await runMerge(request as Parameters<typeof runMerge>[0], {
       onStart: (start) => void send({ type: 'started', start }),
-      onProgress: (progress) => void send({ type: 'progress', progress }),
+      onProgress: (progress) => {
+        void send({ type: 'progress', progress });
+        delayPhaseForTests?.(progress.phase);
+      },
       onLayer: (report) => void send({ type: 'layer', report }),
       checkCancelled: () => {
         if (cancelled) throw new CancelledError('cancelled');

@@ -177,7 +177,11 @@ export function withRank(layers: readonly LayerSpec[], rank: number): LayerSpec[
   return layers.map((l) => ({ ...l, downShape: [rank, ...l.downShape.slice(1)], upShape: [l.upShape[0], rank, ...l.upShape.slice(2)] }));
 }
 
-/** A compact layout under test/fixtures: module paths with `N` for the block index, `[out, in]` each, and block counts. */
+/**
+ * A compact layout under test/fixtures: module paths with a block index letter (`N` every block, `M` every block
+ * but the last, `L` the last block only), `[out, in]` each, and block counts per container (`joint_blocks`,
+ * `text_model.encoder.layers`); a path without a letter is one module.
+ */
 export function layersFromLayout(fileName: string, rank: number, component = 'transformer'): LayerSpec[] {
   const layout = JSON.parse(readFileSync(path.join(__dirname, '../fixtures', fileName), 'utf8')) as {
     blocks: Record<string, number>;
@@ -185,10 +189,13 @@ export function layersFromLayout(fileName: string, rank: number, component = 'tr
   };
   const layers: LayerSpec[] = [];
   for (const [pattern, [out, inFeatures]] of Object.entries(layout.modules)) {
-    const block = pattern.split('.')[0];
-    const count = layout.blocks[block] ?? 1;
-    for (let n = 0; n < count; n++) {
-      layers.push({ canonical: `${component}.${pattern.replace('.N.', `.${n}.`)}`, downShape: [rank, inFeatures], upShape: [out, rank] });
+    const container = Object.keys(layout.blocks).find((c) => /^\.[NML]\./.test(pattern.slice(c.length)) && pattern.startsWith(c));
+    const letter = container ? pattern[container.length + 1] : undefined;
+    const count = container ? layout.blocks[container] : 1;
+    const indices = letter === undefined ? [-1] : [...Array(count).keys()].filter((n) => letter === 'N' || (letter === 'M' ? n < count - 1 : n === count - 1));
+    for (const n of indices) {
+      const module = n < 0 ? pattern : `${container}.${n}${pattern.slice(container!.length + 2)}`;
+      layers.push({ canonical: `${component}.${module}`, downShape: [rank, inFeatures], upShape: [out, rank] });
     }
   }
   return layers;

@@ -4,6 +4,7 @@ import { readLayerFactors } from '../../src/core/lora/factors';
 import { openLora } from '../../src/core/lora/open-lora';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
+import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { GeneratedScheme, LayerSpec, randomLayerValues, seededRandom, writeLora } from './lora-generators';
 
 /** SD1.5 UNet layers: linear attention projections, a 1×1 conv (proj_in) and a 3×3 conv (resnet). */
@@ -72,3 +73,28 @@ export async function readSidecar(file: string) {
     return { coefficients, metadata: read.metadata, report: JSON.parse(read.metadata.ziplora_report) as Record<string, unknown>[] };
   });
 }
+
+/** Broken or incompatible inputs for the error tests, each named as the messages quote it. */
+export const BROKEN_INPUTS = {
+  /** SD15_LAYERS with one NaN in mid_block…attn2.to_v's down. */
+  async nan(file: string): Promise<void> {
+    await writeLora(file, SD15_LAYERS, (l, i) => {
+      const values = randomLayerValues(l, seededRandom(i));
+      if (i === 2) values.down[5] = NaN;
+      return values;
+    }, { scheme: 'kohya', family: 'sd1' });
+  },
+  /** The same module names with every input width doubled: no shared layer has a matching shape. */
+  async wide(file: string): Promise<void> {
+    const wide = SD15_LAYERS.map((l) => ({ ...l, downShape: [l.downShape[0], l.downShape[1] * 2, ...l.downShape.slice(2)] }));
+    await writeLora(file, wide, (l, i) => randomLayerValues(l, seededRandom(i)), { scheme: 'kohya', family: 'sd1' });
+  },
+  /** A LyCORIS LoKr (lokr_w1/lokr_w2), which is not a plain B·A LoRA. */
+  async lokr(file: string): Promise<void> {
+    await writeSafetensors(file, [
+      { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w1', dtype: 'F16', shape: [4, 4], data: new Uint8Array(32) },
+      { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w2', dtype: 'F16', shape: [80, 80], data: new Uint8Array(12800) },
+      { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.alpha', dtype: 'F16', shape: [], data: new Uint8Array(2) },
+    ]);
+  },
+};

@@ -1,35 +1,12 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
-import { openLora, OpenLora } from '../../src/core/lora/open-lora';
 import { pairLayers } from '../../src/core/lora/pairing';
 import { layerTensorNames } from '../../src/core/lora/naming';
-import { tempDir } from '../support/build-safetensors';
-import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
+import { generate, opened, side, withKohyaNames } from '../support/family-fixtures';
+import { layersFromLayout } from '../support/lora-generators';
 
 /** Flux layers with kohya's module names spelled out here (lora_unet_ + the BFL path with `_`), not by the code under test. */
-const FLUX = layersFromLayout('flux1-dev-transformer.layout.json', 1).map((l) => ({
-  ...l,
-  kohyaModule: `lora_unet_${l.canonical.replace(/^transformer\./, '').replace(/\./g, '_')}`,
-}));
-
-async function generate(layers: readonly LayerSpec[], scheme: GeneratedScheme, seed: number): Promise<string> {
-  const file = path.join(tempDir(), `${scheme}-${seed}.safetensors`);
-  const random = seededRandom(seed);
-  await writeLora(file, layers, (l) => randomLayerValues(l, random), { scheme, family: 'flux', dtype: 'F16' });
-  return file;
-}
-
-async function opened<T>(file: string, use: (x: OpenLora) => Promise<T>): Promise<T> {
-  const x = await openLora(file);
-  try {
-    return await use(x);
-  } finally {
-    await x.file.close();
-  }
-}
-
-const side = (name: string, x: OpenLora) => ({ name, layers: x.lora.layers, baseModel: x.lora.baseModel });
+const FLUX = withKohyaNames(layersFromLayout('flux1-dev-transformer.layout.json', 1));
 
 test('the Flux layout fixture has the real counts: 19 double blocks × 10 + 38 single blocks × 3 modules', () => {
   assert.equal(FLUX.length, 19 * 10 + 38 * 3);

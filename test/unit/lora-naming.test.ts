@@ -59,7 +59,7 @@ test('diffusers and PEFT module names become canonical names', () => {
   assert.equal(canonicalToDiffusers('roberta.encoder.layer.0.attention.self.query'), 'base_model.model.roberta.encoder.layer.0.attention.self.query');
   // GPT-2's `transformer.h.N` is a language model path, not the diffusion `transformer` component.
   assert.equal(canonicalToDiffusers('transformer.h.0.attn.c_attn'), 'base_model.model.transformer.h.0.attn.c_attn');
-  assert.equal(pairingKey('unet.a.b_c'), 'unet_a_b_c');
+  assert.equal(pairingKey('unet.a.b_c', 'sd1'), 'unet_a_b_c');
 });
 
 test('every kohya SDXL UNet layer of the real dump lands on a real SDXL UNet weight of the same shape', (t) => {

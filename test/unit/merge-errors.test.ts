@@ -5,11 +5,10 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
-import { MergeCancelledError, startMerge } from '../../src/worker/client';
+import { MERGE_PHASES } from '../../src/core/merge/request';
+import { startMerge } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
-import { randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
-import { mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { BROKEN_INPUTS, mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
 
 const root = tempDir();
 let counter = 0;
@@ -22,10 +21,8 @@ function folder(): string {
 test('LoRAs for different base models: one clear message', async () => {
   const dir = folder();
   const { content } = await writePair(dir);
-  // The same module names with every input width doubled: no shared layer has a matching shape.
-  const wide = SD15_LAYERS.map((l) => ({ ...l, downShape: [l.downShape[0], l.downShape[1] * 2, ...l.downShape.slice(2)] }));
   const styleWide = path.join(dir, 'style-wide.safetensors');
-  await writeLora(styleWide, wide, (l, i) => randomLayerValues(l, seededRandom(i)), { scheme: 'kohya', family: 'sd1' });
+  await BROKEN_INPUTS.wide(styleWide);
   await assert.rejects(runMerge(mergeRequest(content, styleWide, path.join(dir, 'out.safetensors'))), /cannot merge content-kohya\.safetensors and style-wide\.safetensors: .*differ in shape.*different base models/);
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out')), []);
 });
@@ -34,12 +31,7 @@ test('a LoKr file is refused by name', async () => {
   const dir = folder();
   const { content } = await writePair(dir);
   const lokr = path.join(dir, 'lokr.safetensors');
-  const f16 = (n: number) => new Uint8Array(2 * n);
-  await writeSafetensors(lokr, [
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w1', dtype: 'F16', shape: [4, 4], data: f16(16) },
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w2', dtype: 'F16', shape: [80, 80], data: f16(6400) },
-    { name: 'lora_unet_down_blocks_0_attentions_0_proj_in.alpha', dtype: 'F16', shape: [], data: f16(1) },
-  ]);
+  await BROKEN_INPUTS.lokr(lokr);
   await assert.rejects(runMerge(mergeRequest(content, lokr, path.join(dir, 'out.safetensors'))), /lokr\.safetensors: holds .*LoKr.*not a plain B·A LoRA/);
 });
 
@@ -47,11 +39,7 @@ test('NaN in a factor names the file and the layer', async () => {
   const dir = folder();
   const { style } = await writePair(dir);
   const broken = path.join(dir, 'nan.safetensors');
-  await writeLora(broken, SD15_LAYERS, (l, i) => {
-    const values = randomLayerValues(l, seededRandom(i));
-    if (i === 2) values.down[5] = NaN;
-    return values;
-  }, { scheme: 'kohya', family: 'sd1' });
+  await BROKEN_INPUTS.nan(broken);
   await assert.rejects(runMerge(mergeRequest(broken, style, path.join(dir, 'out.safetensors'))), /nan\.safetensors: .*mid_block.*attn2\.to_v.*NaN/);
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out') || f.endsWith('.partial')), []);
 });
@@ -82,7 +70,7 @@ test('a full disk gives a clear message and leaves nothing behind', async (t) =>
   const { content, style } = await writePair(dir);
   const tiny = path.join(dir, 'tiny');
   if (!tryMount(tiny, 'size=64k')) {
-    t.skip('cannot mount a tiny tmpfs here (needs root and mount permission); the writer is covered by the injected-failure test in safetensors-format');
+    t.skip('cannot mount a tiny tmpfs here (needs root and mount permission); ENOSPC, EROFS and EACCES are injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {
@@ -98,7 +86,7 @@ test('a read-only output folder gives a clear message', async (t) => {
   const { content, style } = await writePair(dir);
   const readOnly = path.join(dir, 'ro');
   if (!tryMount(readOnly, 'ro,size=64k')) {
-    t.skip('cannot mount a read-only tmpfs here (needs root and mount permission)');
+    t.skip('cannot mount a read-only tmpfs here (needs root and mount permission); EROFS is injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {
@@ -108,48 +96,17 @@ test('a read-only output folder gives a clear message', async (t) => {
   }
 });
 
-/** A merge long enough to interrupt: many steps on the small layers. */
-async function longMerge(dir: string) {
-  const { content, style } = await writePair(dir);
-  const output = path.join(dir, 'out.safetensors');
-  let interrupt: (() => void) | undefined;
-  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
-  const running = startMerge(mergeRequest(content, style, output, { steps: 20000 }), {
-    onProgress: (p) => {
-      if (p.phase === 'optimising') interrupt?.();
-    },
-  });
-  await interrupted;
-  return { running, output };
-}
-
-test('cancel during the optimisation stops the worker and leaves no output', async () => {
-  const dir = folder();
-  const { running } = await longMerge(dir);
-  running.cancel();
-  await assert.rejects(running.result, (error: unknown) => error instanceof MergeCancelledError);
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
-});
-
-test('a worker killed mid-run is reported and leaves no output or temporary file', async () => {
-  const dir = folder();
-  const { running } = await longMerge(dir);
-  process.kill(running.pid!, 'SIGKILL');
-  await assert.rejects(running.result, /merge worker was killed \(SIGKILL\) before finishing; no output was written/);
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
-});
-
 test('a merge through the worker process succeeds and reports progress in every phase', async () => {
   const dir = folder();
   const { content, style } = await writePair(dir);
-  const phases = new Set<string>();
+  const phases: string[] = [];
   let started = '';
   const running = startMerge(mergeRequest(content, style, path.join(dir, 'out.safetensors')), {
     onStart: (s) => (started = `${s.backend} ${s.paired}`),
-    onProgress: (p) => phases.add(p.phase),
+    onProgress: (p) => phases.includes(p.phase) || phases.push(p.phase),
   });
   const summary = await running.result;
   assert.equal(started, `wasm ${SD15_LAYERS.length}`);
-  assert.deepEqual([...phases].sort(), ['optimising', 'reading', 'writing']);
+  assert.deepEqual(phases, [...MERGE_PHASES], 'every phase, first reached in this order');
   assert.equal(summary.layers.merged, SD15_LAYERS.length);
 });

@@ -1,6 +1,7 @@
 /**
- * Fused ↔ split merges (Flux geometry scaled down to hidden 32 so dense checks stay small): a kohya file with fused
- * img_attn.qkv / txt_attn.qkv / linear1 against a diffusers file with to_q/to_k/to_v, add_*_proj and proj_mlp.
+ * Fused ↔ split merges (Flux and SD3.5 geometry scaled down to hidden 32 so dense checks stay small): a kohya file
+ * with fused qkv modules (Flux img_attn.qkv / txt_attn.qkv / linear1, SD3 x_block / context_block attn.qkv and
+ * x_block.attn2.qkv) against a diffusers file with to_q/to_k/to_v, add_*_proj and proj_mlp.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -15,45 +16,94 @@ import { denseLayers, mergeRequest, readSidecar, writePair } from '../support/me
 const H = 32;
 const MLP = 4 * H;
 const linear = (canonical: string, out: number, inFeatures: number, rank: number): LayerSpec => ({ canonical, downShape: [rank, inFeatures], upShape: [out, rank] });
+/** kohya names spelled out (lora_unet_ + the native path with `_`), not computed by the code under test. */
+const kohya = (canonical: string, out: number, inFeatures: number, rank: number): LayerSpec => ({
+  ...linear(canonical, out, inFeatures, rank),
+  kohyaModule: `lora_unet_${canonical.replace(/^transformer\./, '').replace(/\./g, '_')}`,
+});
 
-/** kohya side: fused modules, rank 4 (kohya names spelled out, not computed by the code under test). */
-const FUSED: LayerSpec[] = [
-  { ...linear('transformer.double_blocks.0.img_attn.qkv', 3 * H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_img_attn_qkv' },
-  { ...linear('transformer.double_blocks.0.txt_attn.qkv', 3 * H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_txt_attn_qkv' },
-  { ...linear('transformer.double_blocks.0.img_attn.proj', H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_img_attn_proj' },
-  { ...linear('transformer.single_blocks.0.linear1', 3 * H + MLP, H, 4), kohyaModule: 'lora_unet_single_blocks_0_linear1' },
-];
-/** diffusers side: the split parts, rank 8; add_v_proj is missing (its rows of the fused LoRA are zero). */
-const SPLIT: LayerSpec[] = [
-  linear('transformer.transformer_blocks.0.attn.to_q', H, H, 8),
-  linear('transformer.transformer_blocks.0.attn.to_k', H, H, 8),
-  linear('transformer.transformer_blocks.0.attn.to_v', H, H, 8),
-  linear('transformer.transformer_blocks.0.attn.add_q_proj', H, H, 8),
-  linear('transformer.transformer_blocks.0.attn.add_k_proj', H, H, 8),
-  linear('transformer.transformer_blocks.0.attn.to_out.0', H, H, 8),
-  linear('transformer.single_transformer_blocks.0.attn.to_q', H, H, 8),
-  linear('transformer.single_transformer_blocks.0.attn.to_k', H, H, 8),
-  linear('transformer.single_transformer_blocks.0.attn.to_v', H, H, 8),
-  linear('transformer.single_transformer_blocks.0.proj_mlp', MLP, H, 8),
-];
-/** Fused module → its parts in row order (from the models' definitions, written out independently here). */
-const PARTS: Record<string, string[]> = {
-  'transformer.double_blocks.0.img_attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
-  'transformer.double_blocks.0.txt_attn.qkv': ['add_q_proj', 'add_k_proj', 'add_v_proj'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
-  'transformer.single_blocks.0.linear1': ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'].map((p) => `transformer.single_transformer_blocks.0.${p}`),
-  'transformer.double_blocks.0.img_attn.proj': ['transformer.transformer_blocks.0.attn.to_out.0'],
+/** Split parts, rank 8, `H` rows each: `prefix` + each name. */
+const parts = (prefix: string, names: string[]): LayerSpec[] => names.map((n) => linear(`${prefix}${n}`, H, H, 8));
+
+/**
+ * One family's fused ↔ split geometry: the kohya side's fused modules (rank 4), the diffusers side's split parts
+ * (rank 8, one part missing so that its rows of the fused LoRA are zero), and each fused module's parts in row order
+ * (from the models' definitions, written out independently here).
+ */
+interface FusedSplitCase {
+  readonly name: string;
+  readonly fused: LayerSpec[];
+  readonly split: LayerSpec[];
+  readonly parts: Record<string, string[]>;
+  /** The part the split side lacks. */
+  readonly missing: string;
+}
+
+const FLUX: FusedSplitCase = {
+  name: 'Flux (BFL img_attn.qkv / txt_attn.qkv / linear1)',
+  fused: [
+    kohya('transformer.double_blocks.0.img_attn.qkv', 3 * H, H, 4),
+    kohya('transformer.double_blocks.0.txt_attn.qkv', 3 * H, H, 4),
+    kohya('transformer.double_blocks.0.img_attn.proj', H, H, 4),
+    kohya('transformer.single_blocks.0.linear1', 3 * H + MLP, H, 4),
+  ],
+  split: [
+    ...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v', 'add_q_proj', 'add_k_proj', 'to_out.0']),
+    ...parts('transformer.single_transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v']),
+    linear('transformer.single_transformer_blocks.0.proj_mlp', MLP, H, 8),
+  ],
+  parts: {
+    'transformer.double_blocks.0.img_attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.double_blocks.0.txt_attn.qkv': ['add_q_proj', 'add_k_proj', 'add_v_proj'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.single_blocks.0.linear1': ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'].map((p) => `transformer.single_transformer_blocks.0.${p}`),
+    'transformer.double_blocks.0.img_attn.proj': ['transformer.transformer_blocks.0.attn.to_out.0'],
+  },
+  missing: 'transformer.transformer_blocks.0.attn.add_v_proj',
 };
+
+const SD3: FusedSplitCase = {
+  name: 'SD3.5 (MMDiT x_block / context_block attn.qkv, x_block.attn2.qkv)',
+  fused: [
+    kohya('transformer.joint_blocks.0.x_block.attn.qkv', 3 * H, H, 4),
+    kohya('transformer.joint_blocks.0.context_block.attn.qkv', 3 * H, H, 4),
+    kohya('transformer.joint_blocks.0.x_block.attn2.qkv', 3 * H, H, 4),
+    kohya('transformer.joint_blocks.0.x_block.attn.proj', H, H, 4),
+  ],
+  split: [
+    ...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v', 'add_q_proj', 'add_v_proj', 'to_out.0']),
+    ...parts('transformer.transformer_blocks.0.attn2.', ['to_q', 'to_k', 'to_v']),
+  ],
+  parts: {
+    'transformer.joint_blocks.0.x_block.attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.joint_blocks.0.context_block.attn.qkv': ['add_q_proj', 'add_k_proj', 'add_v_proj'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.joint_blocks.0.x_block.attn2.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn2.${p}`),
+    'transformer.joint_blocks.0.x_block.attn.proj': ['transformer.transformer_blocks.0.attn.to_out.0'],
+  },
+  missing: 'transformer.transformer_blocks.0.attn.add_k_proj',
+};
+
+const Z_IMAGE: FusedSplitCase = {
+  name: 'Z-Image (NextDiT attention.qkv; diffusers attention.to_q/to_k/to_v, not Lumina 2\'s attn.to_q)',
+  fused: [kohya('transformer.layers.0.attention.qkv', 3 * H, H, 4), kohya('transformer.layers.0.attention.out', H, H, 4)],
+  split: parts('transformer.layers.0.attention.', ['to_q', 'to_k', 'to_out.0']),
+  parts: {
+    'transformer.layers.0.attention.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.layers.0.attention.${p}`),
+    'transformer.layers.0.attention.out': ['transformer.layers.0.attention.to_out.0'],
+  },
+  missing: 'transformer.layers.0.attention.to_v',
+};
+
 const partRowsOf = (part: string) => (part.endsWith('proj_mlp') ? MLP : H);
 
 type Dense = Map<string, { w: Float64Array; out: number; cols: number }>;
 
 /** A fused module's ΔW from the split file's parts (missing parts = zero rows), or the layer itself if not split. */
-function fusedDelta(dense: Dense, fused: string, out: number): Float64Array {
+function fusedDelta(dense: Dense, parts: Record<string, string[]>, fused: string, out: number): Float64Array {
   const direct = dense.get(fused);
   if (direct) return direct.w;
   const w = new Float64Array(out * H);
   let row = 0;
-  for (const part of PARTS[fused]) {
+  for (const part of parts[fused]) {
     const p = dense.get(part);
     if (p) w.set(p.w, row * H);
     row += partRowsOf(part);
@@ -74,49 +124,50 @@ function assertMerged(merged: Float64Array, c: Float64Array, s: Float64Array, m:
   for (const v of [...m.mContent, ...m.mStyle]) assert.ok(v >= 0 && v <= 1, `${label}: coefficient ${v} outside [0, 1]`);
 }
 
-const OUT: Record<string, number> = { qkv: 3 * H, proj: H, linear1: 3 * H + MLP };
-const outOf = (fused: string) => OUT[fused.split('.').pop()!];
+const outOf = (c: FusedSplitCase, fused: string) => c.fused.find((l) => l.canonical === fused)!.upShape[0];
 
-test('kohya fused qkv/linear1 (content) + diffusers split q/k/v (style): every layer merged at the fused module, exactly', async () => {
-  const dir = path.join(tempDir(), 'fused-content');
-  mkdirSync(dir);
-  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FUSED, styleLayers: SPLIT });
-  const output = path.join(dir, 'merged.safetensors');
-  const summary = await runMerge(mergeRequest(content, style, output));
-  assert.equal(summary.layers.merged, FUSED.length, 'qkv ×2, proj and linear1 each one pair');
-  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
-  const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
-  assert.deepEqual([...merged.keys()].sort(), FUSED.map((l) => l.canonical).sort(), 'written in the content (fused, kohya) naming');
-  for (const fused of Object.keys(PARTS)) {
-    const out = outOf(fused);
-    assertMerged(merged.get(fused)!.w, c.get(fused)!.w, fusedDelta(s, fused, out), coefficients.get(fused)!, out, fused);
-  }
-});
+for (const c of [FLUX, SD3, Z_IMAGE]) {
+  test(`${c.name}: kohya fused (content) + diffusers split (style): every layer merged at the fused module, exactly`, async () => {
+    const dir = path.join(tempDir(), `fused-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
+    mkdirSync(dir);
+    const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: c.fused, styleLayers: c.split });
+    const output = path.join(dir, 'merged.safetensors');
+    const summary = await runMerge(mergeRequest(content, style, output));
+    assert.equal(summary.layers.merged, c.fused.length, 'each fused module and its parts are one pair');
+    const [merged, cd, sd] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+    const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+    assert.deepEqual([...merged.keys()].sort(), c.fused.map((l) => l.canonical).sort(), 'written in the content (fused, kohya) naming');
+    for (const fused of Object.keys(c.parts)) {
+      const out = outOf(c, fused);
+      assertMerged(merged.get(fused)!.w, cd.get(fused)!.w, fusedDelta(sd, c.parts, fused, out), coefficients.get(fused)!, out, fused);
+    }
+  });
 
-test('diffusers split content + kohya fused style: written back as split parts, which re-fused equal the merge at the fused module', async () => {
-  const dir = path.join(tempDir(), 'split-content');
-  mkdirSync(dir);
-  const { content, style } = await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: SPLIT, styleLayers: FUSED, seed: 2 });
-  const output = path.join(dir, 'merged.safetensors');
-  const summary = await runMerge(mergeRequest(content, style, output));
-  assert.equal(summary.layers.merged, FUSED.length);
-  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
-  const everyPart = [...SPLIT.map((l) => l.canonical), 'transformer.transformer_blocks.0.attn.add_v_proj'].sort();
-  assert.deepEqual([...merged.keys()].sort(), everyPart, 'every split part, also add_v_proj that the content lacks: its rows carry the style');
-  const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
-  for (const fused of Object.keys(PARTS)) {
-    const out = outOf(fused);
-    // A renamed (not split) pair is named by the content's module (to_out.0), a fused one by the fused module.
-    const m = coefficients.get(fused) ?? coefficients.get(PARTS[fused][0]);
-    assert.ok(m, `no coefficients for ${fused}`);
-    assertMerged(fusedDelta(merged, fused, out), fusedDelta(c, fused, out), s.get(fused)!.w, m, out, fused);
-  }
-});
+  test(`${c.name}: diffusers split content + kohya fused style: written back as split parts, which re-fused equal the merge at the fused module`, async () => {
+    const dir = path.join(tempDir(), `split-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
+    mkdirSync(dir);
+    const { content, style } = await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: c.split, styleLayers: c.fused, seed: 2 });
+    const output = path.join(dir, 'merged.safetensors');
+    const summary = await runMerge(mergeRequest(content, style, output));
+    assert.equal(summary.layers.merged, c.fused.length);
+    const [merged, cd, sd] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+    const everyPart = [...c.split.map((l) => l.canonical), c.missing].sort();
+    assert.deepEqual([...merged.keys()].sort(), everyPart, `every split part, also ${c.missing} that the content lacks: its rows carry the style`);
+    const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+    for (const fused of Object.keys(c.parts)) {
+      const out = outOf(c, fused);
+      // A renamed (not split) pair is named by the content's module (to_out.0), a fused one by the fused module.
+      const m = coefficients.get(fused) ?? coefficients.get(c.parts[fused][0]);
+      assert.ok(m, `no coefficients for ${fused}`);
+      assertMerged(fusedDelta(merged, c.parts, fused, out), fusedDelta(cd, c.parts, fused, out), sd.get(fused)!.w, m, out, fused);
+    }
+  });
+}
 
 test('ziplora compare names the fused ↔ split pairs (text and --json)', async () => {
   const dir = path.join(tempDir(), 'compare');
   mkdirSync(dir);
-  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FUSED, styleLayers: SPLIT });
+  const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: FLUX.fused, styleLayers: FLUX.split });
   const text = runCli(['compare', content, style]);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /Fused ↔ split\s+3 pairs/);

@@ -7,6 +7,7 @@ import { openLora } from '../../src/core/lora/open-lora';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { REAL_FIXTURES, tempDir } from '../support/build-safetensors';
+import { denseSvd, relativeFrobenius } from '../support/dense-svd';
 import { denseLayers, mergeRequest, readSidecar, SD15_LAYERS, writePair } from '../support/merge-fixtures';
 
 const dir = tempDir();
@@ -143,6 +144,34 @@ test('--rank reduces merged layers and reports the retained energy', async () =>
   assert.equal(reduced.length, 5, 'every merged layer (rank 8, the 3×3 conv rank 4) was above rank 3');
   for (const r of reduced) assert.ok((r.retainedEnergy as number) > 0.3 && (r.retainedEnergy as number) < 1);
 });
+
+test('--rank 3 against a dense SVD: each layer is the best rank-3 approximation of its full merge, with the reported energy', async () => {
+  const sub = path.join(dir, 'rank-dense');
+  mkdirSync(sub);
+  // The SD1.5 layers small enough for a quick dense float64 SVD: attn1.to_q and the 1×1 conv proj_in (320×320).
+  const layers = [SD15_LAYERS[0], SD15_LAYERS[3]];
+  const { content, style } = await writePair(sub, { contentLayers: layers, styleLayers: layers });
+  const output = path.join(sub, 'out.safetensors');
+  await runMerge(mergeRequest(content, style, output, { rank: 3 }));
+  await checkAgainstDenseSvd(content, style, output, 3);
+});
+
+/** Each reduced layer against a dense SVD of its full merged ΔW = m_c⊙ΔW_c + m_s⊙ΔW_s (input columns). */
+async function checkAgainstDenseSvd(content: string, style: string, output: string, k: number) {
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const { coefficients, report } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+  for (const [module, { w, out, cols }] of merged) {
+    const m = coefficients.get(module)!;
+    const [wc, ws] = [c.get(module)!.w, s.get(module)!.w];
+    const full = new Float64Array(out * cols);
+    for (let i = 0; i < out; i++) for (let j = 0; j < cols; j++) full[i * cols + j] = m.mContent[j] * wc[i * cols + j] + m.mStyle[j] * ws[i * cols + j];
+    const reference = denseSvd(full, out, cols);
+    const reported = report.find((r) => r.module === module)!.retainedEnergy as number;
+    assert.ok(Math.abs(reported - reference.retainedEnergy(k)) < 1e-6, `${module}: retained energy ${reported}, dense SVD ${reference.retainedEnergy(k)}`);
+    const error = relativeFrobenius(w, reference.bestRank(k));
+    assert.ok(error < 1e-5, `${module}: the rank-${k} layer differs from the best rank-${k} approximation by ${error}`);
+  }
+}
 
 test('the two real SD1.5 LoRAs merge with all 128 layers paired', async (t) => {
   const a = path.join(REAL_FIXTURES, 'huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');

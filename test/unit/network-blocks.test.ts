@@ -27,6 +27,21 @@ test('network order: text encoders, then down, mid and up blocks, in index order
   assert.deepEqual(blockSpans(ordered).map((s) => [s.block.name, s.start, s.end]), [['text_encoder', 0, 0], ['unet.down_blocks.1', 1, 2], ['unet.down_blocks.2', 3, 3], ['unet.mid_block', 4, 4], ['unet.up_blocks.1', 5, 5]]);
 });
 
+test('diffusion transformers: embedders and refiners first, then joint / double-stream / Wan / NextDiT blocks by index, single-stream blocks, output layers', () => {
+  const order = (modules: string[]) => blockSpans(inNetworkOrder(modules, (m) => m)).map((s) => s.block.name.replace(/^transformer\./, ''));
+  // Flux / HunyuanVideo (BFL names): double-stream before single-stream, the final layer last, indices as numbers.
+  assert.deepEqual(order(['transformer.final_layer.linear', 'transformer.single_blocks.0.linear1', 'transformer.double_blocks.10.img_attn.qkv', 'transformer.double_blocks.2.txt_attn.qkv', 'transformer.img_in']),
+    ['img_in', 'double_blocks.2', 'double_blocks.10', 'single_blocks.0', 'final_layer']);
+  // SD3: joint blocks; Wan: embedders numbered like blocks stay before the blocks, head last.
+  assert.deepEqual(order(['transformer.joint_blocks.12.context_block.attn.qkv', 'transformer.joint_blocks.3.x_block.attn.qkv', 'transformer.x_embedder.proj']), ['x_embedder', 'joint_blocks.3', 'joint_blocks.12']);
+  assert.deepEqual(order(['transformer.head.head', 'transformer.blocks.1.ffn.0', 'transformer.time_embedding.0', 'transformer.blocks.0.self_attn.q']), ['time_embedding.0', 'blocks.0', 'blocks.1', 'head']);
+  // NextDiT: each refiner kind together, before the main layers.
+  assert.deepEqual(order(['transformer.layers.0.attention.qkv', 'transformer.context_refiner.1.attention.qkv', 'transformer.noise_refiner.1.attention.qkv', 'transformer.context_refiner.0.attention.qkv', 'transformer.noise_refiner.0.attention.qkv']),
+    ['noise_refiner.0', 'noise_refiner.1', 'context_refiner.0', 'context_refiner.1', 'layers.0']);
+  assert.deepEqual(blockOf('transformer.joint_blocks.7.x_block.attn.qkv').shortLabels, ['joint_blocks.7', 'jb 7', '7']);
+  assert.deepEqual(blockOf('transformer.blocks.39.cross_attn.o').shortLabels, ['blocks.39', 'b 39', '39']);
+});
+
 test("the CLI's merge summary uses the same blocks, in network order", () => {
   const report = (module: string, contentError: number) => ({ module, contentError, styleError: 0, directContentError: 0, directStyleError: 0, overlapBefore: 0, overlapAfter: 0, sparsityContent: 0, sparsityStyle: 0 }) as unknown as LayerReport;
   const blocks = summarizeByBlock([report('unet.up_blocks.1.attentions.0.proj_out', 0.5), report('unet.down_blocks.1.attentions.0.proj_in', 0.1), report('unet.down_blocks.1.attentions.1.proj_in', 0.3)]);

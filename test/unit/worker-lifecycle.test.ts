@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { partialWriterPid, removeStalePartials } from '../../src/core/temporary-files';
 import { startMerge, workerEntry } from '../../src/worker/client';
 import { tempDir } from '../support/build-safetensors';
+import { isRunning, waitForExit } from '../support/interrupt';
 import { mergeRequest, writePair } from '../support/merge-fixtures';
 
 const SUPPORT = path.join(__dirname, '..', 'support');
@@ -16,27 +17,6 @@ function firstMessage<T>(child: ChildProcess): Promise<T> {
     child.once('message', (m) => resolve(m as T));
     child.once('exit', (code) => reject(new Error(`exited (${code}) before reporting`)));
   });
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for a process to end (it is not our child, so no 'exit' event); fails after `limitMs`. */
-async function waitForExit(pid: number, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      throw new Error(`process ${pid} was still running ${limitMs} ms after its parent went away`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A pid that has certainly ended: a child that ran and was reaped. */

@@ -4,8 +4,9 @@
  * SD1.x's CLIP-L, 1024 for SD2.x's OpenCLIP-H, 2048 for SDXL's two encoders), a second text encoder, Flux's
  * single-stream blocks, or a language model's layer layout.
  */
-import { BaseModelFamily, splitComponent } from './naming';
+import { BaseModelFamily, canonicalInFamily, splitComponent } from './naming';
 import { LoraLayer } from './layer';
+import { guessTransformerFamily } from './transformer-family';
 
 export interface BaseModelGuess {
   readonly family: BaseModelFamily;
@@ -19,11 +20,20 @@ const LABELS: Record<BaseModelFamily, string> = {
   sd2: 'SD2.x',
   sdxl: 'SDXL',
   flux: 'Flux',
+  sd3: 'SD3 / SD3.5',
+  'qwen-image': 'Qwen-Image',
+  wan: 'Wan 2.1 / 2.2',
+  'hunyuan-video': 'HunyuanVideo',
+  'ltx-video': 'LTX-Video',
+  lumina2: 'Lumina 2',
+  'z-image': 'Z-Image',
   llm: 'LLM',
   unknown: 'unknown',
 };
 
 const METADATA_RULES: ReadonlyArray<[key: string, pattern: RegExp, family: BaseModelFamily]> = [
+  ['ss_base_model_version', /sd3/i, 'sd3'],
+  ['modelspec.architecture', /stable-diffusion-v3/i, 'sd3'],
   ['ss_base_model_version', /sdxl/i, 'sdxl'],
   ['ss_base_model_version', /flux/i, 'flux'],
   ['ss_base_model_version', /^sd_v2|v2/i, 'sd2'],
@@ -53,6 +63,24 @@ function mostCommon(values: readonly number[]): number | undefined {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
+/** Which encoder slot holds a T5 (layers `encoder.block.N…`), if any. */
+function textEncoderT5(layers: readonly LoraLayer[]): 'text_encoder_2' | 'text_encoder_3' | undefined {
+  const t5 = layers.map((l) => splitComponent(l.module)).find((c) => c.component?.startsWith('text_encoder') && /^encoder\.block\.\d+\./.test(c.path));
+  return t5?.component as 'text_encoder_2' | 'text_encoder_3' | undefined;
+}
+
+/** The text encoders a transformer LoRA also trains, in words (CLIP width 768 = CLIP-L, 1280 = CLIP-G; T5). */
+function textEncoderEvidence(layers: readonly LoraLayer[], family: BaseModelFamily): string[] {
+  const found = new Map<string, string>();
+  for (const layer of layers) {
+    const { component, path } = splitComponent(canonicalInFamily(layer.module, family));
+    if (!component?.startsWith('text_encoder') || found.has(component)) continue;
+    if (/^encoder\.block\./.test(path)) found.set(component, `${component}: T5`);
+    else if (/self_attn\.q_proj$/.test(path)) found.set(component, `${component}: CLIP ${layer.inFeatures === 768 ? '-L' : layer.inFeatures === 1280 ? '-G' : ''} (width ${layer.inFeatures})`.replace('CLIP -', 'CLIP-'));
+  }
+  return [...found.values()].sort().map((e) => `text encoder ${e}`);
+}
+
 export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<Record<string, string>>, configBaseModel?: string): BaseModelGuess {
   const evidence: string[] = [];
   for (const [key, pattern, family] of METADATA_RULES) {
@@ -65,16 +93,31 @@ export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<
   const modules = layers.map((l) => l.module);
   const components = new Set(modules.map((m) => splitComponent(m).component ?? 'none'));
 
-  if (modules.some((m) => /^transformer\.(single_transformer_blocks|single_blocks|double_blocks)\./.test(m))) {
-    evidence.push('Flux single/double-stream transformer blocks');
-    return { family: 'flux', label: LABELS.flux, evidence };
-  }
+  const transformer = layers.flatMap((l) => {
+    const { component, path } = splitComponent(l.module);
+    return component === 'transformer' ? [{ path, inFeatures: l.inFeatures, outFeatures: l.outFeatures }] : [];
+  });
+  const dit = guessTransformerFamily(transformer);
+  if (dit) return { family: dit.family, label: dit.label, evidence: [...dit.evidence, ...textEncoderEvidence(layers, dit.family)] };
   const crossAttention = mostCommon(layers.filter((l) => /^unet\..*attn2\.to_[kv]$/.test(l.module)).map((l) => l.inFeatures));
   if (crossAttention !== undefined && CROSS_ATTENTION_WIDTHS[crossAttention]) {
     const family = CROSS_ATTENTION_WIDTHS[crossAttention];
     evidence.push(`UNet cross-attention context width ${crossAttention}`);
     if (components.has('text_encoder_2')) evidence.push('a second text encoder');
     return { family, label: LABELS[family], evidence };
+  }
+  const t5 = textEncoderT5(layers);
+  if (t5 === 'text_encoder_2') {
+    evidence.push('a T5 text encoder as the second encoder (diffusers text_encoder_2 / early sd-scripts lora_te2_): Flux');
+    return { family: 'flux', label: 'Flux (text encoders only)', evidence };
+  }
+  if (t5 === 'text_encoder_3') {
+    evidence.push('a T5 text encoder as the third encoder (text_encoder_3 / lora_te3_)');
+    if (components.has('text_encoder_2')) {
+      evidence.push('a second CLIP encoder (CLIP-G)');
+      return { family: 'sd3', label: 'SD3 / SD3.5 (text encoders only)', evidence };
+    }
+    return { family: 'unknown', label: 'Flux or SD3 (text encoders only)', evidence };
   }
   if (components.has('text_encoder_2')) {
     evidence.push('a second text encoder (text_encoder_2 / lora_te2_)');

@@ -5,6 +5,7 @@
  */
 import { fusedFromParts } from './fuse-split';
 import { partRows, splitPartOf } from './fused-projections';
+import { BaseModelFamily } from './families';
 import { FusedPart, LoraLayer } from './layer';
 import { pairingKey } from './naming';
 
@@ -15,12 +16,12 @@ export interface FusedSplitMatch {
   readonly onlyInSecond: LoraLayer[];
 }
 
-function partsByFusedKey(layers: readonly LoraLayer[]): Map<string, { layer: LoraLayer; slot: number }[]> {
+function partsByFusedKey(layers: readonly LoraLayer[], family: BaseModelFamily): Map<string, { layer: LoraLayer; slot: number }[]> {
   const groups = new Map<string, { layer: LoraLayer; slot: number }[]>();
   for (const layer of layers) {
-    const part = splitPartOf(layer.module);
+    const part = splitPartOf(layer.module, family);
     if (!part) continue;
-    const key = pairingKey(part.fused);
+    const key = pairingKey(part.fused, family);
     groups.set(key, [...(groups.get(key) ?? []), { layer, slot: part.slot }]);
   }
   return groups;
@@ -37,12 +38,16 @@ function placedParts(fused: LoraLayer, parts: readonly { layer: LoraLayer; slot:
   return placed;
 }
 
-export function pairFusedWithSplit(onlyInFirst: readonly LoraLayer[], onlyInSecond: readonly LoraLayer[]): FusedSplitMatch {
+/** `families`: the model family each side's names are read in (the split side's decides which modules are parts). */
+export function pairFusedWithSplit(onlyInFirst: readonly LoraLayer[], onlyInSecond: readonly LoraLayer[], families: readonly [BaseModelFamily, BaseModelFamily]): FusedSplitMatch {
   const used = new Set<LoraLayer>();
   const pairs: FusedSplitMatch['pairs'] = [];
-  const sides: ['first' | 'second', readonly LoraLayer[], readonly LoraLayer[]][] = [['second', onlyInFirst, onlyInSecond], ['first', onlyInSecond, onlyInFirst]];
-  for (const [split, fusedSide, splitSide] of sides) {
-    const groups = partsByFusedKey(splitSide);
+  const sides: ['first' | 'second', readonly LoraLayer[], readonly LoraLayer[], BaseModelFamily][] = [
+    ['second', onlyInFirst, onlyInSecond, families[1]],
+    ['first', onlyInSecond, onlyInFirst, families[0]],
+  ];
+  for (const [split, fusedSide, splitSide, family] of sides) {
+    const groups = partsByFusedKey(splitSide, family);
     for (const fused of fusedSide) {
       const parts = groups.get(fused.key);
       if (!parts || used.has(fused)) continue;

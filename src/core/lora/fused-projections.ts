@@ -1,10 +1,11 @@
 /**
- * Projections that one naming fuses into a single module and another splits into parts: Flux's BFL
- * `img_attn.qkv` = diffusers `attn.to_q | to_k | to_v` stacked by rows, `txt_attn.qkv` = `attn.add_q_proj | add_k_proj
- * | add_v_proj`, single-stream `linear1` = `attn.to_q | to_k | to_v | proj_mlp` (diffusers' and ComfyUI's Flux
- * conversion maps). Each part is a row range of the fused weight: q, k and v are `hidden` rows each (hidden = the
- * fused module's input width), proj_mlp the rest.
+ * Projections that one naming fuses into a single module and another splits into parts, per family (the `fused`
+ * tables in families/): Flux's BFL `img_attn.qkv` = diffusers `attn.to_q | to_k | to_v` stacked by rows, single-stream
+ * `linear1` = `attn.to_q | to_k | to_v | proj_mlp`; SD3's `x_block.attn.qkv`; HunyuanVideo's `img_attn_qkv`; the
+ * NextDiT `attention.qkv` of Lumina 2 / Z-Image. Each part is a row range of the fused weight (partRows).
  */
+import { BaseModelFamily, namesOfFamily, TRANSFORMER_FAMILY_NAMES, TransformerFamilyNames } from './families';
+import { insideBlock } from './transformer-names';
 
 export interface SplitPart {
   /** Canonical name of the fused module, e.g. `transformer.double_blocks.0.img_attn.qkv`. */
@@ -13,43 +14,61 @@ export interface SplitPart {
   readonly slot: number;
 }
 
-const DOUBLE_PARTS: Record<string, [string, number]> = {
-  'attn.to_q': ['img_attn.qkv', 0],
-  'attn.to_k': ['img_attn.qkv', 1],
-  'attn.to_v': ['img_attn.qkv', 2],
-  'attn.add_q_proj': ['txt_attn.qkv', 0],
-  'attn.add_k_proj': ['txt_attn.qkv', 1],
-  'attn.add_v_proj': ['txt_attn.qkv', 2],
-};
-const SINGLE_PARTS: Record<string, number> = { 'attn.to_q': 0, 'attn.to_k': 1, 'attn.to_v': 2, proj_mlp: 3 };
-
-/** The fused module a diffusers-named Flux layer is a part of, or undefined. */
-export function splitPartOf(canonical: string): SplitPart | undefined {
-  const m = /^transformer\.(transformer_blocks|single_transformer_blocks)\.(\d+)\.(.+)$/.exec(canonical);
-  if (!m) return undefined;
-  if (m[1] === 'transformer_blocks') {
-    const part = DOUBLE_PARTS[m[3]];
-    return part && { fused: `transformer.double_blocks.${m[2]}.${part[0]}`, slot: part[1] };
+/** The fused module a diffusers-named transformer layer of this family is a part of, or undefined. */
+export function splitPartOf(canonical: string, family: BaseModelFamily): SplitPart | undefined {
+  const names = namesOfFamily(family);
+  if (!names || !canonical.startsWith('transformer.')) return undefined;
+  const path = canonical.slice('transformer.'.length);
+  for (const block of names.blocks) {
+    const inside = insideBlock(path, block.diffusers);
+    if (!inside) continue;
+    for (const [fused, parts] of Object.entries(block.fused ?? {})) {
+      const slot = parts.indexOf(inside[1]);
+      if (slot >= 0) return { fused: `transformer.${block.native}.${inside[0]}.${fused}`, slot };
+    }
   }
-  const slot = SINGLE_PARTS[m[3]];
-  return slot === undefined ? undefined : { fused: `transformer.single_blocks.${m[2]}.linear1`, slot };
+  return undefined;
 }
 
-/** Rows [start, start + count) of the fused weight that a part occupies. */
+/**
+ * Rows [start, start + count) of the fused weight that a part occupies. q, k and v are `hidden` rows each (hidden =
+ * the fused module's input width) and a fourth part (proj_mlp) the rest; a qkv narrower than 3·hidden is grouped-query
+ * attention (Lumina 2): q has `hidden` rows, k and v half of the rest each.
+ */
 export function partRows(slot: number, hidden: number, fusedOut: number): { start: number; count: number } {
+  if (fusedOut < 3 * hidden) {
+    const kv = (fusedOut - hidden) / 2;
+    return slot === 0 ? { start: 0, count: hidden } : { start: hidden + (slot - 1) * kv, count: kv };
+  }
   const start = slot * hidden;
   return { start, count: slot === 3 ? fusedOut - 3 * hidden : hidden };
 }
 
-/** Every split part of a fused module (canonical names, in row order), or [] for a module that is not fused. */
-export function partsOfFused(fused: string): { readonly canonical: string; readonly slot: number }[] {
-  const double = /^transformer\.double_blocks\.(\d+)\.(img|txt)_attn\.qkv$/.exec(fused);
-  if (double) {
-    return Object.entries(DOUBLE_PARTS)
-      .filter(([, [target]]) => target === `${double[2]}_attn.qkv`)
-      .map(([part, [, slot]]) => ({ canonical: `transformer.transformer_blocks.${double[1]}.${part}`, slot }));
+function partsIn(names: TransformerFamilyNames, path: string): { readonly canonical: string; readonly slot: number }[] | undefined {
+  for (const block of names.blocks) {
+    const inside = insideBlock(path, block.native);
+    if (!inside) continue;
+    const flat = (name: string) => name.replace(/\./g, '_');
+    const fusedName = Object.keys(block.fused ?? {}).find((name) => flat(name) === flat(inside[1]));
+    const parts = fusedName ? block.fused![fusedName] : undefined;
+    if (parts) return parts.map((part, slot) => ({ canonical: `transformer.${block.diffusers}.${inside[0]}.${part}`, slot }));
   }
-  const single = /^transformer\.single_blocks\.(\d+)\.linear1$/.exec(fused);
-  if (single) return Object.entries(SINGLE_PARTS).map(([part, slot]) => ({ canonical: `transformer.single_transformer_blocks.${single[1]}.${part}`, slot }));
+  return undefined;
+}
+
+/**
+ * Every split part of a fused module (canonical names, in row order), or [] for a module that is not fused. Without
+ * a known family the first family that fuses a module of that name answers (the names differ between families,
+ * except NextDiT's `attention.qkv`, whose parts Lumina 2 and Z-Image name differently: give the family there).
+ */
+export function partsOfFused(fused: string, family?: BaseModelFamily): { readonly canonical: string; readonly slot: number }[] {
+  if (!fused.startsWith('transformer.')) return [];
+  const path = fused.slice('transformer.'.length);
+  const own = family && namesOfFamily(family);
+  const candidates = own ? [own] : TRANSFORMER_FAMILY_NAMES;
+  for (const names of candidates) {
+    const parts = partsIn(names, path);
+    if (parts) return parts;
+  }
   return [];
 }

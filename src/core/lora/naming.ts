@@ -7,10 +7,11 @@
  * the path inside the model, e.g. `model.layers.36.self_attn.q_proj`. UNet paths are always in diffusers
  * layout, so a kohya SDXL file (LDM `input_blocks_4_1_…`) and a diffusers SDXL file name a layer the same way.
  */
-import { bflPathOfDiffusersFlux } from './flux-names';
+import { BaseModelFamily } from './families';
+import { LayerShape, nativePathOf } from './transformer-names';
 import { diffusersToLdmUnet, isLdmUnetPath, ldmToDiffusersUnet, UnetLayout } from './unet-blocks';
 
-export type BaseModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'flux' | 'llm' | 'unknown';
+export type { BaseModelFamily } from './families';
 
 /** Module components of diffusion pipelines, as diffusers prefixes them. */
 export const COMPONENTS = ['unet', 'text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer'] as const;
@@ -32,6 +33,12 @@ const COMPOUND_IDENTIFIERS = [
   'img_attn', 'txt_attn', 'img_mlp', 'txt_mlp', 'img_mod', 'txt_mod', 'final_layer', 'adaLN_modulation',
   'x_embedder', 'context_embedder', 'time_text_embed', 'timestep_embedder', 'guidance_embedder', 'text_embedder',
   'img_in', 'txt_in', 'time_in', 'vector_in', 'guidance_in', 'in_layer', 'out_layer',
+  // SD3, Wan, HunyuanVideo, Qwen-Image, NextDiT (Lumina 2 / Z-Image), LTX-Video and T5 text encoders.
+  'joint_blocks', 'x_block', 'context_block', 't_embedder', 'y_embedder', 'pos_embed',
+  'cross_attn', 'k_img', 'v_img', 'img_emb', 'text_embedding', 'time_projection', 'patch_embedding',
+  'condition_embedder', 'time_embedder', 'image_embedder', 'time_proj',
+  'txt_norm', 'noise_refiner', 'context_refiner', 'feed_forward', 'cap_embedder', 'caption_projection',
+  'adaln_single', 'scale_shift_table', 'wi_0', 'wi_1',
 ];
 const COMPOUNDS_BY_FIRST_TOKEN = new Map<string, string[][]>();
 for (const compound of COMPOUND_IDENTIFIERS) {
@@ -58,13 +65,22 @@ export function unflattenModulePath(flat: string): string {
 /**
  * The key two layers are paired by: the canonical name with every `.` as `_`. Canonical names from different
  * schemes already agree; this also pairs a kohya name whose compound identifiers the table above does not know.
- * A diffusers-named Flux transformer layer that is a renamed BFL module is keyed by its BFL path, so it pairs
- * with kohya / ai-toolkit files while keeping its own name (and so its file's naming on output).
+ * A diffusers-named transformer layer that is a renamed native module of its family (Flux BFL, SD3 MMDiT, Wan…;
+ * transformer-names.ts) is keyed by the native path, so it pairs with kohya / ai-toolkit / musubi-tuner files while
+ * keeping its own name (and so its file's naming on output).
  */
-export function pairingKey(canonical: string): string {
+export function pairingKey(canonical: string, family: BaseModelFamily, shape?: LayerShape): string {
   const { component, path } = splitComponent(canonical);
-  const bfl = component === 'transformer' ? bflPathOfDiffusersFlux(path) : undefined;
-  return (bfl ? `transformer.${bfl}` : canonical).replace(/\./g, '_');
+  const native = component === 'transformer' ? nativePathOf(family, path, shape) : undefined;
+  return (native ? `transformer.${native}` : canonical).replace(/\./g, '_');
+}
+
+/**
+ * A canonical name as the family's pipeline names it, where kohya's prefixes say otherwise: sd-scripts writes Flux's
+ * T5 as `lora_te3_` (early versions `lora_te2_`), diffusers calls it `text_encoder_2` (Flux has no third encoder).
+ */
+export function canonicalInFamily(canonical: string, family: BaseModelFamily): string {
+  return family === 'flux' ? canonical.replace(/^text_encoder_3\./, 'text_encoder_2.') : canonical;
 }
 
 const KOHYA_PREFIXES: Record<string, Component> = {
@@ -76,10 +92,19 @@ const KOHYA_PREFIXES: Record<string, Component> = {
   lora_transformer_: 'transformer',
 };
 
-/** Flux in the original (BFL) layout, as kohya/sd-scripts names it: `lora_unet_double_blocks_0_img_attn_qkv`. */
-export function isBflFluxPath(path: string): boolean {
-  return /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/.test(path);
+/**
+ * A diffusion transformer's own (native) layout, which kohya / sd-scripts / musubi-tuner write under `lora_unet_`:
+ * Flux and HunyuanVideo (`double_blocks_0_img_attn_qkv`), SD3 (`joint_blocks_0_x_block_attn_qkv`), Wan
+ * (`blocks_0_self_attn_q`), NextDiT (`layers_0_attention_qkv`).
+ */
+const NATIVE_DIT_PATH = /^(double_blocks|single_blocks|joint_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer|t_embedder|y_embedder|x_embedder\.proj|cap_embedder|text_embedding|time_projection|patch_embedding|img_emb|head\.head|time_embedding\.\d|blocks\.\d+\.(self_attn|cross_attn|ffn\.\d)|(layers|noise_refiner|context_refiner)\.\d+\.(attention\.(qkv|out)|adaLN_modulation))\b/;
+
+function isNativeDitPath(path: string): boolean {
+  return NATIVE_DIT_PATH.test(path);
 }
+
+/** diffusers-layout transformer paths that kohya-style trainers (musubi-tuner: Qwen-Image) also write under `lora_unet_`. */
+const DIFFUSERS_DIT_PATH = /^(transformer_blocks|single_transformer_blocks|blocks\.\d+\.(attn1|attn2|ffn\.net)|condition_embedder|time_text_embed|proj_out|norm_out|txt_norm)\b/;
 
 /** kohya module name (without `.lora_down.weight`) → canonical name, or undefined for an unknown prefix. */
 export function kohyaToCanonical(kohyaModule: string): string | undefined {
@@ -87,27 +112,33 @@ export function kohyaToCanonical(kohyaModule: string): string | undefined {
   if (!prefix) return undefined;
   const path = unflattenModulePath(kohyaModule.slice(prefix.length));
   const component = KOHYA_PREFIXES[prefix];
-  if (component === 'unet' && isBflFluxPath(path)) return `transformer.${path}`;
+  if (component === 'unet' && (isNativeDitPath(path) || DIFFUSERS_DIT_PATH.test(path))) return `transformer.${path}`;
   if (component === 'unet' && isLdmUnetPath(path)) return `unet.${ldmToDiffusersUnet(path)}`;
   return `${component}.${path}`;
 }
 
 /** Paths inside a diffusion transformer; `transformer.h.0…` (GPT-2) is a language model, not this component. */
-const DIT_PATH = /^(transformer_blocks|single_transformer_blocks|double_blocks|single_blocks|x_embedder|context_embedder|time_text_embed|norm_out|proj_out|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
+const DIT_PATH = /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed|norm_out|proj_out|pos_embed|txt_norm|caption_projection|adaln_single|scale_shift_table)\b/;
+
+/** NextDiT (Lumina 2 / Z-Image) blocks in diffusers naming: `layers.0.attn.to_q`, `layers.0.attention.to_q`. */
+const NEXT_DIT_DIFFUSERS_PATH = /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.|attention\.(to_|qkv|out)|feed_forward\.(w\d|linear_\d)|adaLN_modulation|norm1\.linear)/;
 
 export function splitComponent(canonical: string): { component: Component | undefined; path: string } {
   const dot = canonical.indexOf('.');
   const head = dot < 0 ? canonical : canonical.slice(0, dot);
   const path = canonical.slice(dot + 1);
   if (!(COMPONENTS as readonly string[]).includes(head)) return { component: undefined, path: canonical };
-  if (head === 'transformer' && !DIT_PATH.test(path)) return { component: undefined, path: canonical };
+  if (head === 'transformer' && !DIT_PATH.test(path) && !isNativeDitPath(path) && !DIFFUSERS_DIT_PATH.test(path) && !NEXT_DIT_DIFFUSERS_PATH.test(path)) {
+    return { component: undefined, path: canonical };
+  }
   return { component: head as Component, path };
 }
 
 /**
  * canonical name → kohya module name for a model family: SDXL UNet layers in LDM layout and `lora_te1_`/`lora_te2_`;
- * SD1.x/SD2.x in diffusers layout and `lora_te_`; Flux BFL layers as `lora_unet_`, diffusers-layout transformer
- * layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
+ * SD1.x/SD2.x in diffusers layout and `lora_te_`; SD3 `lora_te1_`/`lora_te2_`/`lora_te3_`, Flux `lora_te1_` and its T5
+ * as `lora_te3_`; transformer layers in a native layout (Flux BFL, SD3, Wan, HunyuanVideo, NextDiT) as `lora_unet_`,
+ * diffusers-layout transformer layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
  */
 export function canonicalToKohya(canonical: string, family: BaseModelFamily): string {
   const { component, path } = splitComponent(canonical);
@@ -118,13 +149,15 @@ export function canonicalToKohya(canonical: string, family: BaseModelFamily): st
       return `lora_unet_${flat(layout ? diffusersToLdmUnet(path, layout) : path)}`;
     }
     case 'text_encoder':
-      return `${family === 'sdxl' ? 'lora_te1_' : 'lora_te_'}${flat(path)}`;
+      // sd-scripts numbers the encoders of the models that have several (SDXL, SD3, Flux); SD1.x/SD2.x have one.
+      return `${family === 'sdxl' || family === 'sd3' || family === 'flux' ? 'lora_te1_' : 'lora_te_'}${flat(path)}`;
     case 'text_encoder_2':
-      return `lora_te2_${flat(path)}`;
+      // Flux's second encoder is T5, which sd-scripts (and ComfyUI) name lora_te3_.
+      return `${family === 'flux' ? 'lora_te3_' : 'lora_te2_'}${flat(path)}`;
     case 'text_encoder_3':
       return `lora_te3_${flat(path)}`;
     case 'transformer':
-      return `${isBflFluxPath(path) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
+      return `${isNativeDitPath(path) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
     default:
       throw new Error(`layer "${canonical}" belongs to a language model, which kohya naming does not cover; use PEFT naming`);
   }
@@ -132,8 +165,10 @@ export function canonicalToKohya(canonical: string, family: BaseModelFamily): st
 
 /** Where a name without a component belongs, judged from all the file's module paths. */
 export function componentOfBarePaths(paths: readonly string[]): Component | undefined {
-  if (paths.some((p) => /^(down_blocks|up_blocks|mid_block|conv_in|conv_out|time_embedding|add_embedding)\./.test(p))) return 'unet';
-  if (paths.some((p) => /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed|double_blocks|single_blocks)\./.test(p))) return 'transformer';
+  if (paths.some((p) => /^(down_blocks|up_blocks|mid_block|conv_in|conv_out|time_embedding\.linear_|add_embedding)/.test(p))) return 'unet';
+  if (paths.some((p) => /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed)\./.test(p) || (isNativeDitPath(p) && !/^(layers|noise_refiner|context_refiner)\./.test(p)) || (DIFFUSERS_DIT_PATH.test(p) && /^blocks\./.test(p)))) return 'transformer';
+  // NextDiT's `layers.N.feed_forward.w1` is also Meta LLaMA's naming: only its attention names say which it is.
+  if (paths.some((p) => /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.to_|attention\.(to_|qkv|out))/.test(p))) return 'transformer';
   if (paths.every((p) => p.startsWith('text_model.'))) return 'text_encoder';
   return undefined;
 }
@@ -164,7 +199,7 @@ export function diffusersToCanonical(module: string, bareComponent: Component | 
  */
 export function canonicalToDiffusers(canonical: string): string {
   const { component, path } = splitComponent(canonical);
-  if (component === 'transformer' && isBflFluxPath(path)) return `diffusion_model.${path}`;
+  if (component === 'transformer' && isNativeDitPath(path)) return `diffusion_model.${path}`;
   return component ? canonical : `base_model.model.${canonical}`;
 }
 

@@ -4,8 +4,10 @@
  * one file are listed (a merge copies them through unchanged).
  */
 import { BaseModelGuess } from './base-model';
+import { BaseModelFamily } from './families';
 import { pairFusedWithSplit } from './fused-pairing';
 import { LoraLayer } from './layer';
+import { pairingKey } from './naming';
 
 export interface LayerPair {
   readonly module: string;
@@ -47,24 +49,37 @@ export interface PairingInput {
   readonly baseModel: BaseModelGuess;
 }
 
+/**
+ * The family a side's names are read in: its own, or, when its layers alone do not tell (a diffusers file with only
+ * q/k/v/out layers), the other side's. A side read in another family than its own gets its keys recomputed.
+ */
+function readAs(side: PairingInput, other: PairingInput): { family: BaseModelFamily; keyOf: (layer: LoraLayer) => string } {
+  const own = side.baseModel.family;
+  const family = own === 'unknown' ? other.baseModel.family : own;
+  return { family, keyOf: family === own ? (l) => l.key : (l) => pairingKey(l.module, family, l) };
+}
+
 export function pairLayers(first: PairingInput, second: PairingInput): PairingReport {
-  const secondByKey = new Map(second.layers.map((l) => [l.key, l]));
+  const a = readAs(first, second);
+  const b = readAs(second, first);
+  const secondByKey = new Map(second.layers.map((l) => [b.keyOf(l), l]));
   const paired: LayerPair[] = [];
   const refused: RefusedPair[] = [];
   const onlyInFirst: LoraLayer[] = [];
   const matched = new Set<string>();
   for (const layer of first.layers) {
-    const other = secondByKey.get(layer.key);
+    const key = a.keyOf(layer);
+    const other = secondByKey.get(key);
     if (!other) {
       onlyInFirst.push(layer);
       continue;
     }
-    matched.add(layer.key);
+    matched.add(key);
     const reason = shapeMismatch(layer, other);
     if (reason) refused.push({ module: layer.module, first: layer, second: other, reason });
     else paired.push({ module: layer.module, first: layer, second: other });
   }
-  const fusedSplit = pairFusedWithSplit(onlyInFirst, second.layers.filter((l) => !matched.has(l.key)));
+  const fusedSplit = pairFusedWithSplit(onlyInFirst, second.layers.filter((l) => !matched.has(b.keyOf(l))), [a.family, b.family]);
   paired.push(...fusedSplit.pairs);
   const onlyInSecond = fusedSplit.onlyInSecond;
   onlyInFirst.splice(0, onlyInFirst.length, ...fusedSplit.onlyInFirst);

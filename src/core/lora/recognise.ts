@@ -7,8 +7,9 @@ import { TensorInfo } from '../safetensors/header';
 import { SafetensorsFile } from '../safetensors/reader';
 import { AdapterConfig, findAdapterConfig } from './adapter-config';
 import { BaseModelGuess, guessBaseModel } from './base-model';
+import { BaseModelFamily } from './families';
 import { compareModuleNames, LayerProblem, LoraLayer } from './layer';
-import { componentOfBarePaths, diffusersToCanonical, kohyaToCanonical, pairingKey, withoutWrapperPrefix } from './naming';
+import { canonicalInFamily, componentOfBarePaths, diffusersToCanonical, kohyaToCanonical, pairingKey, withoutWrapperPrefix } from './naming';
 import { describeNonLora } from './not-a-lora';
 import { LoraScheme, OTHER_ADAPTER_NAMES, OtherAdapterKind, roleOfTensor } from './tensor-names';
 
@@ -100,6 +101,28 @@ function otherAdapterDescription(counts: Map<OtherAdapterKind, Set<string>>, pla
   return { kind: 'not-lora', looksLike, adapters, adapterModules: modules, plainLoraModules: plain };
 }
 
+/**
+ * The layers with their family's canonical names and pairing keys; a layer that names the same module as an
+ * earlier one becomes a problem (two namings of one module in one file).
+ */
+function withFamilyKeys(layers: readonly LoraLayer[], fileModules: ReadonlyMap<LoraLayer, string>, family: BaseModelFamily, problems: LayerProblem[]): LoraLayer[] {
+  const byKey = new Map<string, string>();
+  const keyed: LoraLayer[] = [];
+  for (const layer of layers) {
+    const module = canonicalInFamily(layer.module, family);
+    const key = pairingKey(module, family, layer);
+    const clash = byKey.get(key);
+    const stored = fileModules.get(layer) ?? layer.module;
+    if (clash !== undefined) {
+      problems.push({ module: stored, problem: `names the same layer (${module}) as "${clash}"` });
+      continue;
+    }
+    byKey.set(key, stored);
+    keyed.push({ ...layer, module, key });
+  }
+  return keyed;
+}
+
 /** Recognises and normalises the adapter in an open file. */
 export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDescription> {
   const groups = new Map<string, FactorGroup>();
@@ -138,8 +161,9 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
   const config: AdapterConfig | undefined = needsConfig ? await findAdapterConfig(file.path) : undefined;
 
   const layers: LoraLayer[] = [];
+  /** Each layer's module as the file spells it, for messages. */
+  const fileModules = new Map<LoraLayer, string>();
   const problems: LayerProblem[] = [];
-  const byCanonical = new Map<string, string>();
   const usedAlphas = new Set<string>();
   for (const group of groups.values()) {
     const named = group.scheme === 'mlx' ? { down: 'lora_a', up: 'lora_b' } : { down: 'a down factor', up: 'an up factor' };
@@ -165,14 +189,6 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
       problems.push({ module: group.module, problem: 'has an unknown kohya prefix (expected lora_unet_, lora_te_, lora_te1_, lora_te2_, lora_te3_ or lora_transformer_)' });
       continue;
     }
-    const key = pairingKey(module);
-    const clash = byCanonical.get(key);
-    if (clash !== undefined) {
-      problems.push({ module: group.module, problem: `names the same layer (${module}) as "${clash}"` });
-      continue;
-    }
-    byCanonical.set(key, group.module);
-
     let alpha: number | null = null;
     let scale = 1;
     let scaleSource: string;
@@ -195,18 +211,22 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
     } else {
       scaleSource = group.scheme === 'kohya' ? 'no alpha: scale 1' : 'no alpha and no adapter_config.json beside the file: scale 1';
     }
-    layers.push({ module, key, ...geometry, alpha, scale, scaleSource, scheme: group.scheme, down: complete.down, up: complete.up, alphaTensor, transposed: geometry.transposed });
+    const layer: LoraLayer = { module, key: '', ...geometry, alpha, scale, scaleSource, scheme: group.scheme, down: complete.down, up: complete.up, alphaTensor, transposed: geometry.transposed };
+    layers.push(layer);
+    fileModules.set(layer, group.module);
   }
+  // Pairing keys depend on the family (its renames), which is judged from all the layers.
+  const baseModel = guessBaseModel(layers, file.metadata, config?.baseModelName);
+  const keyed = withFamilyKeys(layers, fileModules, baseModel.family, problems);
   for (const [module, tensor] of alphas) {
     if (!usedAlphas.has(module) && ![...groups.values()].some((g) => g.module === module)) unrelated.push(tensor.name);
   }
-  layers.sort((a, b) => compareModuleNames(a.module, b.module));
-  const baseModel = guessBaseModel(layers, file.metadata, config?.baseModelName);
+  keyed.sort((a, b) => compareModuleNames(a.module, b.module));
   return {
     kind: 'lora',
     scheme,
     formatName: [...schemeCounts.keys()].map((s) => SCHEME_NAMES[s]).join(' + '),
-    layers,
+    layers: keyed,
     problems,
     extraTensors: unrelated,
     baseModel,

@@ -57,7 +57,9 @@ export interface MergeStart {
   readonly refused: readonly { module: string; reason: string }[];
 }
 
-export type MergePhase = 'reading' | 'optimising' | 'writing';
+/** In order: read the paired layers, solve, hash the inputs (for the sidecar), write the merged file, write the sidecar. */
+export const MERGE_PHASES = ['reading', 'optimising', 'hashing', 'writing', 'writing-sidecar'] as const;
+export type MergePhase = (typeof MERGE_PHASES)[number];
 
 export interface MergeProgress {
   readonly phase: MergePhase;

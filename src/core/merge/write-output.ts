@@ -1,10 +1,11 @@
 /**
  * Writing a merge's two files: the merged LoRA (an ordinary LoRA of rank r_c + r_s that any loader accepts)
  * and the sidecar with the coefficients and the per-layer report. Tensors are produced one at a time from the
- * input files, so memory stays at one layer; if the sidecar cannot be written, the merged file is removed too.
+ * input files, so memory stays at one layer. Both files are written whole to temporary files first and renamed
+ * into place together at the end: a failure or a cancel in any phase leaves the folder as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
@@ -12,15 +13,15 @@ import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { PairingReport } from '../lora/pairing';
 import { encodeFromF32 } from '../safetensors/float';
-import { TensorToWrite, writeSafetensors } from '../safetensors/writer';
+import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { ComputeBackend } from './backends';
 import { LayerReport } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
 import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
-import { fluxLayoutFor, fuseSplitCopies, targetUp, writeTargets } from './output-layout';
-import { MergeRequest } from './request';
+import { fuseSplitCopies, targetUp, transformerLayoutFor, writeTargets } from './output-layout';
+import { MergePhase, MergeRequest } from './request';
 import { CopiedLayer, InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames, WriterOutcome } from './unmerged-tensors';
 import { FactoredDelta } from './types';
 
@@ -109,7 +110,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
   const { request, content, style, pairing, solutions, reports, callbacks } = job;
   const { scheme, source } = outputScheme(request, content, style);
   const family = source.lora.baseModel.family;
-  const layout = fluxLayoutFor(scheme, family);
+  const layout = transformerLayoutFor(scheme, family);
   const tensors: TensorToWrite[] = [];
   const retained: Record<string, number> = {};
 
@@ -117,7 +118,7 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
   /** One layer's tensors under each of its targets; `factors` is read (once) when the writer reaches the first. */
   const emit = (layer: LoraLayer, module: string, rank: number, factors: () => Promise<MergedFactors>) => {
     const dtype = outputDtype(request, layer);
-    for (const target of writeTargets(layer, module, layout)) {
+    for (const target of writeTargets(layer, module, layout, family)) {
       written.set(target.module, module);
       const names = layerTensorNames(target.module, scheme, family);
       const shape = shapes(layer, rank);
@@ -151,13 +152,13 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
   const copy = (lora: OpenLora, layer: LoraLayer, file: InputRole) => {
     // Two unpaired layers on one weight (diffusers norm_out.linear and BFL final_layer.adaLN_modulation.1, whose
     // halves are swapped) meet in one layout: the first is written, the other is left out and named.
-    const clash = writeTargets(layer, layer.module, layout).find((t) => written.has(t.module));
+    const clash = writeTargets(layer, layer.module, layout, family).find((t) => written.has(t.module));
     if (clash) {
       const reason = `${layer.module} would be written as ${clash.module}, which already holds ${written.get(clash.module)}: the same weight, not paired with it`;
       for (const tensor of unmergedTensorNames(layer)) leftOut.push({ file, tensor, reason });
       return;
     }
-    const targets = writeTargets(layer, layer.module, layout).map((t) => t.module);
+    const targets = writeTargets(layer, layer.module, layout, family).map((t) => t.module);
     // A layer fused from copied split parts is listed under each part's name.
     for (const module of layer.parts ? layer.parts.map((p) => p.layer.module) : [layer.module]) {
       if (targets.length !== 1 || targets[0] !== module) writtenAs.push({ file, module, writtenAs: targets });
@@ -174,11 +175,18 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
       })));
     emit(layer, layer.module, layer.rank, factors);
   };
-  for (const layer of fuseSplitCopies(pairing.onlyInFirst, layout)) copy(content, layer, 'content');
-  for (const layer of fuseSplitCopies(pairing.onlyInSecond, layout)) copy(style, layer, 'style');
+  for (const layer of fuseSplitCopies(pairing.onlyInFirst, layout, family)) copy(content, layer, 'content');
+  for (const layer of fuseSplitCopies(pairing.onlyInSecond, layout, family)) copy(style, layer, 'style');
   // Tensors left out (non-factors of either file, refused pairs) are listed by name in the summary (unmerged-tensors.ts).
 
-  const [contentHash, styleHash] = await Promise.all([sha256(request.content), sha256(request.style)]);
+  const progress = (phase: MergePhase, done: number, total: number, detail?: string) =>
+    callbacks.onProgress?.({ phase, done, total, elapsedMs: Date.now() - job.started, detail });
+  progress('hashing', 0, 2, request.content);
+  const contentHash = await sha256(request.content);
+  callbacks.checkCancelled?.();
+  progress('hashing', 1, 2, request.style);
+  const styleHash = await sha256(request.style);
+  callbacks.checkCancelled?.();
   const recipe = {
     method: request.method,
     steps: request.method === 'ziplora' ? request.steps : 0,
@@ -203,11 +211,13 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
     ...(scheme === 'kohya' ? { ss_network_module: 'networks.lora' } : {}),
   };
 
-  const onTensorWritten = (done: number, total: number) => {
+  // Cancel is checked after every tensor of both files; neither file replaces anything until both are whole.
+  const afterTensor = (phase: MergePhase) => (done: number, total: number) => {
     callbacks.checkCancelled?.();
-    callbacks.onProgress?.({ phase: 'writing', done: done + 1, total, elapsedMs: Date.now() - job.started });
+    progress(phase, done + 1, total);
   };
-  await writeSafetensors(request.output, tensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
+  const writeOptions = { protect: [request.content, request.style], overwrite: request.overwrite };
+  const merged = await stageSafetensors(request.output, tensors, metadata, { ...writeOptions, onTensorWritten: afterTensor('writing') });
 
   const sidecarTensors: TensorToWrite[] = [];
   pairing.paired.forEach((pair, i) => {
@@ -217,10 +227,19 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
     if (solutions[i].losses.length) sidecarTensors.push({ name: `${pair.module}.loss`, dtype: 'F32', shape: [solutions[i].losses.length], data: f32(solutions[i].losses) });
   });
   const report = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
+  let sidecarFile: StagedFile;
   try {
-    await writeSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { protect: [request.content, request.style], overwrite: request.overwrite });
+    sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, { ...metadata, ziplora_report: JSON.stringify(report), ziplora_merged_file: path.basename(request.output) }, { ...writeOptions, onTensorWritten: afterTensor('writing-sidecar') });
   } catch (error) {
-    await fs.rm(request.output, { force: true });
+    await merged.discard();
+    throw error;
+  }
+  // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them.
+  merged.commit();
+  try {
+    sidecarFile.commit();
+  } catch (error) {
+    rmSync(request.output, { force: true });
     throw error;
   }
   return { leftOut, writtenAs };

@@ -4,7 +4,7 @@
  * target folder that is renamed into place at the end: a failure or a cancel never leaves a half-written file,
  * and an input file is never opened for writing.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { byteLengthOf, DType } from './dtypes';
 import { asFileError, SafetensorsError } from './errors';
@@ -94,16 +94,32 @@ export async function checkWritableTarget(target: string, options: Pick<WriteOpt
   }
 }
 
-/** Writes a safetensors file atomically; a file-system failure is a SafetensorsError naming `target`. */
-export async function writeSafetensors(
+/** A file written in full to its temporary path, waiting to be renamed into place or thrown away. */
+export interface StagedFile {
+  readonly target: string;
+  /** Renames the file into place. Synchronous, so two commits in a row cannot be split by an event handler. */
+  commit(): void;
+  /** Removes the temporary file; the target is left as it was. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Writes a safetensors file to a temporary path beside `target`; nothing at `target` changes until `commit()`.
+ * A failure or a cancel removes the temporary file; a file-system failure is a SafetensorsError naming `target`.
+ */
+export async function stageSafetensors(
   target: string,
   tensors: readonly TensorToWrite[],
   metadata: Readonly<Record<string, string>> = {},
   options: WriteOptions = {},
-): Promise<void> {
+): Promise<StagedFile> {
   await checkWritableTarget(target, options);
   const { bytes: header, dataBytes } = encodeHeader(tensors, metadata);
   const temporary = claimTemporary(target);
+  const discard = async () => {
+    await fs.rm(temporary, { force: true }).catch(() => undefined);
+    releaseTemporary(temporary);
+  };
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temporary, 'wx');
@@ -124,15 +140,40 @@ export async function writeSafetensors(
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await fs.rename(temporary, target);
-    releaseTemporary(temporary);
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    await fs.rm(temporary, { force: true }).catch(() => undefined);
-    releaseTemporary(temporary);
-    // System errors become a message about the target; others (a cancel, a bad tensor) pass through as they are.
-    throw (error as NodeJS.ErrnoException).code ? asFileError(error, target) : error;
+    await discard();
+    throw asSystemError(error, target);
   }
+  return {
+    target,
+    commit() {
+      try {
+        renameSync(temporary, target);
+        releaseTemporary(temporary);
+      } catch (error) {
+        rmSync(temporary, { force: true });
+        releaseTemporary(temporary);
+        throw asSystemError(error, target);
+      }
+    },
+    discard,
+  };
+}
+
+/** System errors become a message about the target; others (a cancel, a bad tensor) pass through as they are. */
+function asSystemError(error: unknown, target: string): unknown {
+  return (error as NodeJS.ErrnoException).code ? asFileError(error, target) : error;
+}
+
+/** Writes a safetensors file atomically: readers see the old file or the whole new one, never part of it. */
+export async function writeSafetensors(
+  target: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Readonly<Record<string, string>> = {},
+  options: WriteOptions = {},
+): Promise<void> {
+  (await stageSafetensors(target, tensors, metadata, options)).commit();
 }
 
 async function writeAll(handle: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {

@@ -23,11 +23,15 @@ export interface EditorState {
   readonly view?: FileView;
   readonly error?: string;
   readonly loraLayers?: number;
+  /** The answers to the webview's requests (tensor statistics, layer coefficients), in order. */
+  readonly answers: readonly HostToWebview[];
 }
 
 export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorProvider<SafetensorsDocument> {
   static readonly viewType = 'ziplora.safetensorsEditor';
   private readonly states = new Map<string, EditorState>();
+  /** Each open editor's handler of webview messages, so a test can send one as the webview would. */
+  private readonly receivers = new Map<string, (message: unknown) => Promise<void>>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -37,6 +41,13 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
   /** The state of the editors open on `file` (for tests and other extensions). */
   stateOf(file: string): EditorState | undefined {
     return this.states.get(path.resolve(file));
+  }
+
+  /** Hands the editor open on `file` a message as if its webview had posted it (tests: the webview is out of reach). */
+  receiveFromWebview(file: string, message: unknown): Promise<void> {
+    const receive = this.receivers.get(path.resolve(file));
+    if (!receive) throw new Error(`no ZipLoRA editor is open on ${file}`);
+    return receive(message);
   }
 
   openCustomDocument(uri: vscode.Uri): SafetensorsDocument {
@@ -49,10 +60,12 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
     const file = document.uri.fsPath;
     const key = path.resolve(file);
     const sent: HostToWebview['type'][] = [];
-    this.states.set(key, { file, sent });
+    const answers: HostToWebview[] = [];
+    this.states.set(key, { file, sent, answers });
     const update = (patch: Partial<EditorState>) => this.states.set(key, { ...this.states.get(key)!, ...patch });
     const post = (message: HostToWebview) => {
       sent.push(message.type);
+      if (message.type === 'tensorStats' || message.type === 'layerCoefficients') answers.push(message);
       void webview.postMessage(message);
     };
     // Jobs in the worker stop when the editor closes.
@@ -60,6 +73,7 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
     panel.onDidDispose(() => {
       jobs.abort();
       this.states.delete(key);
+      this.receivers.delete(key);
     });
     let view: FileView | undefined;
 
@@ -112,10 +126,12 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
         }
       }
     };
-    webview.onDidReceiveMessage((message: unknown) => {
+    const receive = async (message: unknown) => {
       // The webview is untrusted input: anything that is not a known, well-formed message is dropped.
-      if (isFromWebview(message)) void handle(message);
+      if (isFromWebview(message)) await handle(message);
       else this.log.line(`warning: ignored a malformed message from the editor of ${path.basename(file)}`);
-    });
+    };
+    this.receivers.set(key, receive);
+    webview.onDidReceiveMessage((message: unknown) => void receive(message));
   }
 }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { SD15_LAYERS, writePair } from '../../support/merge-fixtures';
-import { api, closeAllEditors, waitForEditor, workspaceDir } from './helpers';
+import { sidecarPathFor } from '../../../src/core/merge/request';
+import { withSafetensors } from '../../../src/core/safetensors/reader';
+import { readSidecar, SD15_LAYERS, writePair } from '../../support/merge-fixtures';
+import { api, closeAllEditors, recordCommands, waitForEditor, workspaceDir } from './helpers';
 
 const EDITOR = 'ziplora.safetensorsEditor';
 
@@ -43,5 +45,63 @@ suite('safetensors editor', () => {
     const { content, style } = await writePair(workspaceDir('after-error'));
     const report = await vscode.commands.executeCommand<{ text: string } | undefined>('ziplora.compareLoras', { first: content, second: style });
     assert.ok(report && report.text.length > 0, 'compareLoras returned a report after the error');
+  });
+});
+
+suite('the webview\'s requests, answered by the host', () => {
+  suiteSetup(async () => {
+    await api();
+  });
+  teardown(closeAllEditors);
+
+  test('tensor statistics, layer coefficients and reveal file, on a merged LoRA with its sidecar', async () => {
+    const { editors } = await api();
+    const dir = workspaceDir('requests');
+    const { content, style } = await writePair(dir);
+    const merged = path.join(dir, 'merged.safetensors');
+    assert.ok(await vscode.commands.executeCommand('ziplora.mergeLoras', { content, style, output: merged, steps: 10, backend: 'wasm' }), 'the merge failed');
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(merged), EDITOR);
+    const state = await waitForEditor(merged, ['file']);
+    assert.ok(state.view?.ziplora, 'the merged file was not shown with its sidecar');
+
+    // Tensor statistics: computed in the worker from the file's values, checked here against the values read directly.
+    const tensor = state.view.summary.tensors.find((t) => t.name.endsWith('lora_down.weight'))!;
+    await editors.receiveFromWebview(merged, { type: 'requestTensorStats', name: tensor.name });
+    const values = await withSafetensors(merged, (file) => file.readF32(tensor.name));
+    const stats = editors.stateOf(merged)!.answers.at(-1);
+    assert.ok(stats?.type === 'tensorStats' && stats.name === tensor.name && stats.stats, `answer: ${JSON.stringify(stats)}`);
+    assert.equal(stats.stats.count, values.length);
+    assert.equal(stats.stats.min, Math.min(...values));
+    assert.equal(stats.stats.max, Math.max(...values));
+
+    // Layer coefficients: the sidecar's m_c and m_s of that module.
+    const module = SD15_LAYERS[2].canonical;
+    await editors.receiveFromWebview(merged, { type: 'requestLayerCoefficients', module });
+    const { coefficients } = await readSidecar(sidecarPathFor(merged));
+    const answer = editors.stateOf(merged)!.answers.at(-1);
+    assert.ok(answer?.type === 'layerCoefficients' && answer.module === module && !answer.error, `answer: ${JSON.stringify(answer)?.slice(0, 300)}`);
+    assert.deepEqual(answer.mContent, [...coefficients.get(module)!.mContent]);
+    assert.deepEqual(answer.mStyle, [...coefficients.get(module)!.mStyle]);
+
+    // Reveal file: the merged file and the sidecar, in the explorer.
+    const commands = recordCommands();
+    try {
+      await editors.receiveFromWebview(merged, { type: 'revealFile', which: 'merged' });
+      await editors.receiveFromWebview(merged, { type: 'revealFile', which: 'sidecar' });
+      await editors.receiveFromWebview(merged, { type: 'revealFile', which: '../../etc/passwd' });
+    } finally {
+      commands.restore();
+    }
+    const revealed = commands.calls.filter((c) => c[0] === 'revealInExplorer').map((c) => (c[1] as vscode.Uri).fsPath);
+    assert.deepEqual(revealed, [merged, sidecarPathFor(merged)], 'a malformed reveal request must reveal nothing');
+  });
+});
+
+suite('compare', () => {
+  test('the compare report names its pairing: paired, only in A, only in B, refused', async () => {
+    const { content, style } = await writePair(workspaceDir('compare-text'), { styleLayers: SD15_LAYERS.slice(1) });
+    const report = await vscode.commands.executeCommand<{ text: string } | undefined>('ziplora.compareLoras', { first: content, second: style });
+    assert.ok(report, 'compareLoras returned no report');
+    assert.match(report.text, new RegExp(`^Pairing\\s+${SD15_LAYERS.length - 1} paired, 1 only in A, 0 only in B, 0 refused$`, 'm'));
   });
 });

@@ -54,3 +54,38 @@ export async function closeAllEditors(): Promise<void> {
 export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]> } } {
   return extension().packageJSON;
 }
+
+export interface Shown {
+  readonly kind: 'error' | 'warning' | 'information';
+  readonly text: string;
+}
+
+/**
+ * Records the notifications the extension shows (the extension host hands this test and the extension under
+ * test the same `vscode` API object), answering each as if the user dismissed it. Call `restore` when done.
+ */
+export function recordNotifications(): { shown: Shown[]; restore(): void } {
+  const shown: Shown[] = [];
+  const window = vscode.window as unknown as Record<string, unknown>;
+  const originals = new Map<string, unknown>();
+  for (const [method, kind] of [['showErrorMessage', 'error'], ['showWarningMessage', 'warning'], ['showInformationMessage', 'information']] as const) {
+    originals.set(method, window[method]);
+    window[method] = (text: string) => {
+      shown.push({ kind, text });
+      return Promise.resolve(undefined);
+    };
+  }
+  return { shown, restore: () => originals.forEach((original, method) => (window[method] = original)) };
+}
+
+/** Records every command the extension executes (and runs it), e.g. `setContext` and `revealInExplorer`. */
+export function recordCommands(): { calls: unknown[][]; restore(): void } {
+  const calls: unknown[][] = [];
+  const commands = vscode.commands as unknown as { executeCommand: (...args: unknown[]) => Thenable<unknown> };
+  const original = commands.executeCommand;
+  commands.executeCommand = (...args: unknown[]) => {
+    calls.push(args);
+    return original.apply(vscode.commands, args);
+  };
+  return { calls, restore: () => (commands.executeCommand = original) };
+}
