@@ -122,3 +122,86 @@ test('a diffusers norm_out.linear copied into kohya naming becomes final_layer.a
   const [merged, s] = await Promise.all([denseLayers(output), denseLayers(style)]);
   assertClose(merged.get(ADALN)!.w, swapHalves(s.get(NORM_OUT)!.w), 'adaLN = norm_out.linear with halves swapped');
 });
+
+/**
+ * The same one-layout rule for the other families with a naming table, case by case: the modules each output must
+ * hold (spelled out here, from the models' code), and for each native module the diffusers modules whose rows it
+ * stacks (`swap`: one module whose scale/shift halves are swapped).
+ */
+interface LayoutCase {
+  readonly name: string;
+  readonly kohya: LayerSpec[];
+  readonly diffusers: LayerSpec[];
+  readonly nativeModules: string[];
+  readonly diffusersModules: string[];
+  readonly same: ReadonlyArray<{ native: string; parts: ReadonlyArray<[string, number]>; swap?: boolean }>;
+  /** Layers only in the style (diffusers) file. */
+  readonly styleOnly: string[];
+}
+
+const kohyaSpec = (canonical: string, out: number, inFeatures: number): LayerSpec => ({
+  ...linear(canonical, out, inFeatures, 4),
+  kohyaModule: `lora_unet_${canonical.replace(/^transformer\./, '').replace(/\./g, '_')}`,
+});
+const J = 'transformer.joint_blocks';
+const SD3_LAYOUT: LayoutCase = {
+  name: 'SD3.5 (joint_blocks; the last block\'s norm1_context.linear ↔ context_block.adaLN_modulation.1, halves swapped)',
+  kohya: [kohyaSpec(`${J}.0.x_block.attn.qkv`, 3 * H, H), kohyaSpec(`${J}.0.x_block.mlp.fc1`, 4 * H, H)],
+  diffusers: [
+    ...['to_q', 'to_k', 'to_v'].map((p) => linear(`${T}.0.attn.${p}`, H, H, 3)),
+    linear(`${T}.0.ff.net.0.proj`, 4 * H, H, 3),
+    // Only in the style file: two parts of block 1's context qkv and the last block's 2·hidden context norm.
+    linear(`${T}.1.attn.add_q_proj`, H, H, 3),
+    linear(`${T}.1.attn.add_k_proj`, H, H, 3),
+    linear(`${T}.1.norm1_context.linear`, 2 * H, H, 3),
+  ],
+  nativeModules: [`${J}.0.x_block.attn.qkv`, `${J}.0.x_block.mlp.fc1`, `${J}.1.context_block.attn.qkv`, `${J}.1.context_block.adaLN_modulation.1`],
+  diffusersModules: [`${T}.0.attn.to_q`, `${T}.0.attn.to_k`, `${T}.0.attn.to_v`, `${T}.0.ff.net.0.proj`, `${T}.1.attn.add_q_proj`, `${T}.1.attn.add_k_proj`, `${T}.1.norm1_context.linear`],
+  same: [
+    { native: `${J}.0.x_block.attn.qkv`, parts: [[`${T}.0.attn.to_q`, H], [`${T}.0.attn.to_k`, H], [`${T}.0.attn.to_v`, H]] },
+    { native: `${J}.0.x_block.mlp.fc1`, parts: [[`${T}.0.ff.net.0.proj`, 4 * H]] },
+    { native: `${J}.1.context_block.attn.qkv`, parts: [[`${T}.1.attn.add_q_proj`, H], [`${T}.1.attn.add_k_proj`, H]] },
+    { native: `${J}.1.context_block.adaLN_modulation.1`, parts: [[`${T}.1.norm1_context.linear`, 2 * H]], swap: true },
+  ],
+  styleOnly: [`${T}.1.attn.add_q_proj`, `${T}.1.attn.add_k_proj`, `${T}.1.norm1_context.linear`],
+};
+const W = 'transformer.blocks.0';
+const WAN_LAYOUT: LayoutCase = {
+  name: 'Wan (musubi-tuner self_attn / cross_attn / ffn ↔ diffusers attn1 / attn2 / ffn.net)',
+  kohya: [kohyaSpec(`${W}.self_attn.q`, H, H), kohyaSpec(`${W}.ffn.0`, 4 * H, H)],
+  diffusers: [linear(`${W}.attn1.to_q`, H, H, 3), linear(`${W}.ffn.net.0.proj`, 4 * H, H, 3), linear(`${W}.attn2.to_k`, H, H, 3)],
+  nativeModules: [`${W}.self_attn.q`, `${W}.ffn.0`, `${W}.cross_attn.k`],
+  diffusersModules: [`${W}.attn1.to_q`, `${W}.ffn.net.0.proj`, `${W}.attn2.to_k`],
+  same: [
+    { native: `${W}.self_attn.q`, parts: [[`${W}.attn1.to_q`, H]] },
+    { native: `${W}.ffn.0`, parts: [[`${W}.ffn.net.0.proj`, 4 * H]] },
+    { native: `${W}.cross_attn.k`, parts: [[`${W}.attn2.to_k`, H]] },
+  ],
+  styleOnly: [`${W}.attn2.to_k`],
+};
+
+for (const c of [SD3_LAYOUT, WAN_LAYOUT]) {
+  test(`${c.name}: --naming kohya writes the native layout only, --naming diffusers the diffusers layout only, the same ΔW`, async () => {
+    const dir = tempDir();
+    const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: c.kohya, styleLayers: c.diffusers, seed: 5 });
+    const nativeFile = path.join(dir, 'native.safetensors');
+    const diffusersFile = path.join(dir, 'diffusers.safetensors');
+    await runMerge(mergeRequest(content, style, nativeFile, { naming: 'kohya', method: 'direct' }));
+    await runMerge(mergeRequest(content, style, diffusersFile, { naming: 'diffusers', method: 'direct' }));
+    const [native, split, s] = await Promise.all([denseLayers(nativeFile), denseLayers(diffusersFile), denseLayers(style)]);
+    assert.deepEqual([...native.keys()].sort(), [...c.nativeModules].sort(), 'kohya naming: native modules only');
+    assert.ok((await names(nativeFile)).every((n) => n.startsWith('lora_unet_')), 'kohya naming: lora_unet_ only');
+    assert.deepEqual([...split.keys()].sort(), [...c.diffusersModules].sort(), 'diffusers naming: diffusers modules only');
+    assert.ok((await names(diffusersFile)).every((n) => n.startsWith('transformer.')), 'diffusers naming: transformer. only');
+    for (const { native: module, parts, swap } of c.same) {
+      let start = 0;
+      for (const [part, count] of parts) {
+        const expected = rows(split, part, 0, count);
+        assertClose(rows(native, module, start, count), swap ? swapHalves(expected) : expected, `${part} = rows ${start}… of ${module}${swap ? ', halves swapped' : ''}`);
+        start += count;
+      }
+    }
+    // A layer only in the style file is written as it was in the diffusers layout.
+    for (const module of c.styleOnly) assertClose(split.get(module)!.w, s.get(module)!.w, `${module} copied as is`);
+  });
+}
