@@ -10,7 +10,8 @@ import { runMerge } from '../../src/core/merge/pipeline';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
 import { LayerSpec } from '../support/lora-generators';
-import { denseLayers, mergeRequest, writePair } from '../support/merge-fixtures';
+import { denseLayers, mergeRequest, readSidecar, writePair } from '../support/merge-fixtures';
+import { runCli } from '../support/run-cli';
 
 const H = 32;
 const linear = (canonical: string, out: number, inFeatures: number, rank: number): LayerSpec => ({ canonical, downShape: [rank, inFeatures], upShape: [out, rank] });
@@ -70,7 +71,7 @@ test('kohya content + diffusers style: --naming kohya is all BFL (fused), --nami
   assert.ok((await names(bflFile)).every((n) => n.startsWith('lora_unet_')), 'kohya naming: lora_unet_ + BFL names only');
   assert.ok((await names(diffusersFile)).every((n) => n.startsWith('transformer.') && !/double_blocks|single_blocks|final_layer/.test(n)), 'diffusers naming: transformer. + diffusers names only');
 
-  const [bfl, split, c, s] = await Promise.all([denseLayers(bflFile), denseLayers(diffusersFile), denseLayers(content), denseLayers(style)]);
+  const [bfl, split, s] = await Promise.all([denseLayers(bflFile), denseLayers(diffusersFile), denseLayers(style)]);
   // Fused modules: the split output's parts, stacked by rows, are the fused output.
   const fused: Array<[string, Array<[string, number]>]> = [
     ['transformer.double_blocks.0.img_attn.qkv', [[`${T}.0.attn.to_q`, H], [`${T}.0.attn.to_k`, H], [`${T}.0.attn.to_v`, H]]],
@@ -90,14 +91,12 @@ test('kohya content + diffusers style: --naming kohya is all BFL (fused), --nami
   assertClose(rows(bfl, txt, H, H), rows(s, `${T}.1.attn.add_k_proj`, 0, H), 'add_k_proj rows');
   assertClose(rows(bfl, txt, 2 * H, H), rows(s, `${T}.1.attn.add_v_proj`, 0, H), 'add_v_proj rows');
   assertClose(rows(split, `${T}.1.attn.add_v_proj`, 0, H), rows(s, `${T}.1.attn.add_v_proj`, 0, H), 'add_v_proj copied as is');
-  // The content's final_layer.adaLN_modulation.1 is norm_out.linear with its halves swapped in diffusers layout.
-  assertClose(bfl.get(ADALN)!.w, c.get(ADALN)!.w, 'adaLN copied');
-  assertClose(split.get(NORM_OUT)!.w, swapHalves(c.get(ADALN)!.w), 'norm_out.linear = adaLN with scale/shift swapped');
-  // The style's norm_out.linear is the same weight, unpaired: left out and named, not written twice.
-  const leftOut = bflSummary.unmerged.leftOut.filter((t) => t.tensor.startsWith('norm_out.linear') || t.tensor.startsWith(NORM_OUT));
-  assert.deepEqual(leftOut.map((t) => [t.file, t.tensor]), [['style', `${NORM_OUT}.lora_A.weight`], ['style', `${NORM_OUT}.lora_B.weight`]]);
-  assert.match(leftOut[0].reason, /not paired/);
-  assert.ok(!bflSummary.unmerged.copied.some((x) => x.module === NORM_OUT), 'a left-out layer is not also listed as copied');
+  // The content's final_layer.adaLN_modulation.1 and the style's norm_out.linear (halves swapped) are merged as one
+  // layer (swapped-halves.ts), written as adaLN in BFL and as norm_out.linear, halves swapped back, in diffusers.
+  assert.ok(bflSummary.reports.some((r) => r.module === ADALN), 'adaLN ↔ norm_out.linear merged as one layer');
+  assertClose(split.get(NORM_OUT)!.w, swapHalves(bfl.get(ADALN)!.w), 'norm_out.linear = merged adaLN with scale/shift swapped');
+  assert.deepEqual(bflSummary.unmerged.leftOut, [], 'nothing left out');
+  assert.ok(!bflSummary.unmerged.copied.some((x) => x.module === NORM_OUT || x.module === ADALN), 'a merged layer is not listed as copied');
   // The summary says under which name a copied part went.
   assert.deepEqual(bflSummary.unmerged.copied.filter((x) => x.module.includes('blocks.1.')), [
     { file: 'style', module: `${T}.1.attn.add_k_proj`, writtenAs: [txt] },
@@ -203,5 +202,47 @@ for (const c of [SD3_LAYOUT, WAN_LAYOUT]) {
     }
     // A layer only in the style file is written as it was in the diffusers layout.
     for (const module of c.styleOnly) assertClose(split.get(module)!.w, s.get(module)!.w, `${module} copied as is`);
+  });
+}
+
+/** merged = ΔW_c·diag(m_c) + ΔW_s·diag(m_s) (out × H), relative to the largest entry, and m in [0, 1]. */
+function assertZipMerged(merged: Float64Array, c: Float64Array, s: Float64Array, m: { mContent: Float32Array; mStyle: Float32Array }, label: string) {
+  const expected = merged.map((_, k) => m.mContent[k % H] * c[k] + m.mStyle[k % H] * s[k]);
+  assertClose(merged, expected, label);
+  for (const v of [...m.mContent, ...m.mStyle]) assert.ok(v >= 0 && v <= 1, `${label}: coefficient ${v} outside [0, 1]`);
+}
+
+for (const contentIsKohya of [true, false]) {
+  test(`swapped halves paired exactly (${contentIsKohya ? 'kohya adaLN content + diffusers norm_out style' : 'diffusers norm_out content + kohya adaLN style'}): ZipLoRA merges them as one layer, in either output layout`, async () => {
+    const dir = tempDir();
+    const kohya = [{ ...linear(ADALN, 2 * H, H, 4), kohyaModule: 'lora_unet_final_layer_adaLN_modulation_1' }];
+    const diffusers = [linear(NORM_OUT, 2 * H, H, 3), linear(`${T}.0.attn.to_out.0`, H, H, 3)];
+    const kohyaSide = [...kohya, { ...linear('transformer.double_blocks.0.img_attn.proj', H, H, 4), kohyaModule: 'lora_unet_double_blocks_0_img_attn_proj' }];
+    const { content, style } = contentIsKohya
+      ? await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: kohyaSide, styleLayers: diffusers, seed: 7 })
+      : await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: diffusers, styleLayers: kohyaSide, seed: 7 });
+    const compare = runCli(['compare', content, style]);
+    assert.equal(compare.status, 0, compare.stderr);
+    assert.match(compare.stdout, /Swapped halves 1 pairs/);
+    assert.match(compare.stdout, contentIsKohya ? /transformer\.final_layer\.adaLN_modulation\.1 ↔ transformer\.norm_out\.linear/ : /transformer\.norm_out\.linear ↔ transformer\.final_layer\.adaLN_modulation\.1/);
+    const [c, s] = await Promise.all([denseLayers(content), denseLayers(style)]);
+    // Both in the content's row order: the native twin's rows are the diffusers one's with the halves swapped.
+    const contentModule = contentIsKohya ? ADALN : NORM_OUT;
+    const styleInContentOrder = swapHalves(s.get(contentIsKohya ? NORM_OUT : ADALN)!.w);
+    for (const naming of ['kohya', 'diffusers'] as const) {
+      const output = path.join(dir, `merged-${naming}.safetensors`);
+      const summary = await runMerge(mergeRequest(content, style, output, { naming }));
+      assert.equal(summary.layers.merged, 2, 'adaLN ↔ norm_out.linear and img_attn.proj ↔ to_out.0');
+      assert.deepEqual(summary.unmerged.leftOut, []);
+      const merged = await denseLayers(output);
+      const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+      const m = coefficients.get(contentModule)!;
+      assert.ok(m, `coefficients under the content's module ${contentModule}`);
+      // In the output's layout: adaLN for kohya, norm_out.linear for diffusers; back to the content's order to compare.
+      const written = naming === 'kohya' ? ADALN : NORM_OUT;
+      assert.deepEqual([...merged.keys()].filter((k) => k === ADALN || k === NORM_OUT), [written], `${naming}: one final norm, ${written}`);
+      const inContentOrder = written === contentModule ? merged.get(written)!.w : swapHalves(merged.get(written)!.w);
+      assertZipMerged(inContentOrder, c.get(contentModule)!.w, styleInContentOrder, m, `${naming} output ${written}`);
+    }
   });
 }

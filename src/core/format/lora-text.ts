@@ -68,6 +68,11 @@ export function renderComparisonText(sides: CompareSides, comparison: Comparison
     lines.push(`Fused ↔ split ${formatCount(fusedSplit.length)} pairs join a fused module with its split parts in the other file (merged at the fused module):`);
     lines.push(...listSome(fusedSplit.map((p) => `${p.module} (${p.split === 'first' ? 'A' : 'B'}: ${(p.split === 'first' ? p.first : p.second).parts!.map((x) => x.layer.module.split('.').pop()).join(' + ')})`)));
   }
+  const swapped = report.paired.filter((p) => p.halvesSwapped);
+  if (swapped.length) {
+    lines.push(`Swapped halves ${formatCount(swapped.length)} pairs join a module with its twin in the other naming whose up rows hold scale and shift in the other order (B read with the halves swapped):`);
+    lines.push(...listSome(swapped.map((p) => `${p.module} ↔ ${p.second.module}`)));
+  }
   if (report.refused.length) lines.push('Refused pairs:', ...listSome(report.refused.map((r) => `${r.module}: ${r.reason}`)));
   if (report.onlyInFirst.length) lines.push('Only in A (a merge copies them unchanged):', ...listSome(report.onlyInFirst.map((l) => l.module)));
   if (report.onlyInSecond.length) lines.push('Only in B (a merge copies them unchanged):', ...listSome(report.onlyInSecond.map((l) => l.module)));

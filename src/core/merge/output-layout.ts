@@ -13,6 +13,7 @@ import { fusedFromParts } from '../lora/fuse-split';
 import { partRows, partsOfFused, splitPartOf } from '../lora/fused-projections';
 import { FusedPart, LoraLayer } from '../lora/layer';
 import { NamingScheme, pairingKey, splitComponent } from '../lora/naming';
+import { swapRowHalves } from '../lora/swapped-halves';
 import { TransformerNaming, twinModuleOf } from '../lora/transformer-names';
 
 export interface WriteTarget {
@@ -50,12 +51,7 @@ export function writeTargets(layer: LoraLayer, module: string, layout: Transform
 /** Up (out × rank, row-major) as a target holds it. */
 export function targetUp(up: Float32Array, rank: number, target: WriteTarget): Float32Array {
   const rows = target.rows ? up.subarray(target.rows.start * rank, (target.rows.start + target.rows.count) * rank) : up;
-  if (!target.swapHalves) return rows;
-  const half = rows.length / 2;
-  const swapped = new Float32Array(rows.length);
-  swapped.set(rows.subarray(half), 0);
-  swapped.set(rows.subarray(0, half), half);
-  return swapped;
+  return target.swapHalves ? swapRowHalves(rows, rows.length / rank, rank, false) : rows;
 }
 
 /** Rows of each slot of a fused module built from the parts present: a missing q is `hidden`, k / v the present one's, proj_mlp 4·hidden. */

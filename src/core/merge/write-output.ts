@@ -11,7 +11,7 @@ import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
-import { PairingReport } from '../lora/pairing';
+import { familyReadIn, PairingReport } from '../lora/pairing';
 import { encodeFromF32 } from '../safetensors/float';
 import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
@@ -109,7 +109,8 @@ interface MergedFactors {
 export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> {
   const { request, content, style, pairing, solutions, reports, callbacks } = job;
   const { scheme, source } = outputScheme(request, content, style);
-  const family = source.lora.baseModel.family;
+  // Named in the family the pairing read it in (a diffusers file of only q/k/v/out layers: the other file's).
+  const family = familyReadIn(source.lora.baseModel.family, (source === content ? style : content).lora.baseModel.family);
   const layout = transformerLayoutFor(scheme, family);
   const tensors: TensorToWrite[] = [];
   const retained: Record<string, number> = {};
