@@ -16,10 +16,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { layersFromLayout } from './lora-generators';
 
 export type Loader = 'ComfyUI' | 'Forge' | 'diffusers' | 'kohya';
 export const LOADERS: readonly Loader[] = ['ComfyUI', 'Forge', 'diffusers', 'kohya'];
-export type RuleFamily = 'sd1' | 'sdxl' | 'flux';
+export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image';
+
+/** The loaders whose rules are encoded per family (SD3.5, Wan and Qwen-Image: ComfyUI only, so far). */
+export const LOADERS_OF: Record<RuleFamily, readonly Loader[]> = {
+  sd1: LOADERS, sdxl: LOADERS, flux: LOADERS, sd3: ['ComfyUI'], wan: ['ComfyUI'], 'qwen-image': ['ComfyUI'],
+};
 
 export interface WrittenTensor {
   readonly name: string;
@@ -236,8 +242,58 @@ function kohyaSd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl'): str
   return problems;
 }
 
+// ---- SD3.5, Wan, Qwen-Image (ComfyUI) ----------------------------------------------------------------------
+
+/** A layout's modules (path inside the transformer → [out, in]), every block expanded. */
+function layoutTargets(fileName: string): Map<string, Shape> {
+  return new Map(layersFromLayout(fileName, 1).map((l) => [l.canonical.replace(/^transformer\./, ''), [l.upShape[0], l.downShape[1]] as const]));
+}
+
+/**
+ * What ComfyUI's model_lora_keys_unet maps for these models (comfy/lora.py @17358c8f): for every model `lora_unet_` +
+ * the native path with `_`, and `diffusion_model.` + the native path; SD3 also `transformer.` / `base_model.model.` +
+ * the diffusers path and `lora_transformer_` / `lycoris_` + it with `_` (mmdit_to_diffusers); Qwen-Image (whose own
+ * names are diffusers-style) also the bare path, `transformer.` + it and `lycoris_` + it with `_`. Wan has no branch
+ * of its own: diffusers-named Wan keys (`transformer.blocks.0.attn1.to_q`) are not in the key map.
+ */
+const COMFY_DIT: Record<'sd3' | 'wan' | 'qwen-image', { native: Map<string, Shape>; diffusers?: Map<string, Shape>; bareNative?: boolean }> = {
+  sd3: {
+    // The final norm the native layout file leaves out: final_layer.adaLN_modulation.1, as wide as its diffusers twin norm_out.linear (2·hidden × hidden).
+    native: new Map([...layoutTargets('sd3.5-large-transformer.layout.json'), ['final_layer.adaLN_modulation.1', [4864, 2432]]]),
+    diffusers: layoutTargets('sd3.5-large-diffusers-transformer.layout.json'),
+  },
+  wan: { native: layoutTargets('wan2.1-14b-transformer.layout.json') },
+  'qwen-image': { native: layoutTargets('qwen-image-transformer.layout.json'), bareNative: true },
+};
+
+function comfyDitTarget(module: string, family: 'sd3' | 'wan' | 'qwen-image'): Shape | undefined {
+  const rules = COMFY_DIT[family];
+  for (const [p, shape] of rules.native) {
+    if (module === `lora_unet_${flat(p)}` || module === `diffusion_model.${p}`) return shape;
+    if (rules.bareNative && (module === p || module === `transformer.${p}` || module === `lycoris_${flat(p)}`)) return shape;
+  }
+  for (const [d, shape] of rules.diffusers ?? []) {
+    if ([`transformer.${d}`, `base_model.model.${d}`, `lora_transformer_${flat(d)}`, `lycoris_${flat(d)}`].includes(module)) return shape;
+  }
+  return undefined;
+}
+
+function comfyDit(tensors: readonly WrittenTensor[], family: 'sd3' | 'wan' | 'qwen-image'): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.comfy, 'ComfyUI');
+  for (const [module, parts] of modules) {
+    const target = comfyDitTarget(module, family);
+    if (!target) problems.push(`${module}: no ${family} weight of that name in ComfyUI's key map ("lora key not loaded")`);
+    problems.push(...factorProblems(module, parts, target, 'optional'));
+  }
+  return problems;
+}
+
 /** The problems `loader` has with a file of `family` ([] = it loads every tensor). */
 export function loaderProblems(loader: Loader, family: RuleFamily, tensors: readonly WrittenTensor[]): string[] {
+  if (family === 'sd3' || family === 'wan' || family === 'qwen-image') {
+    if (loader !== 'ComfyUI') throw new Error(`no ${loader} rule for ${family} yet`);
+    return comfyDit(tensors, family);
+  }
   if (family === 'flux') {
     if (loader === 'ComfyUI' || loader === 'Forge') return comfyFlux(tensors, loader);
     return loader === 'diffusers' ? diffusersFlux(tensors) : kohyaFlux(tensors);
