@@ -151,8 +151,8 @@ export async function writeMergeOutputs(job: OutputJob): Promise<WriterOutcome> 
   const leftOut: LeftOutTensor[] = [];
   const writtenAs: CopiedLayer[] = [];
   const copy = (lora: OpenLora, layer: LoraLayer, file: InputRole) => {
-    // Two unpaired layers on one weight (diffusers norm_out.linear and BFL final_layer.adaLN_modulation.1, whose
-    // halves are swapped) meet in one layout: the first is written, the other is left out and named.
+    // Two unpaired layers on one weight meet in one layout (twins whose shapes did not let them pair): the first is
+    // written, the other is left out and named, never written twice.
     const clash = writeTargets(layer, layer.module, layout, family).find((t) => written.has(t.module));
     if (clash) {
       const reason = `${layer.module} would be written as ${clash.module}, which already holds ${written.get(clash.module)}: the same weight, not paired with it`;
