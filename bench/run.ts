@@ -3,6 +3,7 @@
  * machine stated (all of them when none is named). The λ experiment is separate: bench/lambda.ts.
  */
 import { benchCompare } from './compare';
+import { benchFlux } from './flux';
 import { benchMerge } from './merge';
 import { benchSafetensors } from './safetensors';
 import { benchSolvers } from './solvers';
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
   solvers: () => benchSolvers([]),
+  flux: () => benchFlux([]),
 };
 
 async function main(names: string[]): Promise<void> {

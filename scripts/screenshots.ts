@@ -6,10 +6,12 @@
  * Data is generated into a temp workspace (nothing is copied into the repository):
  *   - the real diffusers LoRA from ../shared/fixtures/real (skipped with a message when ../shared is absent);
  *   - a sparse SDXL UNet checkpoint (real names and shapes, 5 GB, no disk) from ../shared/fixtures/shapes;
- *   - a planted content/style pair merged with `node dist/cli.js merge` (merged LoRA + .ziplora sidecar).
+ *   - a planted content/style pair merged with `node dist/cli.js merge` (merged LoRA + .ziplora sidecar);
+ *   - a Flux.1-dev pair (kohya rank 4, fused; diffusers rank 4, split) with the real names and shapes of
+ *     test/fixtures/flux1-dev-*.layout.json and seeded random weights, merged the same way (30 ZipLoRA steps).
  *
  * Options: --skip-package (reuse ziplora-vscode.vsix), --keep (keep the temp folders and print them),
- * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light).
+ * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light, flux-lora, flux-ziplora).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -17,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { readShapeDump, writeSparseCheckpoint } from '../bench/support';
+import { layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../test/support/lora-generators';
 import { writePlantedPair } from '../test/support/planted';
 import { startCodeServer, isCodeServerInstalled, type CodeServer } from '../tools/code-server/server';
 
@@ -50,8 +53,33 @@ interface Shot {
   prepare?: (frame: Frame, page: Page) => Promise<void>;
 }
 
-async function prepareWorkspace(dir: string): Promise<{ lora?: string; checkpoint?: string; merged?: string; sidecar?: string }> {
-  const files: { lora?: string; checkpoint?: string; merged?: string; sidecar?: string } = {};
+interface Workspace {
+  lora?: string;
+  checkpoint?: string;
+  merged?: string;
+  sidecar?: string;
+  fluxLora?: string;
+  fluxSidecar?: string;
+}
+
+/** A kohya Flux LoRA (fused qkv / linear1) and its ZipLoRA merge with a diffusers one (split q/k/v), in `dir`. */
+async function prepareFlux(dir: string, files: Workspace): Promise<void> {
+  files.fluxLora = path.join(dir, 'flux_subject_kohya.safetensors');
+  const style = path.join(dir, 'flux_style_diffusers.safetensors');
+  const random = seededRandom(77);
+  await writeLora(files.fluxLora, layersFromLayout('flux1-dev-transformer.layout.json', 4), (l) => randomLayerValues(l, random, 4), {
+    scheme: 'kohya', family: 'flux', dtype: 'BF16', metadata: { ss_base_model_version: 'flux1', ss_network_dim: '4', ss_network_alpha: '4' },
+  });
+  await writeLora(style, layersFromLayout('flux1-dev-diffusers-transformer.layout.json', 4), (l) => randomLayerValues(l, random), { scheme: 'peft', family: 'flux', dtype: 'BF16' });
+  const merged = path.join(dir, 'flux_subject_style_ziplora.safetensors');
+  const t = Date.now();
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'merge', files.fluxLora, style, '-o', merged, '--steps', '30'], { stdio: 'ignore' });
+  files.fluxSidecar = merged.replace(/\.safetensors$/, '.ziplora.safetensors');
+  log(`merged the Flux pair in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+async function prepareWorkspace(dir: string): Promise<Workspace> {
+  const files: Workspace = {};
   if (existsSync(REAL_LORA)) {
     files.lora = path.join(dir, 'pokemon_lora.safetensors');
     copyFileSync(REAL_LORA, files.lora);
@@ -78,6 +106,7 @@ async function prepareWorkspace(dir: string): Promise<{ lora?: string; checkpoin
   } finally {
     rmSync(pairDir, { recursive: true, force: true });
   }
+  if (wanted('flux-lora') || wanted('flux-ziplora')) await prepareFlux(dir, files);
   return files;
 }
 
@@ -251,6 +280,11 @@ async function main(): Promise<void> {
   };
   if (files.sidecar && wanted('ziplora')) dark.push({ name: 'ziplora-charts', file: files.sidecar, tab: 'ZipLoRA', prepare: charts });
   if (files.sidecar && wanted('ziplora-layer')) dark.push({ name: 'ziplora-layer', file: files.sidecar, tab: 'ZipLoRA', prepare: layer });
+  if (files.fluxLora && wanted('flux-lora')) {
+    // The LoRA tab's layer chart of a kohya Flux LoRA: double- and single-stream blocks shaded and labelled.
+    dark.push({ name: 'flux-lora-layers', file: files.fluxLora, tab: 'LoRA', prepare: async (frame, page) => { await frame.locator('.lora .layer-chart canvas').first().waitFor(); await page.mouse.move(800, 12); } });
+  }
+  if (files.fluxSidecar && wanted('flux-ziplora')) dark.push({ name: 'flux-ziplora-charts', file: files.fluxSidecar, tab: 'ZipLoRA', prepare: charts });
   const light: Shot[] = files.sidecar && wanted('ziplora-light') ? [{ name: 'ziplora-charts-light', file: files.sidecar, tab: 'ZipLoRA', prepare: charts }] : [];
 
   const browserHome = mkdtempSync(path.join(os.tmpdir(), 'ziplora-shots-home-'));

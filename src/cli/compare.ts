@@ -36,6 +36,7 @@ export async function runCompare(args: string[], out: (text: string) => void): P
           splitSide: p.split,
           parts: (p.split === 'first' ? p.first : p.second).parts!.map((x) => x.layer.module),
         })),
+        halvesSwapped: report.paired.filter((p) => p.halvesSwapped).map((p) => ({ module: p.module, second: p.second.module })),
       },
       layers: measures.map((m) => {
         const pair = pairs.get(m.module)!;

@@ -47,7 +47,8 @@ export class MergeRunner implements vscode.Disposable {
       );
       this.log.line(`done: merged ${summary.layers.merged} layers, copied ${summary.layers.copiedFromContent + summary.layers.copiedFromStyle}, refused ${summary.layers.refused} in ${summary.seconds.toFixed(1)} s on ${summary.backend} (${summary.device})`);
       this.log.line(`wrote ${summary.output} and ${summary.sidecar}`);
-      for (const warning of summary.warnings) this.log.line(`warning: ${warning}`);
+      for (const c of summary.unmerged.copied) this.log.line(`copied unchanged from ${c.file}: ${c.module}${c.writtenAs ? ` (written as ${c.writtenAs.join(' + ')})` : ''}`);
+      for (const t of summary.unmerged.leftOut) this.log.line(`left out of ${t.file}: ${t.tensor} (${t.reason})`);
       if (!options.quiet) void this.offerResult(summary);
       return summary;
     } catch (error) {

@@ -138,6 +138,8 @@ export interface WriteLoraOptions {
   readonly family: BaseModelFamily;
   readonly dtype?: 'F32' | 'F16' | 'BF16';
   readonly metadata?: Record<string, string>;
+  /** Tensors that are no LoRA factor (bundled embeddings, norm weights…), written after the layers, zero-filled. */
+  readonly extraTensors?: ReadonlyArray<{ readonly name: string; readonly shape: readonly number[] }>;
 }
 
 /** Writes layers (values given, or produced lazily per layer) as a LoRA file in the chosen scheme. */
@@ -164,6 +166,9 @@ export async function writeLora(file: string, layers: readonly LayerSpec[], valu
     tensors.push({ name: names.up, dtype, shape: layer.upShape, data: () => encodeFromF32(dtype, valuesOf(index).up) });
     if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([valuesOf(index).alpha])) });
   });
+  for (const extra of options.extraTensors ?? []) {
+    tensors.push({ name: extra.name, dtype, shape: [...extra.shape], data: () => encodeFromF32(dtype, new Float32Array(extra.shape.reduce((a, b) => a * b, 1))) });
+  }
   await writeSafetensors(file, tensors, options.metadata ?? {});
 }
 

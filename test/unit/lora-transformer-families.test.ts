@@ -22,6 +22,8 @@ interface PairingCase {
   /** How many pairs, and how many of them fused ↔ split. */
   readonly paired: number;
   readonly fusedSplit: number;
+  /** How many pairs join swapped-halves twins (0 when absent). */
+  readonly halvesSwapped?: number;
   readonly onlyInFirst?: string[];
   readonly onlyInSecond?: string[];
   /** A tensor of the first file and the module it must pair with in the second. */
@@ -45,11 +47,12 @@ const CASES: PairingCase[] = [
     first: { layers: SD3_NATIVE, scheme },
     second: { layers: SD3_DIFFUSERS, scheme: 'peft' },
     family: 'sd3',
-    // Every native module but the last block's context adaLN, whose diffusers twin has scale/shift swapped.
-    paired: SD3_NATIVE.length - 1,
+    // Every native module; the last block's context adaLN with its diffusers twin, whose scale/shift halves are swapped.
+    paired: SD3_NATIVE.length,
     fusedSplit: 38 * 2,
-    onlyInFirst: ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
-    onlyInSecond: ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
+    halvesSwapped: 1,
+    // The native layout has no final_layer.adaLN_modulation.1 for it to pair with.
+    onlyInSecond: ['transformer.norm_out.linear'],
     example: [...example],
   })),
   {
@@ -121,6 +124,7 @@ function assertPairing(report: PairingReport, c: PairingCase) {
   assert.deepEqual(report.onlyInSecond.map((l) => l.module).sort(), c.onlyInSecond ?? []);
   assert.equal(report.paired.length, c.paired, 'a fused module and its split parts count as one pair');
   assert.equal(report.paired.filter((p) => p.split).length, c.fusedSplit);
+  assert.equal(report.paired.filter((p) => p.halvesSwapped).length, c.halvesSwapped ?? 0);
   const pair = report.paired.find((p) => p.first.down.name === c.example[0]);
   assert.ok(pair, `no pair for ${c.example[0]}`);
   const other = pair.second.parts ? pair.second.parts.map((p) => p.layer.module) : [pair.second.module];
@@ -283,23 +287,21 @@ test('diffusers joint blocks with attention only, 3072 wide: the block count tel
   }
 });
 
-test('ziplora compare --json: SD3.5 Large kohya ↔ diffusers through the CLI (pairs, fused ↔ split pairs, what stays unpaired)', async () => {
+test('ziplora compare --json: SD3.5 Large kohya ↔ diffusers through the CLI (pairs, fused ↔ split pairs, swapped-halves pairs, what stays unpaired)', async () => {
   const kohya = await generate(SD3_NATIVE, 'kohya', 100);
   const diffusers = await generate(SD3_DIFFUSERS, 'peft', 101);
   const result = runCli(['compare', '--json', kohya, diffusers]);
   assert.equal(result.status, 0, result.stderr);
   const { pairing, first } = JSON.parse(result.stdout) as {
     first: { baseModel: { label: string } };
-    pairing: { paired: number; onlyInFirst: string[]; onlyInSecond: string[]; fusedSplit: { module: string; parts: string[] }[] };
+    pairing: { paired: number; onlyInFirst: string[]; onlyInSecond: string[]; fusedSplit: { module: string; parts: string[] }[]; halvesSwapped: { module: string; second: string }[] };
   };
   assert.equal(first.baseModel.label, 'SD3.5 Large');
-  assert.equal(pairing.paired, SD3_NATIVE.length - 1);
+  assert.equal(pairing.paired, SD3_NATIVE.length);
   assert.equal(pairing.fusedSplit.length, 76);
   assert.deepEqual(pairing.fusedSplit.find((f) => f.module === 'transformer.joint_blocks.0.x_block.attn.qkv')?.parts, ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`));
-  assert.deepEqual([pairing.onlyInFirst, [...pairing.onlyInSecond].sort()], [
-    ['transformer.joint_blocks.37.context_block.adaLN_modulation.1'],
-    ['transformer.norm_out.linear', 'transformer.transformer_blocks.37.norm1_context.linear'],
-  ]);
+  assert.deepEqual([pairing.onlyInFirst, pairing.onlyInSecond], [[], ['transformer.norm_out.linear']]);
+  assert.deepEqual(pairing.halvesSwapped, [{ module: 'transformer.joint_blocks.37.context_block.adaLN_modulation.1', second: 'transformer.transformer_blocks.37.norm1_context.linear' }]);
 });
 
 test('SD3 width 1536: a second image attention (x_block.attn2 / attn2) says SD3.5 Medium; without it SD3 Medium or SD3.5 Medium', () => {

@@ -97,6 +97,12 @@ describe('webview without LoRA data', () => {
     const tabs = await page.locator('vscode-tab-header').allInnerTexts();
     assert.deepEqual(tabs.map((t) => t.replace(/\d|,/g, '').trim()), ['Overview', 'Metadata', 'Tensors']);
     assert.match(await page.locator('.overview').innerText(), /not a B·A LoRA/);
+    assert.doesNotMatch(await page.locator('.overview').innerText(), /What to do/, 'no advice row for a file that is no adapter');
+
+    const advice = 'load it as a Control LoRA beside the merged LoRA instead of merging it';
+    await view.send({ type: 'file', view: { ...fileView(), kind: 'a Flux Control LoRA (…)', advice, lora: null, ziplora: null } });
+    await page.locator('.overview', { hasText: 'What to do' }).waitFor();
+    assert.match(await page.locator('.overview').innerText(), new RegExp(`What to do\\s+${advice}`));
 
     await view.send({ type: 'fileError', file: '/workspace/broken.safetensors', message: 'header length 9007199254740993 exceeds the file size (1,024 bytes)', hint: 'The file is truncated: download it again.' });
     const panel = page.locator('.error-panel[role="alert"]');

@@ -7,6 +7,7 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el, liveRegion } from '../dom.js';
 import { blockSpans, type BlockSpan } from '../../src/core/lora/network-blocks.js';
+import { blockLabels } from '../../src/core/view/block-labels.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import type { ChartPalette, SeriesColor } from './palette.js';
 import { withAlpha } from './palette.js';
@@ -186,20 +187,17 @@ export class LayerChart extends ThemedChart<LayerChartType, (number | null)[], s
         const { ctx, chartArea } = chart;
         ctx.save();
         ctx.font = `${palette.fontSize - 2}px ${palette.fontFamily}`;
-        ctx.textAlign = 'center';
         ctx.textBaseline = 'top';
-        this.spans.forEach((span, i) => {
-          const left = this.layerBounds(span.start)[0];
-          const right = this.layerBounds(span.end)[1];
+        const placed = this.spans.map((span) => ({ span, left: this.layerBounds(span.start)[0], right: this.layerBounds(span.end)[1] }));
+        placed.forEach(({ left, right }, i) => {
           ctx.fillStyle = i % 2 === 0 ? palette.bandEven : palette.bandOdd;
           ctx.fillRect(left, chartArea.top, right - left, chartArea.bottom - chartArea.top + BLOCK_LABEL_HEIGHT);
-          const width = right - left - 4;
-          const label = [span.block.name, ...span.block.shortLabels].find((text) => ctx.measureText(text).width <= width);
-          if (label) {
-            ctx.fillStyle = palette.muted;
-            ctx.fillText(label, (left + right) / 2, chartArea.bottom + 4);
-          }
         });
+        ctx.fillStyle = palette.muted;
+        for (const label of blockLabels(placed, (text) => ctx.measureText(text).width)) {
+          ctx.textAlign = label.align;
+          ctx.fillText(label.text, label.x, chartArea.bottom + 4);
+        }
         ctx.restore();
       },
     };

@@ -88,6 +88,7 @@ export function renderOverview(view: FileView): HTMLElement {
       sectionHeading('File'),
       definitionList([
         ['Kind', el('strong', { text: view.kind })],
+        ...(view.advice ? [['What to do', el('span', { text: view.advice })] as const] : []),
         ['Path', el('span', { className: 'path', text: summary.file })],
         ['Size', exact(formatBytes(summary.bytes), `${formatInteger(summary.bytes)} bytes`)],
         ['Header', exact(formatBytes(summary.headerBytes), `${formatInteger(summary.headerBytes)} bytes`)],

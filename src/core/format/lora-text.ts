@@ -17,7 +17,7 @@ const joinNumbers = (values: readonly (number | null)[]) => values.map((v) => (v
 
 export function renderAdapterText(summary: AdapterSummary): string {
   const { lora } = summary;
-  if (!lora) return `Adapter      not a LoRA: ${summary.kind}`;
+  if (!lora) return `Adapter      not a LoRA: ${summary.kind}${summary.advice ? `\nWhat to do   ${summary.advice}` : ''}`;
   const lines = [
     `LoRA         ${lora.format}`,
     `Base model   ${lora.baseModel.label} (${lora.baseModel.evidence.join('; ')})`,
@@ -27,7 +27,7 @@ export function renderAdapterText(summary: AdapterSummary): string {
     `Scale        ${lora.scaleSources.slice(0, 3).join('; ')}${lora.scaleSources.length > 3 ? '; …' : ''}`,
   ];
   if (lora.adapterConfig) lines.push(`Config       ${lora.adapterConfig}`);
-  if (lora.extraTensors.length) lines.push(`Other tensors (not LoRA factors, copied by a merge): ${formatCount(lora.extraTensors.length)}`, ...listSome(lora.extraTensors));
+  if (lora.extraTensors.length) lines.push(`Other tensors (not LoRA factors; a merge leaves them out and lists them): ${formatCount(lora.extraTensors.length)}`, ...listSome(lora.extraTensors));
   if (lora.problems.length) lines.push(`Problems (${formatCount(lora.problems.length)} layers; a merge refuses this file):`, ...listSome(lora.problems.map((p) => `${p.module}: ${p.problem}`)));
   if (lora.layers.length) {
     const rows = lora.layers.map((l) => [
@@ -67,6 +67,11 @@ export function renderComparisonText(sides: CompareSides, comparison: Comparison
   if (fusedSplit.length) {
     lines.push(`Fused ↔ split ${formatCount(fusedSplit.length)} pairs join a fused module with its split parts in the other file (merged at the fused module):`);
     lines.push(...listSome(fusedSplit.map((p) => `${p.module} (${p.split === 'first' ? 'A' : 'B'}: ${(p.split === 'first' ? p.first : p.second).parts!.map((x) => x.layer.module.split('.').pop()).join(' + ')})`)));
+  }
+  const swapped = report.paired.filter((p) => p.halvesSwapped);
+  if (swapped.length) {
+    lines.push(`Swapped halves ${formatCount(swapped.length)} pairs join a module with its twin in the other naming whose up rows hold scale and shift in the other order (B read with the halves swapped):`);
+    lines.push(...listSome(swapped.map((p) => `${p.module} ↔ ${p.second.module}`)));
   }
   if (report.refused.length) lines.push('Refused pairs:', ...listSome(report.refused.map((r) => `${r.module}: ${r.reason}`)));
   if (report.onlyInFirst.length) lines.push('Only in A (a merge copies them unchanged):', ...listSome(report.onlyInFirst.map((l) => l.module)));

@@ -2,6 +2,7 @@
 import { blockOf, inNetworkOrder } from '../lora/network-blocks';
 import { LayerReport } from '../merge/layer-report';
 import { MergeSummary } from '../merge/request';
+import { UnmergedTensors } from '../merge/unmerged-tensors';
 import { formatNumber, renderTable } from './format';
 
 export interface BlockSummary {
@@ -39,6 +40,33 @@ export function summarizeByBlock(reports: readonly LayerReport[]): BlockSummary[
   }));
 }
 
+const SHOWN = 10;
+
+/** Names, the first few of them, and how many more (all of them are in --json). */
+function someOf(names: readonly string[]): string {
+  const more = names.length - SHOWN;
+  return names.slice(0, SHOWN).join(', ') + (more > 0 ? `, and ${more} more (all in --json)` : '');
+}
+
+/** What was copied unchanged and what was left out (with why), so that no tensor goes missing unannounced. */
+export function unmergedLines(unmerged: UnmergedTensors): string[] {
+  const lines: string[] = [];
+  for (const file of ['content', 'style'] as const) {
+    const copied = unmerged.copied.filter((c) => c.file === file).map((c) => (c.writtenAs ? `${c.module} (as ${c.writtenAs.join(' + ')})` : c.module));
+    if (copied.length) lines.push(`Copied       ${copied.length} layer${copied.length === 1 ? '' : 's'} only in the ${file} file, unchanged: ${someOf(copied)}`);
+  }
+  const byReason = new Map<string, string[]>();
+  for (const t of unmerged.leftOut) {
+    const key = `${t.file}\u0000${t.reason}`;
+    byReason.set(key, [...(byReason.get(key) ?? []), t.tensor]);
+  }
+  for (const [key, tensors] of byReason) {
+    const [file, reason] = key.split('\u0000');
+    lines.push(`Left out     ${tensors.length} tensor${tensors.length === 1 ? '' : 's'} of the ${file} file, ${reason}: ${someOf(tensors)}`);
+  }
+  return lines;
+}
+
 export function renderMergeSummary(summary: MergeSummary): string {
   const { layers } = summary;
   const lines = [
@@ -50,7 +78,7 @@ export function renderMergeSummary(summary: MergeSummary): string {
     `Mean error   content ${formatNumber(summary.meanContentError)}, style ${formatNumber(summary.meanStyleError)}` +
       `  (direct merge: content ${formatNumber(summary.meanDirectContentError)}, style ${formatNumber(summary.meanDirectStyleError)})`,
   ];
-  for (const warning of summary.warnings) lines.push(`Warning      ${warning}`);
+  lines.push(...unmergedLines(summary.unmerged));
   const rows = summarizeByBlock(summary.reports).map((b) => [
     b.block,
     String(b.layers),

@@ -3,6 +3,7 @@ import { transpose } from '../linalg/gram';
 import { TensorSource } from '../safetensors/reader';
 import { readFusedFactors } from './fuse-split';
 import { LoraLayer, StoredFactors } from './layer';
+import { swapRowHalves } from './swapped-halves';
 
 export interface LayerFactors {
   /** A: rank × columns, row-major (a conv's kernel flattened into the columns). */
@@ -16,7 +17,7 @@ export type { StoredFactors } from './layer';
 export async function readStoredFactors(file: TensorSource, layer: LoraLayer): Promise<StoredFactors> {
   if (layer.parts) return readFusedFactors(layer, (part) => readStoredFactors(file, part));
   const [down, up] = await Promise.all([file.readF32(layer.down), file.readF32(layer.up)]);
-  return { down, up, transposed: layer.transposed };
+  return { down, up: layer.halvesSwapped ? swapRowHalves(up, layer.outFeatures, layer.rank, layer.transposed) : up, transposed: layer.transposed };
 }
 
 export function toLayerFactors(layer: LoraLayer, stored: StoredFactors): LayerFactors {

@@ -31,6 +31,8 @@ export interface LoraLayer {
   readonly transposed: boolean;
   /** Set when the layer is the exact fused form of split parts of one file (fuse-split.ts); down/up then name the first part's tensors. */
   readonly parts?: readonly FusedPart[];
+  /** Set when the layer pairs with a twin holding its up rows' two halves in the other order: read with them swapped (swapped-halves.ts). */
+  readonly halvesSwapped?: boolean;
 }
 
 /** A layer's factors as the file stores them: A (r × columns) and B (out × r), or for MLX Aᵀ and Bᵀ. */

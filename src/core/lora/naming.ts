@@ -7,7 +7,7 @@
  * the path inside the model, e.g. `model.layers.36.self_attn.q_proj`. UNet paths are always in diffusers
  * layout, so a kohya SDXL file (LDM `input_blocks_4_1_…`) and a diffusers SDXL file name a layer the same way.
  */
-import { BaseModelFamily } from './families';
+import { BaseModelFamily, DIFFUSERS_NAMED_FAMILIES } from './families';
 import { LayerShape, nativePathOf } from './transformer-names';
 import { diffusersToLdmUnet, isLdmUnetPath, ldmToDiffusersUnet, UnetLayout } from './unet-blocks';
 
@@ -137,8 +137,9 @@ export function splitComponent(canonical: string): { component: Component | unde
 /**
  * canonical name → kohya module name for a model family: SDXL UNet layers in LDM layout and `lora_te1_`/`lora_te2_`;
  * SD1.x/SD2.x in diffusers layout and `lora_te_`; SD3 `lora_te1_`/`lora_te2_`/`lora_te3_`, Flux `lora_te1_` and its T5
- * as `lora_te3_`; transformer layers in a native layout (Flux BFL, SD3, Wan, HunyuanVideo, NextDiT) as `lora_unet_`,
- * diffusers-layout transformer layers as `lora_transformer_` (what ComfyUI reads). Language-model layers have no kohya form.
+ * as `lora_te3_`; transformer layers in a native layout (Flux BFL, SD3, Wan, HunyuanVideo, NextDiT) and those of
+ * Qwen-Image / LTX-Video as `lora_unet_`, other diffusers-layout transformer layers as `lora_transformer_` (OneTrainer's,
+ * which ComfyUI reads for Flux and SD3). Language-model layers have no kohya form.
  */
 export function canonicalToKohya(canonical: string, family: BaseModelFamily): string {
   const { component, path } = splitComponent(canonical);
@@ -157,7 +158,8 @@ export function canonicalToKohya(canonical: string, family: BaseModelFamily): st
     case 'text_encoder_3':
       return `lora_te3_${flat(path)}`;
     case 'transformer':
-      return `${isNativeDitPath(path) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
+      // musubi-tuner writes Qwen-Image / LTX-Video (own names = diffusers names) as lora_unet_, which ComfyUI maps; it has no lora_transformer_ for them.
+      return `${isNativeDitPath(path) || DIFFUSERS_NAMED_FAMILIES.includes(family) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
     default:
       throw new Error(`layer "${canonical}" belongs to a language model, which kohya naming does not cover; use PEFT naming`);
   }

@@ -12,6 +12,8 @@ export interface BlockInfo {
   readonly shortLabels: readonly string[];
   /** Sort key: component, stage, block index. */
   readonly order: readonly [number, number, number];
+  /** The numbered container the block is one of (`transformer.single_blocks`): a chart labels its runs together. */
+  readonly group?: string;
 }
 
 export interface BlockSpan {
@@ -65,7 +67,8 @@ export function blockOf(module: string): BlockInfo {
       const name = [...(component ? [component] : []), ...path.slice(0, i + 2)].join('.');
       const within = path.slice(0, i + 2).join('.');
       const short = SHORT_STAGE[container];
-      return { name, shortLabels: [within, ...(short ? [`${short} ${index}`] : []), String(index)], order: [componentRank, STAGE_RANK[container] ?? 1, index] };
+      const group = [...(component ? [component] : []), ...path.slice(0, i + 1)].join('.');
+      return { name, shortLabels: [within, ...(short ? [`${short} ${index}`] : []), String(index)], order: [componentRank, STAGE_RANK[container] ?? 1, index], group };
     }
   }
   const top = path[0] ?? module;

@@ -2,6 +2,7 @@
 import { SafetensorsError } from '../safetensors/errors';
 import { SafetensorsFile } from '../safetensors/reader';
 import { describeAdapter, LoraDescription } from './recognise';
+import { adviceFor } from './tensor-names';
 
 export interface OpenLora {
   readonly file: SafetensorsFile;
@@ -18,7 +19,7 @@ export async function openLora(path: string): Promise<OpenLora> {
     const description = await describeAdapter(file);
     if (description.kind === 'not-lora') {
       if (description.adapters.length > 0) {
-        throw new SafetensorsError(path, `holds ${description.looksLike}: not a plain B·A LoRA`, 'only B·A LoRAs can be compared or merged');
+        throw new SafetensorsError(path, `holds ${description.looksLike}: not a plain B·A LoRA`, adviceFor(description.adapters));
       }
       throw new SafetensorsError(path, `is not a LoRA: it looks like ${description.looksLike}`, 'expected a LoRA');
     }

@@ -8,6 +8,7 @@ import { BaseModelFamily } from './families';
 import { pairFusedWithSplit } from './fused-pairing';
 import { LoraLayer } from './layer';
 import { pairingKey } from './naming';
+import { pairSwappedHalves } from './swapped-halves';
 
 export interface LayerPair {
   readonly module: string;
@@ -15,6 +16,8 @@ export interface LayerPair {
   readonly second: LoraLayer;
   /** Which side's layer was built from split parts (q/k/v…) to pair with a fused module on the other side. */
   readonly split?: 'first' | 'second';
+  /** Set when the second layer is its file's twin with the row halves swapped, read in the first's row order. */
+  readonly halvesSwapped?: true;
 }
 
 export interface RefusedPair extends LayerPair {
@@ -49,13 +52,18 @@ export interface PairingInput {
   readonly baseModel: BaseModelGuess;
 }
 
+/** The family a file's names are read in when paired: its own, or the other file's when its layers alone do not tell. */
+export function familyReadIn(own: BaseModelFamily, other: BaseModelFamily): BaseModelFamily {
+  return own === 'unknown' ? other : own;
+}
+
 /**
  * The family a side's names are read in: its own, or, when its layers alone do not tell (a diffusers file with only
  * q/k/v/out layers), the other side's. A side read in another family than its own gets its keys recomputed.
  */
 function readAs(side: PairingInput, other: PairingInput): { family: BaseModelFamily; keyOf: (layer: LoraLayer) => string } {
   const own = side.baseModel.family;
-  const family = own === 'unknown' ? other.baseModel.family : own;
+  const family = familyReadIn(own, other.baseModel.family);
   return { family, keyOf: family === own ? (l) => l.key : (l) => pairingKey(l.module, family, l) };
 }
 
@@ -80,9 +88,10 @@ export function pairLayers(first: PairingInput, second: PairingInput): PairingRe
     else paired.push({ module: layer.module, first: layer, second: other });
   }
   const fusedSplit = pairFusedWithSplit(onlyInFirst, second.layers.filter((l) => !matched.has(b.keyOf(l))), [a.family, b.family]);
-  paired.push(...fusedSplit.pairs);
-  const onlyInSecond = fusedSplit.onlyInSecond;
-  onlyInFirst.splice(0, onlyInFirst.length, ...fusedSplit.onlyInFirst);
+  const swapped = pairSwappedHalves(fusedSplit.onlyInFirst, fusedSplit.onlyInSecond, [a.family, b.family]);
+  paired.push(...fusedSplit.pairs, ...swapped.pairs);
+  const onlyInSecond = swapped.onlyInSecond;
+  onlyInFirst.splice(0, onlyInFirst.length, ...swapped.onlyInFirst);
   return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
 }
 

@@ -92,6 +92,8 @@ async function readAlpha(file: SafetensorsFile, tensor: TensorInfo): Promise<num
 }
 
 function otherAdapterDescription(counts: Map<OtherAdapterKind, Set<string>>, plain: number): NotLoraDescription {
+  // A Flux Control LoRA's biases are part of what makes it one; they are not a second kind of adapter.
+  if (counts.has('flux-control')) counts.delete('lora-bias');
   const adapters = [...counts.keys()];
   const modules = [...counts.values()].reduce((n, s) => n + s.size, 0);
   let looksLike = adapters.map((a) => OTHER_ADAPTER_NAMES[a]).join(' + ');

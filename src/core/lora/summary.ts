@@ -4,6 +4,7 @@ import { readLayerFactors } from './factors';
 import { LayerProblem } from './layer';
 import { layerGrams, layerStatistics, NonFiniteFactorError } from './layer-stats';
 import { describeAdapter, LoraDescription } from './recognise';
+import { adviceFor } from './tensor-names';
 
 export interface LoraLayerSummary {
   readonly module: string;
@@ -42,6 +43,8 @@ export interface LoraSummary {
 export interface AdapterSummary {
   /** What the file is, in words: "LoRA, kohya (…)" or what it looks like instead. */
   readonly kind: string;
+  /** For an adapter a merge refuses (LoKr, DoRA, Flux Control…): what a user can do instead. */
+  readonly advice?: string;
   readonly lora: LoraSummary | null;
 }
 
@@ -49,7 +52,10 @@ const distinct = <T>(values: readonly T[]): T[] => [...new Set(values)];
 
 export async function summarizeAdapter(file: SafetensorsFile, onLayer?: (done: number, total: number) => void): Promise<AdapterSummary> {
   const description = await describeAdapter(file);
-  if (description.kind === 'not-lora') return { kind: description.looksLike, lora: null };
+  if (description.kind === 'not-lora') {
+    const advice = adviceFor(description.adapters);
+    return { kind: description.looksLike, ...(advice ? { advice } : {}), lora: null };
+  }
   const problems = [...description.problems];
   const layers: LoraLayerSummary[] = [];
   for (const [index, layer] of description.layers.entries()) {

@@ -6,7 +6,7 @@
 export type LoraScheme = 'kohya' | 'kohya-dotted' | 'xlabs' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
 
 /** Adapters that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
-export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora';
+export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora' | 'flux-control' | 'lora-bias';
 
 export type TensorRole =
   | { readonly kind: 'factor'; readonly scheme: LoraScheme; readonly module: string; readonly part: 'down' | 'up' }
@@ -23,6 +23,27 @@ export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
   glora: 'LyCORIS GLoRA (a1/a2/b1/b2)',
   cloneofsimo: 'cloneofsimo LoRA (indexed keys such as unet:0:up, no module names)',
   'peft-non-lora': 'a PEFT adapter without LoRA A/B pairs (IA³, OFT, BOFT, VeRA, prompt tuning…)',
+  'flux-control': 'a Flux Control LoRA (BFL Canny/Depth style: LoRA pairs plus full tensors — lora_B.bias, query/key norm scales, an img_in widened to the control channels)',
+  'lora-bias': 'a LoRA with bias terms (lora_B.bias, PEFT lora_bias=True): a bias is no B·A product',
+};
+
+/** What a user can do with each adapter the merge refuses (the hint of the refusal, and of `inspect`). */
+/** What to do with a file holding these adapters, in one line (each piece of advice once). */
+export function adviceFor(adapters: readonly OtherAdapterKind[]): string {
+  return [...new Set(adapters.map((a) => OTHER_ADAPTER_ADVICE[a]))].join('; ');
+}
+
+const OTHER_ADAPTER_ADVICE: Record<OtherAdapterKind, string> = {
+  loha: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
+  lokr: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
+  'locon-tucker': 'retrain without Tucker decomposition (LyCORIS use_tucker off), or extract a plain LoRA from the model it produces and merge that',
+  dora: "DoRA's magnitude rescales whole weight columns after the B·A update, which a LoRA cannot carry: load it on its own, or retrain as a plain LoRA (OneTrainer: decompose weights off)",
+  'lycoris-full': 'a full weight difference has no low-rank factors; extract a plain LoRA from it (kohya networks/extract_lora_from_models.py) and merge that',
+  glora: 'extract a plain LoRA from the model it produces and merge that',
+  cloneofsimo: 'its layers are indexed, not named; convert it with its own tools to a named LoRA first',
+  'peft-non-lora': 'only LoRA adapters (lora_A / lora_B) can be merged',
+  'flux-control': 'it changes the model (wider img_in, set norm weights) rather than adding a B·A update: load it as a Control LoRA beside the merged LoRA (diffusers FluxControlPipeline, ComfyUI LoraLoaderModelOnly) instead of merging it',
+  'lora-bias': 'merge LoRAs trained without lora_bias, or load this one on its own',
 };
 
 const KOHYA_MODULE = String.raw`(lora_[a-z0-9]+_[^.]+)`;
@@ -53,6 +74,9 @@ const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [/^(lora_[a-z0-9]+_[^.]+)\.(diff|diff_b)$/, (m) => ({ kind: 'other-adapter', adapter: 'lycoris-full', module: m[1] })],
   [/^(lora_[a-z0-9]+_[^.]+)\.(a1|a2|b1|b2)\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'glora', module: m[1] })],
   [/^(unet|text_encoder):\d+:(up|down)$/, (m) => ({ kind: 'other-adapter', adapter: 'cloneofsimo', module: m[0] })],
+  // Flux Control LoRAs (diffusers _convert_bfl_flux_control_lora_to_diffusers, ComfyUI convert_lora_bfl_control).
+  [/^(.+)\.(query_norm|key_norm)\.scale$/, (m) => ({ kind: 'other-adapter', adapter: 'flux-control', module: m[1] })],
+  [/^(.+)\.lora_B\.bias$/, (m) => ({ kind: 'other-adapter', adapter: 'lora-bias', module: m[1] })],
   [/^(.+)\.(ia3_l|oft_r|oft_s|boft_R|boft_s|vera_lambda_b|vera_lambda_d|hra_u|ln_tuning_layers)(\.[^.]+)?(\.weight)?$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],
   [/^(prompt_embeddings|prefix_embeddings|prompt_encoder\..+)$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],
   // PEFT saves `lora_A.weight`; an unmerged multi-adapter state dict has `lora_A.<adapter>.weight`.

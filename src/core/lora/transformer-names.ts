@@ -38,3 +38,46 @@ export function nativePathOf(family: BaseModelFamily, path: string, shape?: Laye
   const names = namesOfFamily(family);
   return names && renamed(names, path, shape);
 }
+
+/** The same weight in the other naming: its path there, and whether up's two row halves (scale, shift) are swapped. */
+export interface TwinModule {
+  readonly path: string;
+  readonly swapHalves: boolean;
+}
+
+export type TransformerNaming = 'native' | 'diffusers';
+
+/** `table` (diffusers → native) looked up from either side: the tables are read both ways, never inverted into copies. */
+function lookUp(table: Readonly<Record<string, string>> | undefined, key: string, to: TransformerNaming): string | undefined {
+  if (!table) return undefined;
+  if (to === 'native') return Object.hasOwn(table, key) ? table[key] : undefined;
+  return Object.entries(table).find(([, native]) => native === key)?.[0];
+}
+
+function twin(names: TransformerFamilyNames, path: string, shape: LayerShape | undefined, to: TransformerNaming): TwinModule | undefined {
+  const global = lookUp(names.globals, path, to);
+  if (global !== undefined) return { path: global, swapHalves: false };
+  const swappedGlobal = lookUp(names.swappedGlobals, path, to);
+  if (swappedGlobal !== undefined) return { path: swappedGlobal, swapHalves: true };
+  for (const block of names.blocks) {
+    const inside = insideBlock(path, to === 'native' ? block.diffusers : block.native);
+    if (!inside) continue;
+    const [index, inner] = inside;
+    const target = lookUp(block.renames, inner, to);
+    if (target === undefined) continue;
+    const diffusersInner = to === 'native' ? inner : target;
+    const ratio = block.swappedHalves?.[diffusersInner];
+    const swapHalves = ratio !== undefined && shape !== undefined && shape.outFeatures === ratio * shape.inFeatures;
+    return { path: `${to === 'native' ? block.native : block.diffusers}.${index}.${target}`, swapHalves };
+  }
+  return undefined;
+}
+
+/**
+ * A transformer module of this family in the other naming (`to`): renamed, or a swapped-halves twin (swapHalves).
+ * Split parts and fused modules are not twins (fused-projections.ts). Undefined: no twin, the path is kept.
+ */
+export function twinModuleOf(family: BaseModelFamily, path: string, to: TransformerNaming, shape?: LayerShape): TwinModule | undefined {
+  const names = namesOfFamily(family);
+  return names && twin(names, path, shape, to);
+}

@@ -8,7 +8,8 @@ import { TensorInfo } from '../safetensors/header';
 import { decodeToF32, encodeFromF32 } from '../safetensors/float';
 import { SafetensorsFile, TensorSource } from '../safetensors/reader';
 import { ComputeBackend } from './backends';
-import { mergedFactors, RowRange, rowsOf, WritableDtype } from './merged-tensors';
+import { mergedFactors, WritableDtype } from './merged-tensors';
+import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
 import { reduceRank } from './reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
@@ -25,8 +26,8 @@ export interface LayerJob {
   readonly content: LayerBytes;
   readonly style: LayerBytes;
   readonly dtype: WritableDtype;
-  /** One entry per up tensor written: the rows of the merged up it holds (null: all of them). */
-  readonly upRows: readonly (RowRange | null)[];
+  /** One entry per up tensor written: where it goes and which rows of the merged up it holds (output-layout.ts). */
+  readonly targets: readonly WriteTarget[];
   /** Reduce to this rank (truncated SVD) when it is below r_c + r_s. */
   readonly rank?: number;
 }
@@ -86,7 +87,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
     return {
       result: results[i],
       down: encodeFromF32(layer.dtype, merged.down),
-      ups: layer.upRows.map((rows) => encodeFromF32(layer.dtype, rowsOf(merged, rows ?? undefined))),
+      ups: layer.targets.map((target) => encodeFromF32(layer.dtype, targetUp(merged.up, merged.rank, target))),
       alpha: encodeFromF32(layer.dtype, new Float32Array([merged.rank])),
       rank: merged.rank,
       ...(reduced ? { retainedEnergy: reduced.retainedEnergy } : {}),

@@ -2,9 +2,7 @@
  * The merged layer's tensors, from the two layers' factors and the solved coefficients: what the merged file
  * stores for a paired layer (computed on a compute thread, written by the merge's main thread).
  */
-import { partRows, partsOfFused } from '../lora/fused-projections';
 import { LoraLayer } from '../lora/layer';
-import { BaseModelFamily } from '../lora/families';
 import { MergeRequest } from './request';
 import { FactoredDelta } from './types';
 
@@ -20,12 +18,6 @@ export interface MergedFactors {
   readonly up: Float32Array;
   readonly down: Float32Array;
   readonly rank: number;
-}
-
-/** Rows of the merged up factor that one written tensor holds (a split part of a fused module). */
-export interface RowRange {
-  readonly start: number;
-  readonly count: number;
 }
 
 export function outputDtype(request: Pick<MergeRequest, 'dtype'>, layer: LoraLayer): WritableDtype {
@@ -65,18 +57,4 @@ export function mergedFactors(content: FactoredDelta, style: FactoredDelta, solu
     }
   }
   return { up, down, rank: R };
-}
-
-/** Rows [start, start + count) of up (out × rank, row-major): one split part of a fused module. */
-export function rowsOf(merged: MergedFactors, rows: RowRange | undefined): Float32Array {
-  return rows ? merged.up.subarray(rows.start * merged.rank, (rows.start + rows.count) * merged.rank) : merged.up;
-}
-
-/**
- * The modules a merged layer is written as: itself, or when the content names a fused module by its split
- * parts, ALL the parts (also those the content lacks, whose rows carry the style's share), each its rows of up.
- */
-export function writtenModules(module: string, content: LoraLayer, family?: BaseModelFamily): { module: string; rows?: RowRange }[] {
-  if (!content.parts) return [{ module }];
-  return partsOfFused(module, family).map((p) => ({ module: p.canonical, rows: partRows(p.slot, content.inFeatures, content.outFeatures) }));
 }

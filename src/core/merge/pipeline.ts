@@ -16,10 +16,12 @@ import { BatchJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
 import { LayerReport, reportFromResult } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
-import { outputDtype, writtenModules } from './merged-tensors';
+import { outputDtype } from './merged-tensors';
 import { RemainingTime } from './remaining-time';
 import { MergeRequest, MergeSummary, sidecarPathFor } from './request';
-import { LayerSolution, outputScheme, writeMergedFile, writeSidecar } from './write-output';
+import { unmergedTensors } from './unmerged-tensors';
+import { writeTargets } from './output-layout';
+import { LayerSolution, outputNaming, writeMergedFile, writeSidecar } from './write-output';
 import { BatchSettings, LayerShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
 
 export class MergeError extends Error {
@@ -104,7 +106,7 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       meanDirectContentError: mean(reports.map((r) => r.directContentError)),
       meanDirectStyleError: mean(reports.map((r) => r.directStyleError)),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
-      warnings: merged.warnings,
+      unmerged: unmergedTensors(pairing, { content: content.lora.extraTensors, style: style.lora.extraTensors }, merged),
       reports,
     };
   } finally {
@@ -128,8 +130,8 @@ interface MergeContext {
 /** Reads, solves and writes every paired layer (and the copied ones) into the merged file. */
 async function mergeLayers(context: MergeContext) {
   const { request, content, style, pairing, pool, callbacks, started } = context;
-  // The family whose part names a split output uses (the writer names the tensors the same way).
-  const family = outputScheme(request, content, style).source.lora.baseModel.family;
+  // Where each merged layer goes in the file: the thread cuts the merged up for exactly the writer's targets.
+  const { family, layout } = outputNaming(request, content, style);
   const ziplora = request.method === 'ziplora';
   const settings: BatchSettings = {
     solver: ziplora ? request.solver : 'adam',
@@ -162,7 +164,7 @@ async function mergeLayers(context: MergeContext) {
       content: await readLayerBytes(content.file, pair.first),
       style: await readLayerBytes(style.file, pair.second),
       dtype: outputDtype(request, pair.first),
-      upRows: writtenModules(pair.module, pair.first, family).map((m) => m.rows ?? null),
+      targets: writeTargets(pair.first, pair.module, layout, family),
       ...(request.rank !== undefined ? { rank: request.rank } : {}),
     };
   };

@@ -2,6 +2,7 @@
 import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
 import { ColumnMode, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
+import { UnmergedTensors } from './unmerged-tensors';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
@@ -104,7 +105,8 @@ export interface MergeSummary {
   readonly meanDirectStyleError: number;
   /** Peak resident memory of the process that ran the merge (the worker), in MiB. */
   readonly peakRssMiB: number;
-  readonly warnings: readonly string[];
+  /** Every input tensor that was not merged: layers copied unchanged, and tensors left out with the reason. */
+  readonly unmerged: UnmergedTensors;
   readonly reports: readonly LayerReport[];
 }
 

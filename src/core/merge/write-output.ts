@@ -11,17 +11,20 @@ import { transpose } from '../linalg/gram';
 import { LoraLayer } from '../lora/layer';
 import { layerTensorNames, NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
-import { PairingReport } from '../lora/pairing';
+import { BaseModelFamily } from '../lora/families';
+import { familyReadIn, PairingReport } from '../lora/pairing';
+import { TransformerNaming } from '../lora/transformer-names';
 import { encodeFromF32 } from '../safetensors/float';
 import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { LayerReport } from './layer-report';
 import { LayerOutput } from './layer-job';
 import { MergeCallbacks } from './merge-callbacks';
-import { outputDtype, tensorShapes, writtenModules } from './merged-tensors';
+import { outputDtype, tensorShapes } from './merged-tensors';
+import { fuseSplitCopies, targetUp, transformerLayoutFor, writeTargets } from './output-layout';
+import { CopiedLayer, InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames, WriterOutcome } from './unmerged-tensors';
 import { readDelta } from './read-delta';
 import { MergePhase, MergeRequest } from './request';
-import { FactoredDelta } from './types';
 import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
 
 /** What the sidecar stores of each merged layer: its coefficients and, for ZipLoRA, its loss curve. */
@@ -47,8 +50,7 @@ export interface MergedFileJob {
   readonly started: number;
 }
 
-/** The naming the merged file is written in, and the input whose family names its modules. */
-export function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora): { scheme: NamingScheme; source: OpenLora } {
+function outputScheme(request: MergeRequest, content: OpenLora, style: OpenLora): { scheme: NamingScheme; source: OpenLora } {
   switch (request.naming) {
     case 'kohya':
     case 'diffusers':
@@ -58,6 +60,22 @@ export function outputScheme(request: MergeRequest, content: OpenLora, style: Op
     default:
       return { scheme: content.lora.scheme === 'kohya' ? 'kohya' : 'diffusers', source: content };
   }
+}
+
+export interface OutputNaming {
+  readonly scheme: NamingScheme;
+  /** The family whose module names the file uses: the one the pairing read the naming's file in. */
+  readonly family: BaseModelFamily;
+  /** The one transformer layout of the file (output-layout.ts), for a family with a naming table. */
+  readonly layout: TransformerNaming | undefined;
+}
+
+/** How the merged file names its layers; the pipeline (what a compute thread builds) and the writer agree on it. */
+export function outputNaming(request: MergeRequest, content: OpenLora, style: OpenLora): OutputNaming {
+  const { scheme, source } = outputScheme(request, content, style);
+  // Named in the family the pairing read it in (a diffusers file of only q/k/v/out layers: the other file's).
+  const family = familyReadIn(source.lora.baseModel.family, (source === content ? style : content).lora.baseModel.family);
+  return { scheme, family, layout: transformerLayoutFor(scheme, family) };
 }
 
 function metadataOf(job: MergedFileJob, scheme: NamingScheme, hashes: readonly [string, string]): Record<string, string> {
@@ -93,24 +111,33 @@ function reporter(callbacks: MergeCallbacks, started: number) {
   return (phase: MergePhase, done: number, total: number, detail?: string) => callbacks.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started, detail });
 }
 
+/** What writing the merged file leaves for the summary and the sidecar. */
+export interface MergedFileOutcome extends WriterOutcome {
+  readonly metadata: Record<string, string>;
+  /** The merged file, written whole to its temporary path; `writeSidecar` puts it in place with the sidecar. */
+  readonly staged: StagedFile;
+}
+
 /**
- * Writes the merged LoRA to its temporary file; returns the warnings for the summary, the metadata it wrote and
- * the staged file, which `writeSidecar` puts in place together with the sidecar.
+ * Writes the merged LoRA to its temporary file: the paired layers as the compute threads deliver them, then the
+ * copied ones, every layer under its targets in the file's one layout (output-layout.ts).
  */
-export async function writeMergedFile(job: MergedFileJob): Promise<{ warnings: string[]; metadata: Record<string, string>; staged: StagedFile }> {
+export async function writeMergedFile(job: MergedFileJob): Promise<MergedFileOutcome> {
   const { request, content, style, pairing, callbacks } = job;
-  const warnings: string[] = [];
-  const { scheme, source } = outputScheme(request, content, style);
-  const family = source.lora.baseModel.family;
+  const { scheme, family, layout } = outputNaming(request, content, style);
   const tensors: TensorToWrite[] = [];
+  /** Target module → the module written there, so two layers never land on one weight. */
+  const written = new Map<string, string>();
 
   pairing.paired.forEach((pair, index) => {
     const dtype = outputDtype(request, pair.first);
     const fullRank = pair.first.rank + pair.second.rank;
     const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
-    const targets = writtenModules(pair.module, pair.first, family);
+    // The same targets the compute thread cut the merged up for (pipeline.ts), in the same order.
+    const targets = writeTargets(pair.first, pair.module, layout, family);
     const last = (t: number, alpha: boolean) => t === targets.length - 1 && alpha;
     targets.forEach((target, t) => {
+      written.set(target.module, pair.module);
       const names = layerTensorNames(target.module, scheme, family);
       const shape = tensorShapes(pair.first, finalRank);
       if (target.rows) shape.up[0] = target.rows.count;
@@ -126,28 +153,47 @@ export async function writeMergedFile(job: MergedFileJob): Promise<{ warnings: s
     });
   });
 
-  const copy = (lora: OpenLora, layer: LoraLayer) => {
-    const names = layerTensorNames(layer.module, scheme, family);
+  const leftOut: LeftOutTensor[] = [];
+  const writtenAs: CopiedLayer[] = [];
+  const copy = (lora: OpenLora, layer: LoraLayer, file: InputRole) => {
+    const targets = writeTargets(layer, layer.module, layout, family);
+    // Two unpaired layers on one weight meet in one layout (twins whose shapes did not let them pair): the first is
+    // written, the other is left out and named, never written twice.
+    const clash = targets.find((t) => written.has(t.module));
+    if (clash) {
+      const reason = `${layer.module} would be written as ${clash.module}, which already holds ${written.get(clash.module)}: the same weight, not paired with it`;
+      for (const tensor of unmergedTensorNames(layer)) leftOut.push({ file, tensor, reason });
+      return;
+    }
+    // A layer fused from copied split parts is listed under each part's name.
+    const modules = targets.map((t) => t.module);
+    for (const module of layer.parts ? layer.parts.map((p) => p.layer.module) : [layer.module]) {
+      if (modules.length !== 1 || modules[0] !== module) writtenAs.push({ file, module, writtenAs: modules });
+    }
     const dtype = outputDtype(request, layer);
     const shape = tensorShapes(layer, layer.rank);
-    let delta: FactoredDelta | undefined;
     // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
-    const foldScale = !names.alpha;
-    tensors.push({ name: names.down, dtype, shape: shape.down, data: async () => encodeFromF32(dtype, (delta = await readDelta(lora.file, layer)).down) });
-    tensors.push({
-      name: names.up,
-      dtype,
-      shape: shape.up,
-      data: () => encodeFromF32(dtype, transpose(delta!.upTransposed.map((v) => (foldScale ? v * delta!.scale : v)), layer.rank, layer.outFeatures)),
-    });
-    if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => encodeFromF32(dtype, new Float32Array([delta!.scale * layer.rank])) });
+    const foldScale = scheme !== 'kohya';
+    let reading: Promise<{ down: Float32Array; up: Float32Array; alpha: number }> | undefined;
+    const factors = () =>
+      (reading ??= readDelta(lora.file, layer).then((delta) => ({
+        down: delta.down,
+        up: transpose(foldScale ? delta.upTransposed.map((v) => v * delta.scale) : delta.upTransposed, layer.rank, layer.outFeatures),
+        alpha: delta.scale * layer.rank,
+      })));
+    for (const target of targets) {
+      written.set(target.module, layer.module);
+      const names = layerTensorNames(target.module, scheme, family);
+      const targetShape = { down: shape.down, up: [...shape.up] };
+      if (target.rows) targetShape.up[0] = target.rows.count;
+      tensors.push({ name: names.down, dtype, shape: targetShape.down, data: async () => encodeFromF32(dtype, (await factors()).down) });
+      tensors.push({ name: names.up, dtype, shape: targetShape.up, data: async () => encodeFromF32(dtype, targetUp((await factors()).up, layer.rank, target)) });
+      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => encodeFromF32(dtype, new Float32Array([(await factors()).alpha])) });
+    }
   };
-  for (const layer of pairing.onlyInFirst) copy(content, layer);
-  for (const layer of pairing.onlyInSecond) copy(style, layer);
-  if (content.lora.extraTensors.length) {
-    warnings.push(`${content.lora.extraTensors.length} non-LoRA tensors of the content file (e.g. ${content.lora.extraTensors[0]}) were not copied`);
-  }
-  if (pairing.refused.length) warnings.push(`${pairing.refused.length} layers were refused (shapes differ) and left out: ${pairing.refused.slice(0, 3).map((r) => r.module).join(', ')}${pairing.refused.length > 3 ? ', …' : ''}`);
+  for (const layer of fuseSplitCopies(pairing.onlyInFirst, layout, family)) copy(content, layer, 'content');
+  for (const layer of fuseSplitCopies(pairing.onlyInSecond, layout, family)) copy(style, layer, 'style');
+  // Tensors left out (non-factors of either file, refused pairs) are listed by name in the summary (unmerged-tensors.ts).
 
   // The hashes are hex digests of fixed length: placeholders of that length give the header its final size.
   const placeholder = '0'.repeat(64);
@@ -166,7 +212,7 @@ export async function writeMergedFile(job: MergedFileJob): Promise<{ warnings: s
     return (metadata = metadataOf(job, scheme, hashes));
   };
   const staged = await stageSafetensors(request.output, tensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten, lateMetadata });
-  return { warnings, metadata, staged };
+  return { leftOut, writtenAs, metadata, staged };
 }
 
 export interface SidecarJob {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeAdapter } from '../lora/recognise';
 import { loraHeaderSummary, LoraSummary } from '../lora/summary';
+import { adviceFor } from '../lora/tensor-names';
 import { LayerReport } from '../merge/layer-report';
 import { sidecarPathFor } from '../merge/request';
 import { openCheckpoint } from '../safetensors/checkpoint';
@@ -21,6 +22,8 @@ export interface FileOverview {
   readonly dtypes: readonly DTypeBreakdown[];
   /** What the file is, in words ("LoRA, kohya (SDXL)", "a full SD checkpoint", …). */
   readonly kind: string;
+  /** For an adapter a merge refuses (LoKr, DoRA, Flux Control…): what a user can do instead. */
+  readonly advice?: string;
   /** Present when the file is a B·A LoRA; per-layer measures arrive later in `loraLayers`. */
   readonly lora: Omit<LoraSummary, 'layers'> | null;
   /** The ZipLoRA sidecar's report, when this file is a sidecar or a merged LoRA with its sidecar beside it. */
@@ -89,6 +92,7 @@ export async function buildFileView(file: string): Promise<FileOverview> {
       parameters: parameterCount(summary.tensors),
       dtypes: dtypeBreakdown(summary.tensors),
       kind: isSidecar(file) ? 'ZipLoRA sidecar (merger coefficients and per-layer report)' : kind,
+      ...(description?.kind === 'not-lora' && description.adapters.length ? { advice: adviceFor(description.adapters) } : {}),
       lora: isSidecar(file) ? null : lora,
       ziplora: sidecar ? await readZipLoraView(sidecar) : null,
     };

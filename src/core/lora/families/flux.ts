@@ -2,7 +2,7 @@
  * Flux.1 (dev, schnell, Kontext, Krea, Chroma): BFL names (`double_blocks`, `single_blocks`) vs diffusers
  * (`transformer_blocks`, `single_transformer_blocks`). From the Flux conversion maps of diffusers
  * (convert_flux_to_diffusers) and ComfyUI (utils.flux_to_diffusers). diffusers `norm_out.linear` is BFL
- * `final_layer.adaLN_modulation.1` with its scale and shift halves swapped: it is in no table, so it never pairs.
+ * `final_layer.adaLN_modulation.1` with its scale and shift halves swapped (swappedGlobals: never paired by name).
  */
 import { TransformerFamilyNames } from './types';
 
@@ -45,4 +45,5 @@ export const FLUX_NAMES: TransformerFamilyNames = {
     'time_text_embed.guidance_embedder.linear_2': 'guidance_in.out_layer',
     proj_out: 'final_layer.linear',
   },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
 };

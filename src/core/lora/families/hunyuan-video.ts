@@ -3,7 +3,7 @@
  * `img_attn_proj`, `img_mlp.fc1`, `img_mod.linear`, single-stream `linear1` (fused q, k, v and MLP in) vs diffusers
  * `transformer_blocks` / `single_transformer_blocks`. From diffusers' scripts/convert_hunyuan_video_to_diffusers.py
  * (TRANSFORMER_KEYS_RENAME_DICT and its qkv / single-block remaps). Left out: the text token refiner (`txt_in`,
- * remapped there by a custom function, not a plain rename) and `norm_out.linear` (scale/shift halves swapped).
+ * remapped there by a custom function, not a plain rename). `norm_out.linear` is in swappedGlobals (halves swapped).
  */
 import { TransformerFamilyNames } from './types';
 
@@ -45,4 +45,5 @@ export const HUNYUAN_VIDEO_NAMES: TransformerFamilyNames = {
     'time_text_embed.text_embedder.linear_2': 'vector_in.out_layer',
     proj_out: 'final_layer.linear',
   },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
 };

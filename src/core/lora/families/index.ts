@@ -11,6 +11,9 @@ import { WAN_NAMES } from './wan';
 
 export const TRANSFORMER_FAMILY_NAMES: readonly TransformerFamilyNames[] = [FLUX_NAMES, SD3_NAMES, WAN_NAMES, HUNYUAN_VIDEO_NAMES, LUMINA2_NAMES, Z_IMAGE_NAMES];
 
+/** Families whose own module names are the diffusers ones (no naming table): kohya-style trainers write them under `lora_unet_`. */
+export const DIFFUSERS_NAMED_FAMILIES: readonly BaseModelFamily[] = ['qwen-image', 'ltx-video'];
+
 export function namesOfFamily(family: BaseModelFamily): TransformerFamilyNames | undefined {
   return TRANSFORMER_FAMILY_NAMES.find((names) => names.family === family);
 }

@@ -3,7 +3,7 @@
  * with a fused `attn.qkv`, vs diffusers `transformer_blocks.N` with split to_q/to_k/to_v and add_*_proj. From
  * ComfyUI's utils.mmdit_to_diffusers (MMDIT_MAP_BLOCK / MMDIT_MAP_BASIC; qkv rows split at hidden = 64·depth) and
  * diffusers' SD3 single-file conversion (SD3.5 Medium's second image attention `x_block.attn2`). Swapped halves:
- * `norm_out.linear` (final_layer.adaLN_modulation.1, in no table) and the last block's `norm1_context.linear`,
+ * `norm_out.linear` (final_layer.adaLN_modulation.1, in swappedGlobals) and the last block's `norm1_context.linear`,
  * which is 2·hidden wide there (the pre-only text block) and 6·hidden in the other blocks.
  */
 import { TransformerFamilyNames } from './types';
@@ -42,4 +42,5 @@ export const SD3_NAMES: TransformerFamilyNames = {
     'time_text_embed.text_embedder.linear_2': 'y_embedder.mlp.2',
     proj_out: 'final_layer.linear',
   },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
 };

@@ -33,4 +33,10 @@ export interface TransformerFamilyNames {
   readonly blocks: readonly BlockNames[];
   /** Modules outside the blocks: diffusers path → native path of the same weight. */
   readonly globals: Readonly<Record<string, string>>;
+  /**
+   * Modules outside the blocks whose native twin has the scale and shift halves of the rows swapped: diffusers path →
+   * native path (diffusers `norm_out.linear` holds scale then shift, native `final_layer.adaLN_modulation.1` shift then
+   * scale). Never a pairing key by name; the output layout writes one as the other with the halves swapped back.
+   */
+  readonly swappedGlobals?: Readonly<Record<string, string>>;
 }

@@ -1,0 +1,303 @@
+/**
+ * What the LoRA loaders people use accept, as small predicates over a file's tensor names and shapes — so that the
+ * key sets the merge WRITES can be checked against them (test/unit/output-loads.test.ts; README "Output that
+ * loads"). Each rule is written from the loader's source (facts, not code), named in `source`:
+ *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py @17358c8f (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
+ *            comfy/weight_adapter/lora.py @6f98b150 (LoRAAdapter.load: the factor suffixes)
+ *   Forge    lllyasviel/stable-diffusion-webui-forge backend/patcher/lora.py → packages_3rdparty/comfyui_lora_collection/
+ *            lora.py @00f1cd36 (an older copy of ComfyUI's key map: its Flux branch maps `transformer.` + diffusers
+ *            names only, no lora_transformer_ / lycoris_ / bare forms)
+ *   diffusers huggingface/diffusers src/diffusers/loaders/lora_pipeline.py (the StableDiffusion and Flux lora_state_dict,
+ *            load_lora_weights) and lora_conversion_utils.py (_convert_non_diffusers_lora_to_diffusers,
+ *            _convert_kohya_flux_lora_to_diffusers), @019c4962
+ *   kohya    kohya-ss/sd-scripts networks/lora.py and networks/lora_flux.py (create_network_from_weights: module
+ *            names lora_unet_ / lora_te*_ + the model's own module path, lora_down / lora_up / alpha)
+ * A rule returns the problems it finds, each naming a tensor; [] means the loader takes every tensor of the file.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { layersFromLayout } from './lora-generators';
+
+export type Loader = 'ComfyUI' | 'Forge' | 'diffusers' | 'kohya';
+export const LOADERS: readonly Loader[] = ['ComfyUI', 'Forge', 'diffusers', 'kohya'];
+export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image';
+
+/** The loaders whose rules are encoded per family (SD3.5, Wan and Qwen-Image: ComfyUI only, so far). */
+export const LOADERS_OF: Record<RuleFamily, readonly Loader[]> = {
+  sd1: LOADERS, sdxl: LOADERS, flux: LOADERS, sd3: ['ComfyUI'], wan: ['ComfyUI'], 'qwen-image': ['ComfyUI'],
+};
+
+export interface WrittenTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+type Shape = readonly [out: number, inFeatures: number];
+
+/** Flux.1 modules outside the blocks (black-forest-labs/flux src/flux/model.py; diffusers transformer_flux.py names). */
+const FLUX_GLOBALS: ReadonlyArray<[bfl: string, diffusers: string, shape: Shape]> = [
+  ['img_in', 'x_embedder', [3072, 64]],
+  ['txt_in', 'context_embedder', [3072, 4096]],
+  ['time_in.in_layer', 'time_text_embed.timestep_embedder.linear_1', [3072, 256]],
+  ['time_in.out_layer', 'time_text_embed.timestep_embedder.linear_2', [3072, 3072]],
+  ['vector_in.in_layer', 'time_text_embed.text_embedder.linear_1', [3072, 768]],
+  ['vector_in.out_layer', 'time_text_embed.text_embedder.linear_2', [3072, 3072]],
+  ['guidance_in.in_layer', 'time_text_embed.guidance_embedder.linear_1', [3072, 256]],
+  ['guidance_in.out_layer', 'time_text_embed.guidance_embedder.linear_2', [3072, 3072]],
+  ['final_layer.linear', 'proj_out', [64, 3072]],
+  ['final_layer.adaLN_modulation.1', 'norm_out.linear', [6144, 3072]],
+];
+
+function layoutModules(fileName: string): Map<string, Shape> {
+  const layout = JSON.parse(readFileSync(path.join(__dirname, '../fixtures', fileName), 'utf8')) as { blocks: Record<string, number>; modules: Record<string, [number, number]> };
+  const modules = new Map<string, Shape>();
+  for (const [pattern, shape] of Object.entries(layout.modules)) {
+    const count = layout.blocks[pattern.split('.')[0]];
+    if (count === undefined) modules.set(pattern, shape);
+    else for (let n = 0; n < count; n++) modules.set(pattern.replace('.N.', `.${n}.`), shape);
+  }
+  return modules;
+}
+
+/** The Flux.1-dev transformer's LoRA-able modules in each naming, with [out, in] (the diffusers ones are row slices of the fused BFL weights). */
+export const FLUX_MODULES = {
+  bfl: new Map([...layoutModules('flux1-dev-transformer.layout.json'), ...FLUX_GLOBALS.map(([b, , s]) => [b, s] as const)]),
+  diffusers: new Map([...layoutModules('flux1-dev-diffusers-transformer.layout.json'), ...FLUX_GLOBALS.map(([, d, s]) => [d, s] as const)]),
+};
+
+const flat = (p: string) => p.replace(/\./g, '_');
+
+/** Factor and alpha suffixes each loader reads (ComfyUI: weight_adapter/lora.py; diffusers PEFT: lora_A/lora_B). */
+const SUFFIX = {
+  comfy: /^(.+?)(\.lora_down\.weight|\.lora_up\.weight|\.lora_A\.weight|\.lora_B\.weight|\.lora\.down\.weight|\.lora\.up\.weight|\.alpha)$/,
+  kohya: /^(.+?)(\.lora_down\.weight|\.lora_up\.weight|\.alpha)$/,
+  peft: /^(.+?)(\.lora_A\.weight|\.lora_B\.weight)$/,
+};
+const isDown = (suffix: string) => /down|lora_A/.test(suffix);
+const isUp = (suffix: string) => /up|lora_B/.test(suffix);
+
+/** The tensors of a file grouped by module, under one suffix convention; names it cannot split are problems. */
+function modulesOf(tensors: readonly WrittenTensor[], suffix: RegExp, loader: string): { modules: Map<string, Map<string, WrittenTensor>>; problems: string[] } {
+  const modules = new Map<string, Map<string, WrittenTensor>>();
+  const problems: string[] = [];
+  for (const t of tensors) {
+    const m = suffix.exec(t.name);
+    if (!m) {
+      problems.push(`${t.name}: not a factor or alpha name ${loader} reads`);
+      continue;
+    }
+    const parts = modules.get(m[1]) ?? new Map<string, WrittenTensor>();
+    parts.set(m[2], t);
+    modules.set(m[1], parts);
+  }
+  return { modules, problems };
+}
+
+/**
+ * Each module: a down and an up factor of one rank, an alpha (if any) a single value, and ΔW = up·down of the
+ * target's [out, in] (a conv's down may be r × in × kh × kw, its up out × r × 1 × 1).
+ */
+function factorProblems(module: string, parts: Map<string, WrittenTensor>, target: Shape | undefined, alpha: 'optional' | 'absent'): string[] {
+  const down = [...parts].find(([s]) => isDown(s))?.[1];
+  const up = [...parts].find(([s]) => isUp(s))?.[1];
+  const alphaTensor = parts.get('.alpha');
+  const problems: string[] = [];
+  if (!down || !up) return [`${module}: has ${down ? 'no up' : 'no down'} factor`];
+  if (down.shape[0] !== up.shape[1]) problems.push(`${module}: ranks differ (${down.name} ${JSON.stringify(down.shape)}, ${up.name} ${JSON.stringify(up.shape)})`);
+  if (up.shape.length === 4 && (up.shape[2] !== 1 || up.shape[3] !== 1)) problems.push(`${up.name}: up of a conv must be out × r × 1 × 1`);
+  if (target && (up.shape[0] !== target[0] || down.shape[1] !== target[1])) {
+    problems.push(`${module}: ΔW is ${up.shape[0]} × ${down.shape[1]}, the model's weight is ${target[0]} × ${target[1]}`);
+  }
+  if (alphaTensor && alpha === 'absent') problems.push(`${alphaTensor.name}: this loader does not read an alpha (the scale would be 1 either way, but the key is not loaded)`);
+  if (alphaTensor && alphaTensor.shape.reduce((a, b) => a * b, 1) !== 1) problems.push(`${alphaTensor.name}: alpha must be one value`);
+  return problems;
+}
+
+// ---- Flux ----------------------------------------------------------------------------------------------------
+
+/**
+ * ComfyUI / Forge: `lora_unet_` + BFL path with `_` and `diffusion_model.` + BFL path (every model), `transformer.` +
+ * diffusers path (the Flux branch); ComfyUI's Flux branch also maps `lora_transformer_` / `lycoris_` + diffusers path
+ * with `_` and the bare diffusers path.
+ */
+function comfyFluxTarget(module: string, loader: Loader): Shape | undefined {
+  for (const [bfl, shape] of FLUX_MODULES.bfl) if (module === `diffusion_model.${bfl}` || module === `lora_unet_${flat(bfl)}`) return shape;
+  for (const [d, shape] of FLUX_MODULES.diffusers) {
+    if (module === `transformer.${d}`) return shape;
+    if (loader === 'ComfyUI' && (module === `lora_transformer_${flat(d)}` || module === `lycoris_${flat(d)}` || module === d)) return shape;
+  }
+  return undefined;
+}
+
+function comfyFlux(tensors: readonly WrittenTensor[], loader: Loader): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.comfy, loader);
+  for (const [module, parts] of modules) {
+    const target = comfyFluxTarget(module, loader);
+    if (!target) problems.push(`${module}: no Flux weight of that name in ${loader}'s key map ("lora key not loaded")`);
+    problems.push(...factorProblems(module, parts, target, 'optional'));
+  }
+  return problems;
+}
+
+/** diffusers FluxLoraLoaderMixin: which branch of lora_state_dict the file takes, and what that branch keeps. */
+function diffusersFlux(tensors: readonly WrittenTensor[]): string[] {
+  const names = tensors.map((t) => t.name);
+  if (names.some((n) => n.includes('.lora_down.weight'))) {
+    // _convert_kohya_flux_lora_to_diffusers
+    if (names.some((n) => n.startsWith('transformer.'))) {
+      return names.filter((n) => !n.startsWith('transformer.')).map((n) => `${n}: dropped (a file with any transformer.* key keeps only those)`);
+    }
+    const { modules, problems } = modulesOf(tensors, SUFFIX.kohya, 'diffusers (kohya branch)');
+    const mixture = [...modules.keys()].some((m) => m.startsWith('lora_transformer_'));
+    for (const [module, parts] of modules) {
+      if (mixture && module.startsWith('lora_unet_')) {
+        problems.push(`${module}: dropped (beside lora_transformer_* keys, lora_unet_* keys are discarded)`);
+        continue;
+      }
+      const target = mixture
+        ? [...FLUX_MODULES.diffusers].find(([d]) => module === `lora_transformer_${flat(d)}`)?.[1]
+        : [...FLUX_MODULES.bfl].find(([b]) => module === `lora_unet_${flat(b)}`)?.[1];
+      if (!target && !module.startsWith('lora_te')) problems.push(`${module}: not a module the kohya converter knows (ValueError "Incompatible keys detected")`);
+      problems.push(...factorProblems(module, parts, target, 'optional'));
+    }
+    return problems;
+  }
+  // PEFT keys as they are: only `transformer.` (and `text_encoder.`) prefixed ones are loaded.
+  const { modules, problems } = modulesOf(tensors, /^(.+?)(\.lora_A\.weight|\.lora_B\.weight|\.alpha)$/, 'diffusers');
+  for (const [module, parts] of modules) {
+    const target = module.startsWith('transformer.') ? FLUX_MODULES.diffusers.get(module.slice('transformer.'.length)) : undefined;
+    if (!target) problems.push(`${module}: not loaded (diffusers loads transformer.<FluxTransformer2DModel module> keys only)`);
+    problems.push(...factorProblems(module, parts, target, 'optional'));
+  }
+  return problems;
+}
+
+/** sd-scripts networks/lora_flux.py: `lora_unet_` + the BFL module path, lora_down / lora_up / alpha. */
+function kohyaFlux(tensors: readonly WrittenTensor[]): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.kohya, 'sd-scripts');
+  for (const [module, parts] of modules) {
+    const target = [...FLUX_MODULES.bfl].find(([b]) => module === `lora_unet_${flat(b)}`)?.[1];
+    if (!target && !/^lora_te[13]_/.test(module)) problems.push(`${module}: sd-scripts' Flux network has no module of that name`);
+    problems.push(...factorProblems(module, parts, target, 'optional'));
+  }
+  return problems;
+}
+
+// ---- SD1.x / SDXL --------------------------------------------------------------------------------------------
+
+const KOHYA_SD_PREFIXES = /^lora_(unet|te|te1|te2)_/;
+/** kohya UNet paths: diffusers layout for SD1.x (down_blocks_…), LDM layout for SDXL (input_blocks_…, sd-scripts' sdxl_original_unet). */
+const KOHYA_UNET = { sd1: /^lora_unet_(down_blocks|mid_block|up_blocks|conv_in|conv_out|time_embedding)_/, sdxl: /^lora_unet_(input_blocks|middle_block|output_blocks|time_embed|label_emb|out)_/ };
+const KOHYA_TE = /^lora_te[12]?_text_model_encoder_layers_\d+_(self_attn_(q|k|v|out)_proj|mlp_fc[12])$/;
+
+function kohyaSdModuleOk(module: string, family: 'sd1' | 'sdxl'): boolean {
+  if (family === 'sd1' && module.startsWith('lora_te_')) return KOHYA_TE.test(module);
+  if (family === 'sdxl' && /^lora_te[12]_/.test(module)) return KOHYA_TE.test(module);
+  return KOHYA_UNET[family].test(module);
+}
+
+/** ComfyUI / Forge, SD: kohya names (lora_unet_ in diffusers or LDM layout, lora_te*), and diffusers `unet.` names only in attention-processor form. */
+function comfySd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl', loader: Loader): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.comfy, loader);
+  for (const [module, parts] of modules) {
+    let known: boolean;
+    if (module.startsWith('lora_')) known = KOHYA_UNET.sd1.test(module) || KOHYA_UNET.sdxl.test(module) || KOHYA_TE.test(module);
+    else if (/^text_encoder(_2)?\.text_model\.encoder\.layers\.\d+\.(self_attn\.(q|k|v|out)_proj|mlp\.fc[12])$/.test(module)) known = family === 'sdxl' || !module.startsWith('text_encoder_2.');
+    // unet.<diffusers path>: attention projections are mapped only as `.processor.to_q` (old diffusers), not `.to_q`.
+    else known = /^unet\.(down_blocks|mid_block|up_blocks)\./.test(module) && !/\.to_(q|k|v|out\.0)$/.test(module);
+    if (!known) problems.push(`${module}: not in ${loader}'s SD key map ("lora key not loaded")`);
+    problems.push(...factorProblems(module, parts, undefined, 'optional'));
+  }
+  return problems;
+}
+
+/** diffusers StableDiffusion(XL)LoraLoaderMixin: kohya names are converted only when EVERY key has a kohya prefix; else PEFT names by component. */
+function diffusersSd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl'): string[] {
+  const names = tensors.map((t) => t.name);
+  if (names.some((n) => KOHYA_SD_PREFIXES.test(n))) {
+    const strays = names.filter((n) => !KOHYA_SD_PREFIXES.test(n));
+    if (strays.length) return strays.map((n) => `${n}: beside kohya keys, one non-kohya key stops the conversion (the file is read as diffusers and fails "Invalid LoRA checkpoint")`);
+    const { modules, problems } = modulesOf(tensors, SUFFIX.kohya, 'diffusers (kohya conversion)');
+    for (const [module, parts] of modules) {
+      if (!kohyaSdModuleOk(module, family)) problems.push(`${module}: not a module _convert_non_diffusers_lora_to_diffusers maps for ${family}`);
+      problems.push(...factorProblems(module, parts, undefined, 'optional'));
+    }
+    return problems;
+  }
+  const { modules, problems } = modulesOf(tensors, SUFFIX.peft, 'diffusers');
+  for (const [module, parts] of modules) {
+    const components = family === 'sdxl' ? /^(unet|text_encoder|text_encoder_2)\./ : /^(unet|text_encoder)\./;
+    if (!components.test(module)) problems.push(`${module}: no pipeline component of that name`);
+    problems.push(...factorProblems(module, parts, undefined, 'absent'));
+  }
+  return problems;
+}
+
+function kohyaSd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl'): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.kohya, 'sd-scripts');
+  for (const [module, parts] of modules) {
+    if (!kohyaSdModuleOk(module, family)) problems.push(`${module}: sd-scripts' ${family} network has no module of that name`);
+    problems.push(...factorProblems(module, parts, undefined, 'optional'));
+  }
+  return problems;
+}
+
+// ---- SD3.5, Wan, Qwen-Image (ComfyUI) ----------------------------------------------------------------------
+
+/** A layout's modules (path inside the transformer → [out, in]), every block expanded. */
+function layoutTargets(fileName: string): Map<string, Shape> {
+  return new Map(layersFromLayout(fileName, 1).map((l) => [l.canonical.replace(/^transformer\./, ''), [l.upShape[0], l.downShape[1]] as const]));
+}
+
+/**
+ * What ComfyUI's model_lora_keys_unet maps for these models (comfy/lora.py @17358c8f): for every model `lora_unet_` +
+ * the native path with `_`, and `diffusion_model.` + the native path; SD3 also `transformer.` / `base_model.model.` +
+ * the diffusers path and `lora_transformer_` / `lycoris_` + it with `_` (mmdit_to_diffusers); Qwen-Image (whose own
+ * names are diffusers-style) also the bare path, `transformer.` + it and `lycoris_` + it with `_`. Wan has no branch
+ * of its own: diffusers-named Wan keys (`transformer.blocks.0.attn1.to_q`) are not in the key map.
+ */
+const COMFY_DIT: Record<'sd3' | 'wan' | 'qwen-image', { native: Map<string, Shape>; diffusers?: Map<string, Shape>; bareNative?: boolean }> = {
+  sd3: {
+    // The final norm the native layout file leaves out: final_layer.adaLN_modulation.1, as wide as its diffusers twin norm_out.linear (2·hidden × hidden).
+    native: new Map([...layoutTargets('sd3.5-large-transformer.layout.json'), ['final_layer.adaLN_modulation.1', [4864, 2432]]]),
+    diffusers: layoutTargets('sd3.5-large-diffusers-transformer.layout.json'),
+  },
+  wan: { native: layoutTargets('wan2.1-14b-transformer.layout.json') },
+  'qwen-image': { native: layoutTargets('qwen-image-transformer.layout.json'), bareNative: true },
+};
+
+function comfyDitTarget(module: string, family: 'sd3' | 'wan' | 'qwen-image'): Shape | undefined {
+  const rules = COMFY_DIT[family];
+  for (const [p, shape] of rules.native) {
+    if (module === `lora_unet_${flat(p)}` || module === `diffusion_model.${p}`) return shape;
+    if (rules.bareNative && (module === p || module === `transformer.${p}` || module === `lycoris_${flat(p)}`)) return shape;
+  }
+  for (const [d, shape] of rules.diffusers ?? []) {
+    if ([`transformer.${d}`, `base_model.model.${d}`, `lora_transformer_${flat(d)}`, `lycoris_${flat(d)}`].includes(module)) return shape;
+  }
+  return undefined;
+}
+
+function comfyDit(tensors: readonly WrittenTensor[], family: 'sd3' | 'wan' | 'qwen-image'): string[] {
+  const { modules, problems } = modulesOf(tensors, SUFFIX.comfy, 'ComfyUI');
+  for (const [module, parts] of modules) {
+    const target = comfyDitTarget(module, family);
+    if (!target) problems.push(`${module}: no ${family} weight of that name in ComfyUI's key map ("lora key not loaded")`);
+    problems.push(...factorProblems(module, parts, target, 'optional'));
+  }
+  return problems;
+}
+
+/** The problems `loader` has with a file of `family` ([] = it loads every tensor). */
+export function loaderProblems(loader: Loader, family: RuleFamily, tensors: readonly WrittenTensor[]): string[] {
+  if (family === 'sd3' || family === 'wan' || family === 'qwen-image') {
+    if (loader !== 'ComfyUI') throw new Error(`no ${loader} rule for ${family} yet`);
+    return comfyDit(tensors, family);
+  }
+  if (family === 'flux') {
+    if (loader === 'ComfyUI' || loader === 'Forge') return comfyFlux(tensors, loader);
+    return loader === 'diffusers' ? diffusersFlux(tensors) : kohyaFlux(tensors);
+  }
+  if (loader === 'ComfyUI' || loader === 'Forge') return comfySd(tensors, family, loader);
+  return loader === 'diffusers' ? diffusersSd(tensors, family) : kohyaSd(tensors, family);
+}

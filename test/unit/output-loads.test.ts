@@ -1,0 +1,118 @@
+/**
+ * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers and kohya sd-scripts accept
+ * (test/support/loader-rules.ts, one predicate per loader from its source). One row per family × inputs × --naming,
+ * with the loaders that must take the output: the README table "Output that loads" says the same. A new family
+ * or naming is one more row. Flux files have the real Flux.1-dev names and shapes (test/fixtures/flux1-dev-*),
+ * two blocks of each kind at rank 2.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runMerge } from '../../src/core/merge/pipeline';
+import { OutputNaming } from '../../src/core/merge/request';
+import { withSafetensors } from '../../src/core/safetensors/reader';
+import { tempDir } from '../support/build-safetensors';
+import { Loader, LOADERS_OF, loaderProblems, RuleFamily, WrittenTensor } from '../support/loader-rules';
+import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
+import { mergeRequest, SD15_LAYERS } from '../support/merge-fixtures';
+
+const firstBlocks = (layers: LayerSpec[]) => layers.filter((l) => !/_blocks\.([2-9]|\d\d)\./.test(l.canonical));
+const FLUX_BFL = firstBlocks(layersFromLayout('flux1-dev-transformer.layout.json', 2));
+const FLUX_DIFFUSERS = firstBlocks(layersFromLayout('flux1-dev-diffusers-transformer.layout.json', 2));
+/** SD3.5 Large blocks 0, 1 and the last (37: context_pre_only, its norm1_context 2·hidden, halves swapped). */
+const sd3Blocks = (layers: LayerSpec[]) => layers.filter((l) => !/_blocks\.([2-9]|[12]\d|3[0-6])\./.test(l.canonical));
+const SD3_NATIVE = sd3Blocks(layersFromLayout('sd3.5-large-transformer.layout.json', 2));
+const SD3_DIFFUSERS = sd3Blocks(layersFromLayout('sd3.5-large-diffusers-transformer.layout.json', 2));
+const twoBlocks = (layers: LayerSpec[]) => layers.filter((l) => !/blocks\.([2-9]|\d\d)\./.test(l.canonical));
+const WAN_NATIVE = twoBlocks(layersFromLayout('wan2.1-14b-transformer.layout.json', 2));
+const WAN_DIFFUSERS = twoBlocks(layersFromLayout('wan2.1-14b-diffusers-transformer.layout.json', 2));
+const QWEN = twoBlocks(layersFromLayout('qwen-image-transformer.layout.json', 2));
+
+/** SDXL modules of each component (diffusers names; [out, in] of the SDXL base UNet and its two text encoders). */
+const SDXL: LayerSpec[] = [
+  { canonical: 'unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q', downShape: [2, 640], upShape: [640, 2] },
+  { canonical: 'unet.down_blocks.1.attentions.0.proj_in', downShape: [2, 640], upShape: [640, 2] },
+  { canonical: 'unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k', downShape: [2, 2048], upShape: [1280, 2] },
+  { canonical: 'unet.up_blocks.0.attentions.1.transformer_blocks.2.ff.net.2', downShape: [2, 5120], upShape: [1280, 2] },
+  { canonical: 'text_encoder.text_model.encoder.layers.0.self_attn.q_proj', downShape: [2, 768], upShape: [768, 2] },
+  { canonical: 'text_encoder_2.text_model.encoder.layers.3.mlp.fc1', downShape: [2, 1280], upShape: [5120, 2] },
+];
+
+interface Row {
+  readonly family: RuleFamily;
+  readonly content: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
+  readonly style: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
+  readonly naming: OutputNaming;
+  /** The loaders that must take every tensor of the output; the others must not (README table). */
+  readonly loads: readonly Loader[];
+}
+
+const ROWS: Row[] = [
+  { family: 'flux', content: { layers: FLUX_BFL, scheme: 'kohya' }, style: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
+  { family: 'flux', content: { layers: FLUX_BFL, scheme: 'kohya' }, style: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'Forge', 'diffusers'] },
+  { family: 'flux', content: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers'] },
+  { family: 'flux', content: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'kohya', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
+  { family: 'flux', content: { layers: FLUX_BFL, scheme: 'native-diffusion-model' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers'] },
+  { family: 'flux', content: { layers: FLUX_BFL, scheme: 'kohya' }, style: { layers: FLUX_BFL, scheme: 'native-peft' }, naming: 'style', loads: ['ComfyUI', 'Forge', 'diffusers'] },
+  // SD3.5, Wan, Qwen-Image: only ComfyUI's rules are encoded (LOADERS_OF).
+  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
+  { family: 'sd3', content: { layers: SD3_DIFFUSERS, scheme: 'peft' }, style: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  // Wan in diffusers naming is for diffusers: ComfyUI has no key map for diffusers-named Wan modules.
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: [] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
+  { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
+  { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  { family: 'sdxl', content: { layers: SDXL, scheme: 'kohya' }, style: { layers: SDXL, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
+  { family: 'sdxl', content: { layers: SDXL, scheme: 'peft' }, style: { layers: SDXL, scheme: 'kohya' }, naming: 'content', loads: ['diffusers'] },
+];
+
+const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
+  sd1: { ss_base_model_version: 'sd_v1' },
+  sdxl: { ss_base_model_version: 'sdxl_base_v1-0' },
+  flux: { ss_base_model_version: 'flux1' },
+  // No trainer metadata read for these yet: recognised from their module names.
+  sd3: {},
+  wan: {},
+  'qwen-image': {},
+};
+
+async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {
+  const dir = tempDir();
+  const files = [path.join(dir, `content-${row.content.scheme}.safetensors`), path.join(dir, `style-${row.style.scheme}.safetensors`)];
+  for (const [i, side] of [row.content, row.style].entries()) {
+    const random = seededRandom(40 + i);
+    // kohya files get metadata naming the base model; the others are recognised from their module names.
+    await writeLora(files[i], side.layers, (l) => randomLayerValues(l, random), { scheme: side.scheme, family: row.family, dtype: 'F16', metadata: side.scheme === 'kohya' ? FAMILY_METADATA[row.family] : {} });
+  }
+  const output = path.join(dir, 'merged.safetensors');
+  await runMerge(mergeRequest(files[0], files[1], output, { method: 'direct', naming: row.naming, dtype: 'auto' }));
+  return withSafetensors(output, async (read) => {
+    const alphas = new Map<string, number>();
+    const ranks = new Map<string, number>();
+    for (const t of read.tensors) {
+      if (t.name.endsWith('.alpha')) alphas.set(t.name.slice(0, -'.alpha'.length), (await read.readF32(t))[0]);
+      const down = /^(.+)\.(lora_down|lora_A)\.weight$/.exec(t.name);
+      if (down) ranks.set(down[1], t.shape[0]);
+    }
+    return { tensors: read.tensors.map((t) => ({ name: t.name, shape: [...t.shape] })), alphas, ranks };
+  });
+}
+
+for (const row of ROWS) {
+  const label = `${row.family}: ${row.content.scheme} content + ${row.style.scheme} style, --naming ${row.naming}`;
+  test(`${label} → loads in ${row.loads.join(', ') || 'none of the loaders checked'}`, async () => {
+    const { tensors, alphas, ranks } = await mergedTensors(row);
+    for (const loader of LOADERS_OF[row.family]) {
+      const problems = loaderProblems(loader, row.family, tensors);
+      if (row.loads.includes(loader)) assert.deepEqual(problems.slice(0, 5), [], `${loader} must load every written tensor`);
+      else assert.ok(problems.length > 0, `${loader} is not expected to load this naming, yet every key passed its rule`);
+    }
+    // kohya naming: one alpha per module, equal to its rank (scale 1, so nothing is rescaled); diffusers naming: none.
+    const kohya = tensors.some((t) => t.name.endsWith('.lora_down.weight'));
+    if (kohya) for (const [module, rank] of ranks) assert.equal(alphas.get(module), rank, `alpha of ${module}`);
+    else assert.equal(alphas.size, 0, 'diffusers/PEFT naming writes no alpha');
+  });
+}
