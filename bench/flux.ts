@@ -4,7 +4,7 @@
  * process per run. Times are wall clock; peak RSS is the CLI process's (and, for merge, the worker's, which
  * does the work). Usage: node --import tsx bench/flux.ts [--runs N] [--ziplora-runs N] [--steps N] [--backend B]
  * (--runs for compare and the direct merge, default 3; --ziplora-runs for the default merge, default 1: it takes
- * minutes on a CPU).
+ * over a minute on a CPU). --steps applies with `--solver adam` only, as in the CLI.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -51,7 +51,7 @@ export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise
   const pairing = (JSON.parse(compare[0].stdout) as { pairing: { paired: number; fusedSplit: unknown[] } }).pairing;
   console.log(`| compare (${pairing.paired} pairs, ${pairing.fusedSplit.length} fused ↔ split) | ${runs} | ${median(compare.map((r) => r.seconds)).toFixed(2)} s | ${list(compare.map((r) => r.seconds), 2)} | ${Math.max(...compare.map((r) => r.cliRssMiB)).toFixed(0)} MiB | — |`);
 
-  const merges = [[values.steps ? `merge --steps ${values.steps} (ZipLoRA)` : 'merge (defaults: ZipLoRA, 100 steps)', [...steps, ...backend], ziploraRuns], ['merge --method direct', ['--method', 'direct', ...backend], runs]] as const;
+  const merges = [[values.steps ? `merge --steps ${values.steps} (ZipLoRA)` : 'merge (defaults: ZipLoRA, Newton solver)', [...steps, ...backend], ziploraRuns], ['merge --method direct', ['--method', 'direct', ...backend], runs]] as const;
   for (const [label, args, count] of merges) {
     const results: Array<Run & { summary: MergeSummary }> = [];
     for (let i = 0; i < count; i++) {
@@ -63,7 +63,7 @@ export async function benchFlux(argv: string[] = process.argv.slice(2)): Promise
     }
     const s = results[0].summary;
     console.log(
-      `| ${label} (${s.layers.merged} merged, ${s.backend} on ${s.device}${s.method === 'ziplora' ? `, optimisation median ${median(results.map((r) => r.summary.optimiseSeconds)).toFixed(1)} s` : ''}) | ${count} | ${median(results.map((r) => r.seconds)).toFixed(1)} s | ${list(results.map((r) => r.seconds))} | ${Math.max(...results.map((r) => r.cliRssMiB)).toFixed(0)} MiB | ${Math.max(...results.map((r) => r.summary.peakRssMiB)).toFixed(0)} MiB |`,
+      `| ${label} (${s.layers.merged} merged, ${s.backend} on ${s.device}, ${s.threads} compute thread${s.threads === 1 ? '' : 's'}${s.method === 'ziplora' ? `, optimisation median ${median(results.map((r) => r.summary.optimiseSeconds)).toFixed(1)} s` : ''}) | ${count} | ${median(results.map((r) => r.seconds)).toFixed(1)} s | ${list(results.map((r) => r.seconds))} | ${Math.max(...results.map((r) => r.cliRssMiB)).toFixed(0)} MiB | ${Math.max(...results.map((r) => r.summary.peakRssMiB)).toFixed(0)} MiB |`,
     );
   }
 }
