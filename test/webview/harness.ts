@@ -4,7 +4,7 @@
  * 127.0.0.1, stubs acquireVsCodeApi (recording posted messages, keeping state in sessionStorage so that it
  * survives a reload), applies a VS Code theme, and records CSP violations and page errors.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,14 +73,14 @@ export async function startWebviewServer(): Promise<WebviewServer> {
 
 /** Launches Chromium or fails with what to do: the browser tests are required, never skipped. */
 export async function launchChromium(): Promise<Browser> {
+  const home = mkdtempSync(join(tmpdir(), 'webview-test-home-'));
   try {
-    return await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      env: { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'webview-test-home-')) },
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: home } });
+    // The browser's own HOME goes with it, so test runs leave nothing in the temp folder.
+    browser.on('disconnected', () => rmSync(home, { recursive: true, force: true }));
+    return browser;
   } catch (error) {
+    rmSync(home, { recursive: true, force: true });
     throw new Error(
       `Cannot launch Chromium at ${CHROMIUM} for the webview tests (install it with "apt-get install -y chromium", or set CHROMIUM_PATH): ${error instanceof Error ? error.message : String(error)}`,
     );

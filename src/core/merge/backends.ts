@@ -18,7 +18,7 @@ export function isBackendName(value: string): value is BackendName {
 
 export interface ComputeBackend {
   readonly name: ConcreteBackend;
-  /** Human-readable device, e.g. "CPU (WebAssembly SIMD, 1 thread)" or the GPU adapter's name. */
+  /** Human-readable device, e.g. "CPU (WebAssembly SIMD)" or the GPU adapter's name. */
   readonly device: string;
   readonly tf: typeof TF;
   /**
@@ -115,7 +115,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       const wasm = load('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
       wasm.setWasmPaths(wasmDirectory());
       await activate(tf, 'wasm');
-      return { name, device: 'CPU (WebAssembly SIMD, 1 thread)', tf, oneLayerPerBatch: true, maxBatchElements: CPU_BATCH_ELEMENTS };
+      return { name, device: 'CPU (WebAssembly SIMD)', tf, oneLayerPerBatch: true, maxBatchElements: CPU_BATCH_ELEMENTS };
     }
     case 'tfjs-node':
     case 'tfjs-node-gpu': {
