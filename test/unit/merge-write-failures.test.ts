@@ -5,7 +5,7 @@
  * write fails (the merged file must not be left without it). Afterwards the folder is byte for byte as it was.
  */
 import assert from 'node:assert/strict';
-import fs, { existsSync, mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mock, test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
@@ -19,6 +19,7 @@ const root = tempDir('write-failures-');
 const inputs = path.join(root, 'inputs');
 mkdirSync(inputs);
 const pair = writePair(inputs);
+const readdirSyncSorted = (dir: string) => readdirSync(dir).sort();
 let counter = 0;
 function folder(): string {
   const dir = path.join(root, `case-${++counter}`);
@@ -100,20 +101,74 @@ for (const [inject, codes] of [['open', ['EROFS', 'EACCES']], ['write', ['ENOSPC
   }
 }
 
-test('renaming the sidecar into place fails (EACCES): the merged file just renamed is removed too', async () => {
+/** Bytes no merge writes: an earlier output and its sidecar, which --force merges may replace. */
+function earlierOutput(output: string): void {
+  writeFileSync(output, 'an earlier merged LoRA');
+  writeFileSync(sidecarPathFor(output), 'its sidecar');
+}
+
+/** Makes renaming a temporary file onto `target` fail with EACCES; counts the renames tried. */
+function failRenameOnto(target: string) {
+  const rename = fs.renameSync;
+  const wrapped = mock.method(fs, 'renameSync', (from: string, to: string) => (to === target ? (() => { throw systemError('EACCES', 'rename', from); })() : rename(from, to)));
+  return { restore: () => wrapped.mock.restore(), renames: () => wrapped.mock.callCount() };
+}
+
+for (const existing of [false, true]) {
+  const over = existing ? ', over an existing output (--force)' : '';
+  test(`renaming the sidecar into place fails (EACCES)${over}: nothing is put in place, the folder is as it was`, async () => {
+    const { content, style } = await pair;
+    const dir = folder();
+    const output = path.join(dir, 'out.safetensors');
+    const sidecar = sidecarPathFor(output);
+    if (existing) earlierOutput(output);
+    const before = folderSnapshot(dir);
+    const failing = failRenameOnto(sidecar);
+    try {
+      assert.equal(await failureMessage(runMerge(mergeRequest(content, style, output, { overwrite: existing }))), `${sidecar}: ${MESSAGES.EACCES}`);
+      assert.equal(failing.renames(), 1, 'the sidecar is renamed first, and the merged file then not at all');
+    } finally {
+      failing.restore();
+    }
+    assert.deepEqual(folderSnapshot(dir), before);
+  });
+
+  test(`renaming the merged file into place fails (EACCES)${over}: the new sidecar is removed, an earlier merged LoRA stays`, async () => {
+    const { content, style } = await pair;
+    const dir = folder();
+    const output = path.join(dir, 'out.safetensors');
+    if (existing) earlierOutput(output);
+    const earlier = existing ? readFileSync(output) : undefined;
+    const failing = failRenameOnto(output);
+    try {
+      assert.equal(await failureMessage(runMerge(mergeRequest(content, style, output, { overwrite: existing }))), `${output}: ${MESSAGES.EACCES}`);
+      assert.equal(failing.renames(), 2, 'the sidecar and then the merged file were renamed');
+    } finally {
+      failing.restore();
+    }
+    // The one case an earlier file is lost: its sidecar, already replaced by the new one, which is then removed.
+    assert.deepEqual(readdirSyncSorted(dir), existing ? ['out.safetensors'] : []);
+    if (earlier) assert.deepEqual(readFileSync(output), earlier, 'the earlier merged LoRA was changed');
+  });
+}
+
+test('an input that cannot be read for its hash is named in the message, and nothing is written', async () => {
   const { content, style } = await pair;
   const dir = folder();
   const output = path.join(dir, 'out.safetensors');
-  const sidecar = sidecarPathFor(output);
-  const rename = fs.renameSync;
-  const wrapped = mock.method(fs, 'renameSync', (from: string, to: string) => (to === sidecar ? (() => { throw systemError('EACCES', 'rename', from); })() : rename(from, to)));
+  const stream = fs.createReadStream;
+  const failing = mock.method(fs, 'createReadStream', (file: string, ...rest: unknown[]) => {
+    if (file !== style) return (stream as (...a: unknown[]) => fs.ReadStream)(file, ...rest);
+    const broken = new (require('node:stream').Readable)({ read() {} });
+    setImmediate(() => broken.destroy(systemError('EACCES', 'read', file)));
+    return broken;
+  });
   try {
-    assert.equal(await failureMessage(runMerge(mergeRequest(content, style, output))), `${sidecar}: ${MESSAGES.EACCES}`);
-    assert.equal(wrapped.mock.callCount(), 2, 'the merged file and then the sidecar were renamed into place');
+    assert.equal(await failureMessage(runMerge(mergeRequest(content, style, output))), `${style}: ${MESSAGES.EACCES}`);
   } finally {
-    wrapped.mock.restore();
+    failing.mock.restore();
   }
-  assert.deepEqual(folderSnapshot(dir), []);
+  assert.deepEqual(readdirSyncSorted(dir), []);
 });
 
 test('a sidecar that exists without its merged file is refused without --force, and replaced whole with it', async () => {

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { pairLayers, PairingReport } from '../lora/pairing';
+import { asFileError } from '../safetensors/errors';
 import { checkWritableTarget } from '../safetensors/writer';
 import { ComputePool, threadCount } from './compute-pool';
 import { BatchJob, LayerOutput, readLayerBytes } from './layer-job';
@@ -38,9 +39,14 @@ function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
+/** An input's sha256; a failure to read it is named after that input, not after the output being written. */
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw asFileError(error, file);
+  }
   return hash.digest('hex');
 }
 
@@ -185,9 +191,14 @@ async function mergeLayers(context: MergeContext) {
   };
 
   let stopped: Error | undefined;
+  // The writer's wait for the hashes ends with a cancel too, not only when both inputs are hashed.
+  let stopWaiting: (error: Error) => void = () => undefined;
+  const stoppedWhileWaiting = new Promise<never>((_, reject) => (stopWaiting = reject));
+  stoppedWhileWaiting.catch(() => undefined);
   const stop = (error: unknown) => {
     stopped ??= error instanceof Error ? error : new MergeError(String(error));
     flow.fail(stopped);
+    stopWaiting(stopped);
   };
   const dispatch = async () => {
     const solving: Promise<void>[] = [];
@@ -213,6 +224,9 @@ async function mergeLayers(context: MergeContext) {
       stop(error);
     }
   }, CANCEL_POLL_MS);
+  // An input that cannot be hashed ends the merge at once, not after every layer is written.
+  const hashes = Promise.race([context.hashes, stoppedWhileWaiting]);
+  hashes.catch(stop);
   let optimiseSeconds = 0;
   try {
     const dispatching = dispatch().then(() => (optimiseSeconds = (Date.now() - optimiseStarted) / 1000), stop);
@@ -223,7 +237,7 @@ async function mergeLayers(context: MergeContext) {
       pairing,
       layerOutput: (index) => flow.take(index),
       layerWritten: (index) => flow.written(index),
-      hashes: context.hashes,
+      hashes,
       backend: pool.backend,
       callbacks,
       started,
@@ -233,7 +247,11 @@ async function mergeLayers(context: MergeContext) {
       throw stopped;
     });
     await dispatching;
-    if (stopped) throw stopped;
+    if (stopped) {
+      // A cancel seen by the poll after the writer's last check: the whole merged file is staged, not in place.
+      await result.staged.discard();
+      throw stopped;
+    }
     return { ...result, solutions, reports, retained, optimiseSeconds, shapes, settings };
   } finally {
     clearInterval(poll);

@@ -257,12 +257,19 @@ export async function writeSidecar(job: SidecarJob): Promise<void> {
     await job.merged.discard();
     throw error;
   }
-  // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them.
-  job.merged.commit();
+  // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them. The sidecar
+  // goes first, so that if a rename fails an earlier merged LoRA (the file that matters) is never lost: the
+  // sidecar's failing leaves both old files; the merged file's failing removes the new sidecar beside the old LoRA.
   try {
     sidecarFile.commit();
   } catch (error) {
-    rmSync(request.output, { force: true });
+    await job.merged.discard();
+    throw error;
+  }
+  try {
+    job.merged.commit();
+  } catch (error) {
+    rmSync(job.sidecar, { force: true });
     throw error;
   }
 }

@@ -101,7 +101,10 @@ export class SafetensorsFile {
 async function fillFrom(handle: fs.FileHandle, target: Uint8Array, position: number, file: string): Promise<void> {
   let filled = 0;
   while (filled < target.byteLength) {
-    const { bytesRead } = await handle.read(target, filled, target.byteLength - filled, position + filled);
+    // A failed read (EIO, a file on a dropped network share) names this file, wherever the reading was for.
+    const { bytesRead } = await handle.read(target, filled, target.byteLength - filled, position + filled).catch((error: unknown) => {
+      throw asFileError(error, file);
+    });
     if (bytesRead === 0) throw new SafetensorsError(file, `the file ended early while reading bytes ${position}–${position + target.byteLength}`, 'it may have been truncated while open');
     filled += bytesRead;
   }
