@@ -27,6 +27,10 @@ const twoBlocks = (layers: LayerSpec[]) => layers.filter((l) => !/blocks\.([2-9]
 const WAN_NATIVE = twoBlocks(layersFromLayout('wan2.1-14b-transformer.layout.json', 2));
 const WAN_DIFFUSERS = twoBlocks(layersFromLayout('wan2.1-14b-diffusers-transformer.layout.json', 2));
 const QWEN = twoBlocks(layersFromLayout('qwen-image-transformer.layout.json', 2));
+/** HunyuanVideo double-stream blocks 0 and 19, single-stream 0 and 39: the last ones are past Flux's 19 + 38, which tells the diffusers-named file's family. */
+const hunyuanBlocks = (layers: LayerSpec[]) => layers.filter((l) => /^transformer\.(double_blocks|transformer_blocks)\.(0|19)\.|^transformer\.(single_blocks|single_transformer_blocks)\.(0|39)\./.test(l.canonical));
+const HUNYUAN_NATIVE = hunyuanBlocks(layersFromLayout('hunyuan-video-transformer.layout.json', 2));
+const HUNYUAN_DIFFUSERS = hunyuanBlocks(layersFromLayout('hunyuan-video-diffusers-transformer.layout.json', 2));
 
 /** SDXL modules of each component (diffusers names; [out, in] of the SDXL base UNet and its two text encoders). */
 const SDXL: LayerSpec[] = [
@@ -54,15 +58,18 @@ const ROWS: Row[] = [
   { family: 'flux', content: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'kohya', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'flux', content: { layers: FLUX_BFL, scheme: 'native-diffusion-model' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers'] },
   { family: 'flux', content: { layers: FLUX_BFL, scheme: 'kohya' }, style: { layers: FLUX_BFL, scheme: 'native-peft' }, naming: 'style', loads: ['ComfyUI', 'Forge', 'diffusers'] },
-  // SD3.5, Wan, Qwen-Image: only ComfyUI's rules are encoded (LOADERS_OF).
+  // SD3.5, Wan, Qwen-Image, HunyuanVideo: ComfyUI, diffusers and (Wan, Qwen-Image, HunyuanVideo) musubi-tuner (LOADERS_OF).
   { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
-  { family: 'sd3', content: { layers: SD3_DIFFUSERS, scheme: 'peft' }, style: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'diffusers'] },
+  { family: 'sd3', content: { layers: SD3_DIFFUSERS, scheme: 'peft' }, style: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' }, naming: 'content', loads: ['ComfyUI', 'diffusers'] },
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'diffusers', 'musubi-tuner'] },
   // Wan in diffusers naming is for diffusers: ComfyUI has no key map for diffusers-named Wan modules.
-  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: [] },
-  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'diffusers', 'musubi-tuner'] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'diffusers'] },
+  // HunyuanVideo: musubi-tuner's names are Tencent's (img_mlp.fc1); ComfyUI's lora_unet_ keys are Flux's (img_mlp.0).
+  { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['musubi-tuner'] },
+  { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
   { family: 'sdxl', content: { layers: SDXL, scheme: 'kohya' }, style: { layers: SDXL, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
@@ -77,6 +84,7 @@ const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
   sd3: {},
   wan: {},
   'qwen-image': {},
+  'hunyuan-video': {},
 };
 
 async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {
