@@ -29,15 +29,18 @@ import { layersFromLayout } from './lora-generators';
 
 export type Loader = 'ComfyUI' | 'Forge' | 'diffusers' | 'kohya' | 'musubi-tuner';
 export const LOADERS: readonly Loader[] = ['ComfyUI', 'Forge', 'diffusers', 'kohya'];
-export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video';
+export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'lumina2' | 'z-image';
 
-/** The loaders whose rules are encoded per family (Forge's for the DiT families: not yet). */
+/** The loaders whose rules are encoded per family (not yet: Forge's for the DiT families, diffusers' for Z-Image). */
 export const LOADERS_OF: Record<RuleFamily, readonly Loader[]> = {
   sd1: LOADERS, sdxl: LOADERS, flux: LOADERS,
   sd3: ['ComfyUI', 'diffusers'],
   wan: ['ComfyUI', 'diffusers', 'musubi-tuner'],
   'qwen-image': ['ComfyUI', 'diffusers', 'musubi-tuner'],
   'hunyuan-video': ['ComfyUI', 'diffusers', 'musubi-tuner'],
+  'ltx-video': ['ComfyUI', 'diffusers'],
+  lumina2: ['ComfyUI', 'diffusers'],
+  'z-image': ['ComfyUI'],
 };
 
 export interface WrittenTensor {
@@ -255,43 +258,59 @@ function kohyaSd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl'): str
   return problems;
 }
 
-// ---- SD3.5, Wan, Qwen-Image (ComfyUI) ----------------------------------------------------------------------
+// ---- Diffusion transformers in ComfyUI ----------------------------------------------------------------------
 
 /** A layout's modules (path inside the transformer → [out, in]), every block expanded. */
 function layoutTargets(fileName: string): Map<string, Shape> {
   return new Map(layersFromLayout(fileName, 1).map((l) => [l.canonical.replace(/^transformer\./, ''), [l.upShape[0], l.downShape[1]] as const]));
 }
 
+type ComfyDitFamily = 'sd3' | 'wan' | 'qwen-image' | 'ltx-video' | 'lumina2' | 'z-image';
+
+/** The key names a module path gets in one of ComfyUI's map branches. */
+type KeyForms = (path: string) => string[];
+const GENERIC: KeyForms = (p) => [`lora_unet_${flat(p)}`, `diffusion_model.${p}`];
+
 /**
  * What ComfyUI's model_lora_keys_unet maps for these models (comfy/lora.py @17358c8f): for every model `lora_unet_` +
- * the native path with `_`, and `diffusion_model.` + the native path; SD3 also `transformer.` / `base_model.model.` +
- * the diffusers path and `lora_transformer_` / `lycoris_` + it with `_` (mmdit_to_diffusers); Qwen-Image (whose own
- * names are diffusers-style) also the bare path, `transformer.` + it and `lycoris_` + it with `_`. Wan has no branch
+ * its own module path with `_` and `diffusion_model.` + the path (GENERIC); then per model: SD3 `transformer.` /
+ * `base_model.model.` + the diffusers path and `lora_transformer_` / `lycoris_` + it with `_` (mmdit_to_diffusers);
+ * Qwen-Image (whose own names are diffusers-style) the bare path, `transformer.` + it and `lycoris_` + it with `_`;
+ * LTX-Video (own names diffusers-style too) the bare path only, no `transformer.`; Lumina 2 / Z-Image (one NextDiT
+ * branch) `diffusion_model.` / `transformer.` / bare / `lycoris_` + the names of z_image_to_diffusers, i.e. Z-Image's
+ * diffusers names (`attention.to_q|to_k|to_v` as thirds of qkv, `attention.to_out.0`, `feed_forward.w1…`; read from a
+ * copy of ComfyUI's comfy/utils.py function), not Lumina 2's (`attn.to_q`, `feed_forward.linear_1`: so none for Lumina 2,
+ * whose grouped-query k and v the equal thirds would not fit either). Wan has no branch
  * of its own: diffusers-named Wan keys (`transformer.blocks.0.attn1.to_q`) are not in the key map.
  */
-const COMFY_DIT: Record<'sd3' | 'wan' | 'qwen-image', { native: Map<string, Shape>; diffusers?: Map<string, Shape>; bareNative?: boolean }> = {
+const COMFY_DIT: Record<ComfyDitFamily, { native: Map<string, Shape>; nativeForms: KeyForms; diffusers?: Map<string, Shape>; diffusersForms?: KeyForms }> = {
   sd3: {
     // The final norm the native layout file leaves out: final_layer.adaLN_modulation.1, as wide as its diffusers twin norm_out.linear (2·hidden × hidden).
     native: new Map([...layoutTargets('sd3.5-large-transformer.layout.json'), ['final_layer.adaLN_modulation.1', [4864, 2432]]]),
+    nativeForms: GENERIC,
     diffusers: layoutTargets('sd3.5-large-diffusers-transformer.layout.json'),
+    diffusersForms: (d) => [`transformer.${d}`, `base_model.model.${d}`, `lora_transformer_${flat(d)}`, `lycoris_${flat(d)}`],
   },
-  wan: { native: layoutTargets('wan2.1-14b-transformer.layout.json') },
-  'qwen-image': { native: layoutTargets('qwen-image-transformer.layout.json'), bareNative: true },
+  wan: { native: layoutTargets('wan2.1-14b-transformer.layout.json'), nativeForms: GENERIC },
+  'qwen-image': { native: layoutTargets('qwen-image-transformer.layout.json'), nativeForms: (p) => [...GENERIC(p), p, `transformer.${p}`, `lycoris_${flat(p)}`] },
+  'ltx-video': { native: layoutTargets('ltx-video-13b-transformer.layout.json'), nativeForms: (p) => [...GENERIC(p), p] },
+  lumina2: { native: layoutTargets('lumina2-transformer.layout.json'), nativeForms: GENERIC },
+  'z-image': {
+    native: layoutTargets('z-image-transformer.layout.json'),
+    nativeForms: GENERIC,
+    diffusers: layoutTargets('z-image-diffusers-transformer.layout.json'),
+    diffusersForms: (d) => [`diffusion_model.${d}`, `transformer.${d}`, d, `lycoris_${flat(d)}`],
+  },
 };
 
-function comfyDitTarget(module: string, family: 'sd3' | 'wan' | 'qwen-image'): Shape | undefined {
+function comfyDitTarget(module: string, family: ComfyDitFamily): Shape | undefined {
   const rules = COMFY_DIT[family];
-  for (const [p, shape] of rules.native) {
-    if (module === `lora_unet_${flat(p)}` || module === `diffusion_model.${p}`) return shape;
-    if (rules.bareNative && (module === p || module === `transformer.${p}` || module === `lycoris_${flat(p)}`)) return shape;
-  }
-  for (const [d, shape] of rules.diffusers ?? []) {
-    if ([`transformer.${d}`, `base_model.model.${d}`, `lora_transformer_${flat(d)}`, `lycoris_${flat(d)}`].includes(module)) return shape;
-  }
+  for (const [p, shape] of rules.native) if (rules.nativeForms(p).includes(module)) return shape;
+  for (const [d, shape] of rules.diffusers ?? []) if (rules.diffusersForms!(d).includes(module)) return shape;
   return undefined;
 }
 
-function comfyDit(tensors: readonly WrittenTensor[], family: 'sd3' | 'wan' | 'qwen-image'): string[] {
+function comfyDit(tensors: readonly WrittenTensor[], family: ComfyDitFamily): string[] {
   const { modules, problems } = modulesOf(tensors, SUFFIX.comfy, 'ComfyUI');
   for (const [module, parts] of modules) {
     const target = comfyDitTarget(module, family);
@@ -301,9 +320,9 @@ function comfyDit(tensors: readonly WrittenTensor[], family: 'sd3' | 'wan' | 'qw
   return problems;
 }
 
-// ---- SD3.5, Wan, Qwen-Image, HunyuanVideo (diffusers, musubi-tuner; ComfyUI's HunyuanVideo map) ------------
+// ---- Diffusion transformers in diffusers and musubi-tuner; ComfyUI's HunyuanVideo map ----------------------
 
-type DitFamily = 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video';
+type DitFamily = 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'lumina2';
 
 /** Each family's modules as diffusers' transformer names them, and as the model's own (native) code does. */
 const DIT_TARGETS: Record<DitFamily, { diffusers: Map<string, Shape>; native: Map<string, Shape> }> = {
@@ -312,6 +331,8 @@ const DIT_TARGETS: Record<DitFamily, { diffusers: Map<string, Shape>; native: Ma
   // Qwen-Image's own module names are the diffusers ones.
   'qwen-image': { diffusers: COMFY_DIT['qwen-image'].native, native: COMFY_DIT['qwen-image'].native },
   'hunyuan-video': { diffusers: layoutTargets('hunyuan-video-diffusers-transformer.layout.json'), native: layoutTargets('hunyuan-video-transformer.layout.json') },
+  'ltx-video': { diffusers: COMFY_DIT['ltx-video'].native, native: COMFY_DIT['ltx-video'].native },
+  lumina2: { diffusers: layoutTargets('lumina2-diffusers-transformer.layout.json'), native: COMFY_DIT.lumina2.native },
 };
 
 /**
@@ -440,6 +461,27 @@ function diffusersHunyuanVideo(tensors: readonly WrittenTensor[]): string[] {
   return problems;
 }
 
+/**
+ * LTXVideoLoraLoaderMixin: any `diffusion_model.` key → _convert_non_diffusers_ltxv_lora_to_diffusers, which needs EVERY
+ * key so prefixed (else ValueError "Invalid LoRA state dict for LTX-Video") and renames the prefix to `transformer.`;
+ * other files are PEFT as they are (a kohya `lora_unet_` file loads nothing).
+ */
+function diffusersLtx(tensors: readonly WrittenTensor[]): string[] {
+  if (!tensors.some((t) => t.name.startsWith('diffusion_model.'))) return diffusersPeftProblems(tensors, 'ltx-video', 'LTXVideoLoraLoaderMixin');
+  const strays = tensors.filter((t) => !t.name.startsWith('diffusion_model.'));
+  if (strays.length) return strays.map((t) => `${t.name}: beside diffusion_model.* keys (ValueError "Invalid LoRA state dict for LTX-Video")`);
+  return diffusersPeftProblems(tensors.map((t) => ({ name: `transformer.${t.name.slice('diffusion_model.'.length)}`, shape: t.shape })), 'ltx-video', 'LTXVideoLoraLoaderMixin');
+}
+
+/**
+ * Lumina2LoraLoaderMixin: any `diffusion_model.` key → _convert_non_diffusers_lumina2_lora_to_diffusers (native NextDiT
+ * names with lora_A / lora_B; not encoded here: the merge writes no such file); other files are PEFT as they are.
+ */
+function diffusersLumina2(tensors: readonly WrittenTensor[]): string[] {
+  if (tensors.some((t) => t.name.startsWith('diffusion_model.'))) return ['diffusion_model.* Lumina 2 files: _convert_non_diffusers_lumina2_lora_to_diffusers is not encoded here'];
+  return diffusersPeftProblems(tensors, 'lumina2', 'Lumina2LoraLoaderMixin');
+}
+
 /** musubi-tuner: `lora_unet_` + the native module path inside the trained blocks, `.` → `_`; lora_down / lora_up / alpha. */
 function musubi(tensors: readonly WrittenTensor[], family: 'wan' | 'qwen-image' | 'hunyuan-video'): string[] {
   const { modules, problems } = modulesOf(tensors, SUFFIX.kohya, 'musubi-tuner');
@@ -475,13 +517,19 @@ function comfyHunyuanVideo(tensors: readonly WrittenTensor[]): string[] {
 /** The problems `loader` has with a file of `family` ([] = it loads every tensor). */
 export function loaderProblems(loader: Loader, family: RuleFamily, tensors: readonly WrittenTensor[]): string[] {
   if (!LOADERS_OF[family].includes(loader)) throw new Error(`no ${loader} rule for ${family} yet`);
-  if (family === 'sd3' || family === 'wan' || family === 'qwen-image' || family === 'hunyuan-video') {
-    if (loader === 'musubi-tuner') return musubi(tensors, family as 'wan' | 'qwen-image' | 'hunyuan-video');
-    if (loader === 'diffusers') {
-      return { sd3: diffusersSd3, wan: diffusersWan, 'qwen-image': diffusersQwen, 'hunyuan-video': diffusersHunyuanVideo }[family](tensors);
-    }
-    return family === 'hunyuan-video' ? comfyHunyuanVideo(tensors) : comfyDit(tensors, family);
+  if (family === 'flux' || family === 'sd1' || family === 'sdxl') return sdAndFluxProblems(loader, family, tensors);
+  if (loader === 'musubi-tuner') return musubi(tensors, family as 'wan' | 'qwen-image' | 'hunyuan-video');
+  if (loader === 'diffusers') {
+    const rules: Record<DitFamily, (t: readonly WrittenTensor[]) => string[]> = {
+      sd3: diffusersSd3, wan: diffusersWan, 'qwen-image': diffusersQwen, 'hunyuan-video': diffusersHunyuanVideo, 'ltx-video': diffusersLtx, lumina2: diffusersLumina2,
+    };
+    return rules[family as DitFamily](tensors);
   }
+  return family === 'hunyuan-video' ? comfyHunyuanVideo(tensors) : comfyDit(tensors, family);
+}
+
+/** Flux, SD1.x, SDXL: ComfyUI, Forge, diffusers and kohya sd-scripts. */
+function sdAndFluxProblems(loader: Loader, family: 'flux' | 'sd1' | 'sdxl', tensors: readonly WrittenTensor[]): string[] {
   if (family === 'flux') {
     if (loader === 'ComfyUI' || loader === 'Forge') return comfyFlux(tensors, loader);
     return loader === 'diffusers' ? diffusersFlux(tensors) : kohyaFlux(tensors);

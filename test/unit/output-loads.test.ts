@@ -1,8 +1,8 @@
 /**
- * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers and kohya sd-scripts accept
+ * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers, kohya sd-scripts and musubi-tuner accept
  * (test/support/loader-rules.ts, one predicate per loader from its source). One row per family × inputs × --naming,
  * with the loaders that must take the output: the README table "Output that loads" says the same. A new family
- * or naming is one more row. Flux files have the real Flux.1-dev names and shapes (test/fixtures/flux1-dev-*),
+ * or naming is one more row. Files have real names and shapes (test/fixtures/*.layout.json, e.g. Flux.1-dev),
  * two blocks of each kind at rank 2.
  */
 import assert from 'node:assert/strict';
@@ -31,6 +31,12 @@ const QWEN = twoBlocks(layersFromLayout('qwen-image-transformer.layout.json', 2)
 const hunyuanBlocks = (layers: LayerSpec[]) => layers.filter((l) => /^transformer\.(double_blocks|transformer_blocks)\.(0|19)\.|^transformer\.(single_blocks|single_transformer_blocks)\.(0|39)\./.test(l.canonical));
 const HUNYUAN_NATIVE = hunyuanBlocks(layersFromLayout('hunyuan-video-transformer.layout.json', 2));
 const HUNYUAN_DIFFUSERS = hunyuanBlocks(layersFromLayout('hunyuan-video-diffusers-transformer.layout.json', 2));
+const twoLayers = (layers: LayerSpec[]) => layers.filter((l) => /\.layers\.[01]\./.test(l.canonical));
+const LTX = twoBlocks(layersFromLayout('ltx-video-13b-transformer.layout.json', 2));
+const LUMINA2_NATIVE = layersFromLayout('lumina2-transformer.layout.json', 2);
+const LUMINA2_DIFFUSERS = layersFromLayout('lumina2-diffusers-transformer.layout.json', 2);
+const Z_IMAGE_NATIVE = twoLayers(layersFromLayout('z-image-transformer.layout.json', 2));
+const Z_IMAGE_DIFFUSERS = twoLayers(layersFromLayout('z-image-diffusers-transformer.layout.json', 2));
 
 /** SDXL modules of each component (diffusers names; [out, in] of the SDXL base UNet and its two text encoders). */
 const SDXL: LayerSpec[] = [
@@ -70,6 +76,15 @@ const ROWS: Row[] = [
   // HunyuanVideo: musubi-tuner's names are Tencent's (img_mlp.fc1); ComfyUI's lora_unet_ keys are Flux's (img_mlp.0).
   { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['musubi-tuner'] },
   { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // LTX-Video (one naming: diffusers'): ComfyUI maps lora_unet_ / diffusion_model. / bare names, not transformer.; diffusers the reverse.
+  { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // Lumina 2: ComfyUI maps the native names (and Z-Image's diffusers names, not Lumina 2's); diffusers PEFT keys as they are.
+  { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // Z-Image: ComfyUI only (diffusers' ZImageLoraLoaderMixin is newer than the diffusers source read).
+  { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
   { family: 'sdxl', content: { layers: SDXL, scheme: 'kohya' }, style: { layers: SDXL, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
@@ -85,6 +100,9 @@ const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
   wan: {},
   'qwen-image': {},
   'hunyuan-video': {},
+  'ltx-video': {},
+  lumina2: {},
+  'z-image': {},
 };
 
 async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {
