@@ -3,7 +3,8 @@
  * key sets the merge WRITES can be checked against them (test/unit/output-loads.test.ts; README "Output that
  * loads"). Each rule is written from the loader's source (facts, not code), named in `source`:
  *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py @17358c8f (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
- *            comfy/weight_adapter/lora.py @6f98b150 (LoRAAdapter.load: the factor suffixes)
+ *            comfy/weight_adapter/lora.py @6f98b150 (LoRAAdapter.load: the factor suffixes); HunyuanVideo's own names from
+ *            comfyanonymous/ComfyUI comfy/ldm/hunyuan_video/model.py @040a3243
  *   Forge    lllyasviel/stable-diffusion-webui-forge backend/patcher/lora.py → packages_3rdparty/comfyui_lora_collection/
  *            lora.py @00f1cd36 (an older copy of ComfyUI's key map: its Flux branch maps `transformer.` + diffusers
  *            names only, no lora_transformer_ / lycoris_ / bare forms)
@@ -12,10 +13,12 @@
  *            _convert_kohya_flux_lora_to_diffusers), @019c4962
  *   kohya    kohya-ss/sd-scripts networks/lora.py and networks/lora_flux.py (create_network_from_weights: module
  *            names lora_unet_ / lora_te*_ + the model's own module path, lora_down / lora_up / alpha)
- *   diffusers (SD3.5, Wan, Qwen-Image, HunyuanVideo) SD3LoraLoaderMixin, WanLoraLoaderMixin, HunyuanVideoLoraLoaderMixin
- *            lora_state_dict / load_lora_weights in lora_pipeline.py @019c4962 with lora_conversion_utils.py @019c4962
+ *   diffusers (SD3.5, Wan, Qwen-Image, HunyuanVideo, LTX-Video, Lumina 2) SD3LoraLoaderMixin, WanLoraLoaderMixin,
+ *            HunyuanVideoLoraLoaderMixin, LTXVideoLoraLoaderMixin, Lumina2LoraLoaderMixin: lora_state_dict /
+ *            load_lora_weights in lora_pipeline.py @019c4962 with lora_conversion_utils.py @019c4962
  *            (_convert_non_diffusers_wan_lora_to_diffusers, _convert_musubi_wan_lora_to_diffusers,
- *            _convert_hunyuan_video_lora_to_diffusers); QwenImageLoraLoaderMixin from the stored lora_pipeline.py that has
+ *            _convert_hunyuan_video_lora_to_diffusers, _convert_non_diffusers_ltxv_lora_to_diffusers,
+ *            _convert_non_diffusers_lumina2_lora_to_diffusers); QwenImageLoraLoaderMixin from the stored lora_pipeline.py that has
  *            it (the index names no commit for that version) with _convert_non_diffusers_qwen_lora_to_diffusers as it reads
  *            there (no huggingface/diffusers version of lora_conversion_utils.py with it is stored: read from a copy)
  *   musubi-tuner kohya-ss/musubi-tuner src/musubi_tuner/networks/lora_wan.py @88c1a76a, lora_qwen_image.py @2a1eac8b,
@@ -430,7 +433,7 @@ function diffusersQwen(tensors: readonly WrittenTensor[]): string[] {
       const m = /^lora_unet_([^.]+)(\..+)$/.exec(name);
       name = m ? `${qwenDottedPath(m[1])}${m[2]}` : name;
     }
-    return { name, shape: t.shape, original: t.name };
+    return { name, shape: t.shape };
   });
   if (renamed.some((t) => t.name.endsWith('.lora_down.weight'))) {
     const { modules, problems } = kohyaModulesWithAlpha(renamed, '_convert_non_diffusers_qwen_lora_to_diffusers');
