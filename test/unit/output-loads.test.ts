@@ -82,7 +82,8 @@ const ROWS: Row[] = [
   // Lumina 2: ComfyUI maps the native names (and Z-Image's diffusers names, not Lumina 2's); diffusers PEFT keys as they are.
   { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
   { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
-  // Z-Image: ComfyUI only (diffusers' ZImageLoraLoaderMixin is newer than the diffusers source read).
+  // Z-Image: musubi-tuner's own names are split (attention_to_q), kohya naming here is fused (attention_qkv, ComfyUI's);
+  // diffusers' ZImageLoraLoaderMixin is newer than the diffusers source read.
   { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
   { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
