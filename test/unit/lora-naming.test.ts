@@ -52,6 +52,13 @@ test('kohya names are split back into modules, including compound identifiers', 
   assert.throws(() => canonicalToKohya('model.layers.0.self_attn.q_proj', 'llm'), /language model/);
 });
 
+test('NextDiT modules named alike in both namings are lora_unet_ transformer layers, both ways (ComfyUI maps no lora_transformer_ for them)', () => {
+  assert.equal(kohyaToCanonical('lora_unet_layers_0_feed_forward_w1'), 'transformer.layers.0.feed_forward.w1');
+  assert.equal(kohyaToCanonical('lora_unet_noise_refiner_1_attention_to_q'), 'transformer.noise_refiner.1.attention.to_q');
+  assert.equal(canonicalToKohya('transformer.layers.0.feed_forward.w1', 'z-image'), 'lora_unet_layers_0_feed_forward_w1');
+  assert.equal(canonicalToKohya('transformer.layers.3.attention.qkv', 'z-image'), 'lora_unet_layers_3_attention_qkv');
+});
+
 test('diffusers and PEFT module names become canonical names', () => {
   assert.equal(diffusersToCanonical('unet.unet.down_blocks.0.attentions.0.proj_in', undefined), 'unet.down_blocks.0.attentions.0.proj_in');
   assert.equal(diffusersToCanonical('base_model.model.single_transformer_blocks.0.attn.to_k', 'transformer'), 'transformer.single_transformer_blocks.0.attn.to_k');

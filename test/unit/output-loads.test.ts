@@ -1,8 +1,8 @@
 /**
- * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers and kohya sd-scripts accept
+ * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers, kohya sd-scripts and musubi-tuner accept
  * (test/support/loader-rules.ts, one predicate per loader from its source). One row per family × inputs × --naming,
  * with the loaders that must take the output: the README table "Output that loads" says the same. A new family
- * or naming is one more row. Flux files have the real Flux.1-dev names and shapes (test/fixtures/flux1-dev-*),
+ * or naming is one more row. Files have real names and shapes (test/fixtures/*.layout.json, e.g. Flux.1-dev),
  * two blocks of each kind at rank 2.
  */
 import assert from 'node:assert/strict';
@@ -27,6 +27,16 @@ const twoBlocks = (layers: LayerSpec[]) => layers.filter((l) => !/blocks\.([2-9]
 const WAN_NATIVE = twoBlocks(layersFromLayout('wan2.1-14b-transformer.layout.json', 2));
 const WAN_DIFFUSERS = twoBlocks(layersFromLayout('wan2.1-14b-diffusers-transformer.layout.json', 2));
 const QWEN = twoBlocks(layersFromLayout('qwen-image-transformer.layout.json', 2));
+/** HunyuanVideo double-stream blocks 0 and 19, single-stream 0 and 39: the last ones are past Flux's 19 + 38, which tells the diffusers-named file's family. */
+const hunyuanBlocks = (layers: LayerSpec[]) => layers.filter((l) => /^transformer\.(double_blocks|transformer_blocks)\.(0|19)\.|^transformer\.(single_blocks|single_transformer_blocks)\.(0|39)\./.test(l.canonical));
+const HUNYUAN_NATIVE = hunyuanBlocks(layersFromLayout('hunyuan-video-transformer.layout.json', 2));
+const HUNYUAN_DIFFUSERS = hunyuanBlocks(layersFromLayout('hunyuan-video-diffusers-transformer.layout.json', 2));
+const twoLayers = (layers: LayerSpec[]) => layers.filter((l) => /\.layers\.[01]\./.test(l.canonical));
+const LTX = twoBlocks(layersFromLayout('ltx-video-13b-transformer.layout.json', 2));
+const LUMINA2_NATIVE = layersFromLayout('lumina2-transformer.layout.json', 2);
+const LUMINA2_DIFFUSERS = layersFromLayout('lumina2-diffusers-transformer.layout.json', 2);
+const Z_IMAGE_NATIVE = twoLayers(layersFromLayout('z-image-transformer.layout.json', 2));
+const Z_IMAGE_DIFFUSERS = twoLayers(layersFromLayout('z-image-diffusers-transformer.layout.json', 2));
 
 /** SDXL modules of each component (diffusers names; [out, in] of the SDXL base UNet and its two text encoders). */
 const SDXL: LayerSpec[] = [
@@ -54,15 +64,28 @@ const ROWS: Row[] = [
   { family: 'flux', content: { layers: FLUX_DIFFUSERS, scheme: 'peft' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'kohya', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'flux', content: { layers: FLUX_BFL, scheme: 'native-diffusion-model' }, style: { layers: FLUX_BFL, scheme: 'kohya' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers'] },
   { family: 'flux', content: { layers: FLUX_BFL, scheme: 'kohya' }, style: { layers: FLUX_BFL, scheme: 'native-peft' }, naming: 'style', loads: ['ComfyUI', 'Forge', 'diffusers'] },
-  // SD3.5, Wan, Qwen-Image: only ComfyUI's rules are encoded (LOADERS_OF).
+  // SD3.5, Wan, Qwen-Image, HunyuanVideo: ComfyUI, diffusers and (Wan, Qwen-Image, HunyuanVideo) musubi-tuner (LOADERS_OF).
   { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
-  { family: 'sd3', content: { layers: SD3_DIFFUSERS, scheme: 'peft' }, style: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'sd3', content: { layers: SD3_NATIVE, scheme: 'kohya' }, style: { layers: SD3_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'diffusers'] },
+  { family: 'sd3', content: { layers: SD3_DIFFUSERS, scheme: 'peft' }, style: { layers: SD3_NATIVE, scheme: 'native-diffusion-model' }, naming: 'content', loads: ['ComfyUI', 'diffusers'] },
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'diffusers', 'musubi-tuner'] },
   // Wan in diffusers naming is for diffusers: ComfyUI has no key map for diffusers-named Wan modules.
-  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: [] },
-  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
-  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
+  { family: 'wan', content: { layers: WAN_NATIVE, scheme: 'kohya' }, style: { layers: WAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'diffusers', 'musubi-tuner'] },
+  { family: 'qwen-image', content: { layers: QWEN, scheme: 'kohya' }, style: { layers: QWEN, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'diffusers'] },
+  // HunyuanVideo: musubi-tuner's names are Tencent's (img_mlp.fc1); ComfyUI's lora_unet_ keys are Flux's (img_mlp.0).
+  { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['musubi-tuner'] },
+  { family: 'hunyuan-video', content: { layers: HUNYUAN_NATIVE, scheme: 'kohya' }, style: { layers: HUNYUAN_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // LTX-Video (one naming: diffusers'): ComfyUI maps lora_unet_ / diffusion_model. / bare names, not transformer.; diffusers the reverse.
+  { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // Lumina 2: ComfyUI maps the native names (and Z-Image's diffusers names, not Lumina 2's); diffusers PEFT keys as they are.
+  { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // Z-Image: musubi-tuner's own names are split (attention_to_q), kohya naming here is fused (attention_qkv, ComfyUI's);
+  // diffusers' ZImageLoraLoaderMixin is newer than the diffusers source read.
+  { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
   { family: 'sdxl', content: { layers: SDXL, scheme: 'kohya' }, style: { layers: SDXL, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
@@ -77,6 +100,10 @@ const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
   sd3: {},
   wan: {},
   'qwen-image': {},
+  'hunyuan-video': {},
+  'ltx-video': {},
+  lumina2: {},
+  'z-image': {},
 };
 
 async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {

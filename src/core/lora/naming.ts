@@ -112,7 +112,7 @@ export function kohyaToCanonical(kohyaModule: string): string | undefined {
   if (!prefix) return undefined;
   const path = unflattenModulePath(kohyaModule.slice(prefix.length));
   const component = KOHYA_PREFIXES[prefix];
-  if (component === 'unet' && (isNativeDitPath(path) || DIFFUSERS_DIT_PATH.test(path))) return `transformer.${path}`;
+  if (component === 'unet' && (isNativeDitPath(path) || DIFFUSERS_DIT_PATH.test(path) || NEXT_DIT_DIFFUSERS_PATH.test(path))) return `transformer.${path}`;
   if (component === 'unet' && isLdmUnetPath(path)) return `unet.${ldmToDiffusersUnet(path)}`;
   return `${component}.${path}`;
 }
@@ -158,8 +158,9 @@ export function canonicalToKohya(canonical: string, family: BaseModelFamily): st
     case 'text_encoder_3':
       return `lora_te3_${flat(path)}`;
     case 'transformer':
-      // musubi-tuner writes Qwen-Image / LTX-Video (own names = diffusers names) as lora_unet_, which ComfyUI maps; it has no lora_transformer_ for them.
-      return `${isNativeDitPath(path) || DIFFUSERS_NAMED_FAMILIES.includes(family) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
+      // musubi-tuner writes Qwen-Image / LTX-Video (own names = diffusers names) as lora_unet_, which ComfyUI maps; it has no
+      // lora_transformer_ for them, nor for NextDiT modules named alike in both namings (Z-Image's feed_forward.w1).
+      return `${isNativeDitPath(path) || NEXT_DIT_DIFFUSERS_PATH.test(path) || DIFFUSERS_NAMED_FAMILIES.includes(family) ? 'lora_unet_' : 'lora_transformer_'}${flat(path)}`;
     default:
       throw new Error(`layer "${canonical}" belongs to a language model, which kohya naming does not cover; use PEFT naming`);
   }

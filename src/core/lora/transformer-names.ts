@@ -47,11 +47,18 @@ export interface TwinModule {
 
 export type TransformerNaming = 'native' | 'diffusers';
 
-/** `table` (diffusers → native) looked up from either side: the tables are read both ways, never inverted into copies. */
+/** A path with every `.` as `_`: how pairingKey compares names. */
+const flattened = (path: string) => path.replace(/\./g, '_');
+
+/**
+ * `table` (diffusers → native) looked up from either side: the tables are read both ways, never inverted into copies.
+ * A native key is compared flattened: a kohya name unflattens with Flux's dots (`img_attn.proj`), where HunyuanVideo's
+ * own name is `img_attn_proj`.
+ */
 function lookUp(table: Readonly<Record<string, string>> | undefined, key: string, to: TransformerNaming): string | undefined {
   if (!table) return undefined;
   if (to === 'native') return Object.hasOwn(table, key) ? table[key] : undefined;
-  return Object.entries(table).find(([, native]) => native === key)?.[0];
+  return Object.entries(table).find(([, native]) => flattened(native) === flattened(key))?.[0];
 }
 
 function twin(names: TransformerFamilyNames, path: string, shape: LayerShape | undefined, to: TransformerNaming): TwinModule | undefined {
