@@ -21,7 +21,7 @@ import { LayerReport } from './layer-report';
 import { LayerOutput } from './layer-job';
 import { MergeCallbacks } from './merge-callbacks';
 import { outputDtype, tensorShapes } from './merged-tensors';
-import { fuseSplitCopies, targetUp, transformerLayoutFor, writeTargets } from './output-layout';
+import { fuseSplitCopies, targetUp, transformerLayoutFor, WriteTarget, writeTargets } from './output-layout';
 import { CopiedLayer, InputRole, LeftOutTensor, tensorNamesOf as unmergedTensorNames, WriterOutcome } from './unmerged-tensors';
 import { readDelta } from './read-delta';
 import { MergePhase, MergeRequest } from './request';
@@ -129,27 +129,33 @@ export async function writeMergedFile(job: MergedFileJob): Promise<MergedFileOut
   /** Target module → the module written there, so two layers never land on one weight. */
   const written = new Map<string, string>();
 
+  /**
+   * One layer's tensors under each of its targets (down, up, and for kohya naming alpha); `bytes` gives a tensor's
+   * encoded data, told whether it is the layer's last tensor in the file.
+   */
+  const emit = (layer: LoraLayer, owner: string, rank: number, targets: readonly WriteTarget[], bytes: (part: 'down' | 'up' | 'alpha', t: number, last: boolean) => Promise<Uint8Array>) => {
+    const dtype = outputDtype(request, layer);
+    targets.forEach((target, t) => {
+      written.set(target.module, owner);
+      const names = layerTensorNames(target.module, scheme, family);
+      const shape = tensorShapes(layer, rank);
+      if (target.rows) shape.up[0] = target.rows.count;
+      const final = t === targets.length - 1;
+      tensors.push({ name: names.down, dtype, shape: shape.down, data: () => bytes('down', t, false) });
+      tensors.push({ name: names.up, dtype, shape: shape.up, data: () => bytes('up', t, final && !names.alpha) });
+      // kohya: alpha = rank makes a merged layer's scale 1; an old alpha kept would silently rescale the merge.
+      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => bytes('alpha', t, final) });
+    });
+  };
+
   pairing.paired.forEach((pair, index) => {
-    const dtype = outputDtype(request, pair.first);
     const fullRank = pair.first.rank + pair.second.rank;
     const finalRank = request.rank !== undefined ? Math.min(request.rank, fullRank) : fullRank;
-    // The same targets the compute thread cut the merged up for (pipeline.ts), in the same order.
-    const targets = writeTargets(pair.first, pair.module, layout, family);
-    const last = (t: number, alpha: boolean) => t === targets.length - 1 && alpha;
-    targets.forEach((target, t) => {
-      written.set(target.module, pair.module);
-      const names = layerTensorNames(target.module, scheme, family);
-      const shape = tensorShapes(pair.first, finalRank);
-      if (target.rows) shape.up[0] = target.rows.count;
-      const take = async <T>(pick: (o: LayerOutput) => T, isLast: boolean): Promise<T> => {
-        const picked = pick(await job.layerOutput(index));
-        if (isLast) job.layerWritten(index);
-        return picked;
-      };
-      tensors.push({ name: names.down, dtype, shape: shape.down, data: () => take((o) => o.down, false) });
-      tensors.push({ name: names.up, dtype, shape: shape.up, data: () => take((o) => o.ups[t], last(t, !names.alpha)) });
-      // kohya: alpha = rank makes the scale 1; an old alpha kept here would silently rescale the merge.
-      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: () => take((o) => o.alpha, last(t, true)) });
+    // The same targets the compute thread cut the merged up for (pipeline.ts), in the same order; encoded there.
+    emit(pair.first, pair.module, finalRank, writeTargets(pair.first, pair.module, layout, family), async (part, t, last) => {
+      const output = await job.layerOutput(index);
+      if (last) job.layerWritten(index);
+      return part === 'down' ? output.down : part === 'up' ? output.ups[t] : output.alpha;
     });
   });
 
@@ -171,7 +177,6 @@ export async function writeMergedFile(job: MergedFileJob): Promise<MergedFileOut
       if (modules.length !== 1 || modules[0] !== module) writtenAs.push({ file, module, writtenAs: modules });
     }
     const dtype = outputDtype(request, layer);
-    const shape = tensorShapes(layer, layer.rank);
     // Written with scale folded in as kohya alpha (alpha = scale·rank) or into up (diffusers): ΔW is unchanged.
     const foldScale = scheme !== 'kohya';
     let reading: Promise<{ down: Float32Array; up: Float32Array; alpha: number }> | undefined;
@@ -181,15 +186,10 @@ export async function writeMergedFile(job: MergedFileJob): Promise<MergedFileOut
         up: transpose(foldScale ? delta.upTransposed.map((v) => v * delta.scale) : delta.upTransposed, layer.rank, layer.outFeatures),
         alpha: delta.scale * layer.rank,
       })));
-    for (const target of targets) {
-      written.set(target.module, layer.module);
-      const names = layerTensorNames(target.module, scheme, family);
-      const targetShape = { down: shape.down, up: [...shape.up] };
-      if (target.rows) targetShape.up[0] = target.rows.count;
-      tensors.push({ name: names.down, dtype, shape: targetShape.down, data: async () => encodeFromF32(dtype, (await factors()).down) });
-      tensors.push({ name: names.up, dtype, shape: targetShape.up, data: async () => encodeFromF32(dtype, targetUp((await factors()).up, layer.rank, target)) });
-      if (names.alpha) tensors.push({ name: names.alpha, dtype, shape: [], data: async () => encodeFromF32(dtype, new Float32Array([(await factors()).alpha])) });
-    }
+    emit(layer, layer.module, layer.rank, targets, async (part, t) => {
+      const f = await factors();
+      return encodeFromF32(dtype, part === 'down' ? f.down : part === 'up' ? targetUp(f.up, layer.rank, targets[t]) : new Float32Array([f.alpha]));
+    });
   };
   for (const layer of fuseSplitCopies(pairing.onlyInFirst, layout, family)) copy(content, layer, 'content');
   for (const layer of fuseSplitCopies(pairing.onlyInSecond, layout, family)) copy(style, layer, 'style');
@@ -249,18 +249,12 @@ export async function writeSidecar(job: SidecarJob): Promise<void> {
     job.callbacks.checkCancelled?.();
     progress('writing-sidecar', done + 1, total);
   };
-  let sidecarFile: StagedFile;
-  try {
-    const metadata = { ...job.metadata, ziplora_report: JSON.stringify(reports), ziplora_merged_file: path.basename(request.output) };
-    sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
-  } catch (error) {
-    await job.merged.discard();
-    throw error;
-  }
   // Two renames in a row, synchronously: a cancel or a parent's disconnect cannot fall between them. The sidecar
   // goes first, so that if a rename fails an earlier merged LoRA (the file that matters) is never lost: the
-  // sidecar's failing leaves both old files; the merged file's failing removes the new sidecar beside the old LoRA.
+  // sidecar's failing (or its write's) leaves both old files; the merged file's failing removes the new sidecar.
   try {
+    const metadata = { ...job.metadata, ziplora_report: JSON.stringify(reports), ziplora_merged_file: path.basename(request.output) };
+    const sidecarFile = await stageSafetensors(job.sidecar, sidecarTensors, metadata, { protect: [request.content, request.style], overwrite: request.overwrite, onTensorWritten });
     sidecarFile.commit();
   } catch (error) {
     await job.merged.discard();
