@@ -25,6 +25,26 @@ export function releaseTemporary(temporary: string): void {
   live.delete(temporary);
 }
 
+/** Creations of temporary files still in progress: the file may appear on disk after a removal ran. */
+const creating = new Set<Promise<unknown>>();
+
+/** Marks `creation` (the open or write that creates a temporary file) as in progress until it settles. */
+export function tracked<T>(creation: Promise<T>): Promise<T> {
+  creating.add(creation);
+  const settled = () => creating.delete(creation);
+  creation.then(settled, settled);
+  return creation;
+}
+
+/**
+ * For a process about to end: waits until no temporary file is still being created (an open running on the
+ * thread pool creates its file whatever the JavaScript does meanwhile), then removes every live one.
+ */
+export async function removeLiveTemporariesOnceCreated(): Promise<void> {
+  while (creating.size) await Promise.allSettled([...creating]);
+  removeLiveTemporaries();
+}
+
 /** Synchronous so it can run in a 'disconnect' or 'exit' handler just before the process ends. */
 export function removeLiveTemporaries(): void {
   for (const temporary of live) {

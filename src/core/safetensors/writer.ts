@@ -8,7 +8,7 @@ import { promises as fs, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { byteLengthOf, DType } from './dtypes';
 import { asFileError, SafetensorsError } from './errors';
-import { claimTemporary, releaseTemporary } from '../temporary-files';
+import { claimTemporary, releaseTemporary, tracked } from '../temporary-files';
 
 export interface TensorToWrite {
   readonly name: string;
@@ -127,7 +127,7 @@ export async function stageSafetensors(
   };
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(temporary, 'wx');
+    handle = await tracked(fs.open(temporary, 'wx'));
     if (!options.lateMetadata) await writeAll(handle, header, 0);
     let position = header.byteLength;
     for (let i = 0; i < tensors.length; i++) {
