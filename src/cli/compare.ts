@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 import { withFileComparison } from '../core/lora/compare-files';
 import { ProgressBar } from './progress';
-import { UsageError } from './usage';
+import { CLI_OPTIONS, UsageError } from './usage';
 
 function parseCompareArgs(args: string[]): { first: string; second: string; json: boolean } {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: CLI_OPTIONS.compare });
   if (positionals.length !== 2) throw new UsageError(`compare takes exactly two files A and B (got ${positionals.length})`);
   return { first: positionals[0], second: positionals[1], json: Boolean(values.json) };
 }

@@ -11,7 +11,7 @@ import { renderAdapterText } from '../core/format/lora-text';
 import { describeNonLora } from '../core/lora/not-a-lora';
 import { AdapterSummary, summarizeAdapter } from '../core/lora/summary';
 import { ProgressBar } from './progress';
-import { UsageError } from './usage';
+import { CLI_OPTIONS, UsageError } from './usage';
 
 interface InspectOptions {
   file: string;
@@ -24,7 +24,7 @@ function parseInspectArgs(args: string[]): InspectOptions {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, stats: { type: 'boolean' }, tensor: { type: 'string' } },
+    options: CLI_OPTIONS.inspect,
   });
   if (positionals.length !== 1) throw new UsageError(`inspect takes exactly one FILE (got ${positionals.length})`);
   return { file: positionals[0], json: Boolean(values.json), stats: Boolean(values.stats), tensor: values.tensor };

@@ -10,7 +10,7 @@ import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
 import { writeReport } from './report';
-import { UsageError } from './usage';
+import { CLI_OPTIONS, UsageError } from './usage';
 
 /** Case-insensitive match of a word option (`--dtype f16`), else the text as typed (refused by the rule). */
 const word = (allowed: readonly string[]) => (text: string) => allowed.find((a) => a.toLowerCase() === text.toLowerCase()) ?? text;
@@ -29,25 +29,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      method: { type: 'string' },
-      solver: { type: 'string' },
-      steps: { type: 'string' },
-      lambda: { type: 'string' },
-      lr: { type: 'string' },
-      columns: { type: 'string' },
-      backend: { type: 'string' },
-      rank: { type: 'string' },
-      dtype: { type: 'string' },
-      naming: { type: 'string' },
-      'content-weight': { type: 'string' },
-      'style-weight': { type: 'string' },
-      force: { type: 'boolean' },
-      json: { type: 'boolean' },
-      report: { type: 'string' },
-      threads: { type: 'string' },
-    },
+    options: CLI_OPTIONS.merge,
   });
   if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
   if (!values.output) throw new UsageError('merge needs an output path: -o OUT.safetensors');

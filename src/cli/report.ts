@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeTextAtomically } from '../core/atomic-write';
 import { SafetensorsError } from '../core/safetensors/errors';
 import { buildHtmlReport } from '../core/view/html-report';
-import { UsageError } from './usage';
+import { CLI_OPTIONS, UsageError } from './usage';
 
 export async function writeReport(sidecar: string, output: string, overwrite: boolean): Promise<void> {
   if (!overwrite && existsSync(output)) throw new SafetensorsError(output, 'already exists', 'choose another path, or pass --force');
@@ -12,7 +12,7 @@ export async function writeReport(sidecar: string, output: string, overwrite: bo
 }
 
 export async function runReport(args: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' }, force: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: CLI_OPTIONS.report });
   if (positionals.length !== 1) throw new UsageError(`report takes one SIDECAR (OUT.ziplora.safetensors) or merged LoRA (got ${positionals.length} files)`);
   if (!values.output) throw new UsageError('report needs an output path: -o REPORT.html');
   if (!/\.html?$/i.test(values.output)) throw new UsageError(`the report must end in .html (got "${values.output}")`);
