@@ -9,6 +9,7 @@ import { describeError } from '../core/safetensors/errors';
 import { summarizeCheckpoint } from '../core/safetensors/summary';
 import { registerCommands } from './commands';
 import { SafetensorsEditorProvider } from './editor/provider';
+import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
 import { MergeRunner } from './merge-runner';
 
@@ -27,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): ZipLoraApi {
   context.subscriptions.push(
     log,
     runner,
-    vscode.window.registerCustomEditorProvider(SafetensorsEditorProvider.viewType, editors, {
+    editors,
+    vscode.window.registerCustomEditorProvider(SAFETENSORS_EDITOR_VIEW_TYPE, editors, {
       // State is kept by the webview itself (setState); the host only keeps the file's header facts.
       webviewOptions: { retainContextWhenHidden: false },
       supportsMultipleEditorsPerDocument: true,
