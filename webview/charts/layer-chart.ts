@@ -6,8 +6,7 @@
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el, liveRegion } from '../dom.js';
-import { blockSpans, type BlockSpan } from '../../src/core/lora/network-blocks.js';
-import { blockLabels } from '../../src/core/view/block-labels.js';
+import { blockLabels, blockSpans, type BlockSpan } from '../core-modules.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import type { ChartPalette, SeriesColor } from './palette.js';
 import { withAlpha } from './palette.js';
