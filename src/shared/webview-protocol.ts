@@ -12,6 +12,13 @@ export type { LoraLayerSummary, LoraSummary } from '../core/lora/summary';
 export type { LayerReport } from '../core/merge/layer-report';
 export type { TensorSummary } from '../core/safetensors/summary';
 export type { TensorStats } from '../core/stats/tensor-stats';
+export type { ReportData } from '../core/view/report-data';
+
+/**
+ * In a standalone report (`ziplora report`) there is no host: the page carries a ReportData as JSON in the
+ * element of this id, and the webview answers its own requests from it (webview/report-channel.ts).
+ */
+export const REPORT_DATA_ELEMENT_ID = 'ziplora-report-data';
 
 /** The editor shows the core's header-only overview of a file, and a sidecar's report, as they are. */
 export type FileView = FileOverview;
