@@ -56,7 +56,7 @@ export async function closeAllEditors(): Promise<void> {
 }
 
 /** package.json of the extension under test (its contributions). */
-export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]> } } {
+export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]>; customEditors: { viewType: string }[] } } {
   return extension().packageJSON;
 }
 
