@@ -30,7 +30,7 @@ export interface EditorProbe {
 }
 
 export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorProvider<SafetensorsDocument>, EditorProbe, vscode.Disposable {
-  /** Every open editor (closed when the extension deactivates). */
+  /** Every editor not yet released: the open ones, and any closed one whose listeners are still live (a leak liveSubscriptions shows). */
   private readonly sessions = new Set<EditorSession>();
   /** The latest editor on each file, by resolved path. */
   private readonly latest = new Map<string, EditorSession>();
@@ -78,7 +78,8 @@ export class SafetensorsEditorProvider implements vscode.CustomReadonlyEditorPro
 
   private close(key: string, session: EditorSession): void {
     session.dispose();
-    this.sessions.delete(session);
+    // Kept (and counted by liveSubscriptions) while anything it registered is still live.
+    if (session.liveSubscriptions === 0) this.sessions.delete(session);
     if (this.latest.get(key) === session) this.latest.delete(key);
   }
 }
