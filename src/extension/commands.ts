@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_MERGE_OPTIONS, MergeSummary } from '../core/merge/request';
+import { isSidecar } from '../core/view/file-view';
 import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
 import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
@@ -18,7 +19,7 @@ const BROWSE = '$(folder-opened) Browse…';
 
 async function pickSafetensors(title: string, exclude: string[] = []): Promise<string | undefined> {
   const found = await vscode.workspace.findFiles('**/*.safetensors', '**/node_modules/**', 2000);
-  const files = found.map((u) => u.fsPath).filter((f) => !f.endsWith('.ziplora.safetensors') && !exclude.includes(f)).sort();
+  const files = found.map((u) => u.fsPath).filter((f) => !isSidecar(f) && !exclude.includes(f)).sort();
   const items: vscode.QuickPickItem[] = [
     ...files.map((f) => ({ label: path.basename(f), description: vscode.workspace.asRelativePath(path.dirname(f)), detail: f })),
     { label: BROWSE, alwaysShow: true },
