@@ -2,8 +2,7 @@
  * The page: a header (file name, what it is, busy indicator) over either the tabs or an error panel. Every
  * change comes from a host message; what the user picks (tab, page scroll) goes into the saved state.
  */
-import type { LoraSummary } from '../src/core/lora/summary.js';
-import type { ComparisonView, FileView, HostToWebview } from '../src/shared/webview-protocol.js';
+import type { ComparisonView, FileView, HostToWebview, LoraSummary } from '../src/shared/webview-protocol.js';
 import { el } from './dom.js';
 import { baseName } from './format.js';
 import type { TabId } from './state.js';

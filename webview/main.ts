@@ -11,6 +11,7 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import './styles.css';
+import './report-theme.css';
 import type { HostToWebview } from '../src/shared/webview-protocol.js';
 import { App } from './app.js';
 import { StateStore } from './state.js';

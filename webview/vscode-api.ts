@@ -1,5 +1,6 @@
-/** The one handle on VS Code's webview API (acquireVsCodeApi may be called only once per page). */
+/** The one handle on the page's host: VS Code's webview API (acquireVsCodeApi may be called only once per page), or a standalone report's data. */
 import type { WebviewToHost } from '../src/shared/webview-protocol.js';
+import { inlinedReportData, reportChannel } from './report-channel.js';
 
 interface VsCodeWebviewApi {
   postMessage(message: unknown): void;
@@ -19,6 +20,8 @@ export interface HostChannel {
 }
 
 export function connectToHost(): HostChannel {
+  const report = inlinedReportData();
+  if (report) return reportChannel(report);
   const api = acquireVsCodeApi();
   return {
     post: (message) => api.postMessage(message),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { writeTextAtomically } from '../core/atomic-write';
 import { SafetensorsError } from '../core/safetensors/errors';
-import { buildHtmlReport } from '../core/view/html-report';
+import { buildHtmlReport } from '../shared/html-report';
 import { CLI_OPTIONS, UsageError } from './usage';
 
 export async function writeReport(sidecar: string, output: string, overwrite: boolean): Promise<void> {

@@ -6,17 +6,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_MERGE_OPTIONS, MergeSummary } from '../core/merge/request';
+import { isSidecar } from '../core/view/file-view';
 import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
 import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
-import { MergeRunner, SAFETENSORS_EDITOR } from './merge-runner';
+import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
+import { MergeRunner } from './merge-runner';
 import { showComparisonPanel } from './compare-panel';
+import { DisposableSet } from './disposables';
 
 const BROWSE = '$(folder-opened) Browse…';
 
 async function pickSafetensors(title: string, exclude: string[] = []): Promise<string | undefined> {
   const found = await vscode.workspace.findFiles('**/*.safetensors', '**/node_modules/**', 2000);
-  const files = found.map((u) => u.fsPath).filter((f) => !f.endsWith('.ziplora.safetensors') && !exclude.includes(f)).sort();
+  const files = found.map((u) => u.fsPath).filter((f) => !isSidecar(f) && !exclude.includes(f)).sort();
   const items: vscode.QuickPickItem[] = [
     ...files.map((f) => ({ label: path.basename(f), description: vscode.workspace.asRelativePath(path.dirname(f)), detail: f })),
     { label: BROWSE, alwaysShow: true },
@@ -125,36 +128,45 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
   });
   register('ziplora.inspect', async (uri?: vscode.Uri) => {
     const target = uri ?? activeSafetensors() ?? (await pickSafetensors('ZipLoRA: inspect a .safetensors file').then((f) => (f ? vscode.Uri.file(f) : undefined)));
-    if (target) await vscode.commands.executeCommand('vscode.openWith', target, SAFETENSORS_EDITOR);
+    if (target) await vscode.commands.executeCommand('vscode.openWith', target, SAFETENSORS_EDITOR_VIEW_TYPE);
     return target?.fsPath;
   });
-  register('ziplora.compareLoras', async (args?: { first?: string; second?: string }) => {
-    const first = args?.first ?? (await pickSafetensors('ZipLoRA: compare — first LoRA (A)'));
-    if (!first) return undefined;
-    const second = args?.second ?? (await pickSafetensors('ZipLoRA: compare — second LoRA (B)', [first]));
-    if (!second) return undefined;
-    try {
-      const report = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: comparing ${path.basename(first)} and ${path.basename(second)}`, cancellable: true },
-        (_, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          return runWorkerTask({ kind: 'compare', first, second }, controller.signal);
-        },
-      );
-      log.line(`compared ${first} and ${second}`);
-      log.line(report.text);
-      if (!args?.first) showComparisonPanel(context.extensionUri, report.view);
-      return report;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== 'cancelled') {
-        log.line(`error: ${message}`);
-        void vscode.window.showErrorMessage(`ZipLoRA compare: ${message}`);
-      }
-      return undefined;
+  const panels = new DisposableSet();
+  context.subscriptions.push(panels);
+  register('ziplora.compareLoras', (args?: { first?: string; second?: string }) => compareLoras(args, { extensionUri: context.extensionUri, log, panels }));
+}
+
+/** Compares two LoRAs in the worker; shows the panel when a person picked the files (callers with paths get the report). */
+async function compareLoras(args: { first?: string; second?: string } | undefined, host: { extensionUri: vscode.Uri; log: Log; panels: DisposableSet }) {
+  const first = args?.first ?? (await pickSafetensors('ZipLoRA: compare — first LoRA (A)'));
+  if (!first) return undefined;
+  const second = args?.second ?? (await pickSafetensors('ZipLoRA: compare — second LoRA (B)', [first]));
+  if (!second) return undefined;
+  try {
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: comparing ${path.basename(first)} and ${path.basename(second)}`, cancellable: true },
+      async (_, token) => {
+        const controller = new AbortController();
+        const cancelling = token.onCancellationRequested(() => controller.abort());
+        try {
+          return await runWorkerTask({ kind: 'compare', first, second }, controller.signal);
+        } finally {
+          cancelling.dispose();
+        }
+      },
+    );
+    host.log.line(`compared ${first} and ${second}`);
+    host.log.line(report.text);
+    if (!args?.first) showComparisonPanel(host.extensionUri, report.view, host.panels);
+    return report;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message !== 'cancelled') {
+      host.log.line(`error: ${message}`);
+      void vscode.window.showErrorMessage(`ZipLoRA compare: ${message}`);
     }
-  });
+    return undefined;
+  }
 }
 
 function activeSafetensors(): vscode.Uri | undefined {

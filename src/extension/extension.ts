@@ -8,13 +8,15 @@ import { openCheckpoint } from '../core/safetensors/checkpoint';
 import { describeError } from '../core/safetensors/errors';
 import { summarizeCheckpoint } from '../core/safetensors/summary';
 import { registerCommands } from './commands';
-import { SafetensorsEditorProvider } from './editor/provider';
+import { EditorProbe, SafetensorsEditorProvider } from './editor/provider';
+import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
 import { MergeRunner } from './merge-runner';
 
 /** What activate() returns (the extension's `exports`): used by the extension tests and open to other extensions. */
 export interface ZipLoraApi {
-  readonly editors: SafetensorsEditorProvider;
+  /** The open safetensors editors, as tests may see them (bounded: EditorProbe). */
+  readonly editors: EditorProbe;
   readonly runner: MergeRunner;
   /** The 'ZipLoRA' output channel's log (its recent lines). */
   readonly log: Log;
@@ -27,7 +29,8 @@ export function activate(context: vscode.ExtensionContext): ZipLoraApi {
   context.subscriptions.push(
     log,
     runner,
-    vscode.window.registerCustomEditorProvider(SafetensorsEditorProvider.viewType, editors, {
+    editors,
+    vscode.window.registerCustomEditorProvider(SAFETENSORS_EDITOR_VIEW_TYPE, editors, {
       // State is kept by the webview itself (setState); the host only keeps the file's header facts.
       webviewOptions: { retainContextWhenHidden: false },
       supportsMultipleEditorsPerDocument: true,

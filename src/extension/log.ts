@@ -1,12 +1,13 @@
 /** The ZipLoRA output channel: timestamped lines in the `ziplora-log` language (coloured by syntaxes/). */
 import * as vscode from 'vscode';
+import { RecentItems } from './recent-items';
 
 export const OUTPUT_CHANNEL_NAME = 'ZipLoRA';
 
 export class Log implements vscode.Disposable {
   readonly channel = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, 'ziplora-log');
   /** The last lines appended to the channel: the extension API cannot read an output channel back, tests can read these. */
-  private readonly recent: string[] = [];
+  private readonly recent = new RecentItems<string>(1000);
 
   line(text: string): void {
     const time = new Date().toTimeString().slice(0, 8);
@@ -15,12 +16,11 @@ export class Log implements vscode.Disposable {
       this.channel.appendLine(line);
       this.recent.push(line);
     }
-    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
   }
 
   /** The last (up to 1000) lines appended to the output channel. */
   recentLines(): readonly string[] {
-    return this.recent;
+    return this.recent.toArray();
   }
 
   show(): void {

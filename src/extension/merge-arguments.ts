@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { BackendName } from '../core/merge/backends';
 import { MERGE_OPTION_RULES, MergeOptionKey, validateMergeOptions } from '../core/merge/merge-options';
-import { DEFAULT_MERGE_OPTIONS, MergeRequest, OutputDtype } from '../core/merge/request';
+import { DEFAULT_MERGE_OPTIONS, MergeRequest, OutputDtype, sidecarPathFor } from '../core/merge/request';
 import { ColumnMode, SolverName } from '../core/merge/types';
 
 export interface MergeSettings {
@@ -61,7 +61,7 @@ export function defaultOutputPath(content: string, style: string, exists: (file:
   const base = path.join(path.dirname(content), `${stem(content)}+${stem(style)}.ziplora`);
   for (let n = 1; ; n++) {
     const candidate = `${base}${n === 1 ? '' : `-${n}`}.safetensors`;
-    if (!exists(candidate) && !exists(candidate.replace(/\.safetensors$/, '.ziplora.safetensors'))) return candidate;
+    if (!exists(candidate) && !exists(sidecarPathFor(candidate))) return candidate;
   }
 }
 

@@ -7,9 +7,8 @@ import * as vscode from 'vscode';
 import { MergeProgressTracker } from '../core/format/merge-progress';
 import { MergeRequest, MergeSummary } from '../core/merge/request';
 import { MergeCancelledError, RunningMerge, startMerge } from '../worker/client';
+import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
-
-export const SAFETENSORS_EDITOR = 'ziplora.safetensorsEditor';
 
 export class MergeRunner implements vscode.Disposable {
   private running: RunningMerge | undefined;
@@ -99,14 +98,14 @@ export class MergeRunner implements vscode.Disposable {
         this.log.line(`layer ${solved}/${layers} ${report.module}: content error ${report.contentError.toExponential(3)} (direct ${report.directContentError.toExponential(3)}), style error ${report.styleError.toExponential(3)} (direct ${report.directStyleError.toExponential(3)}), overlap ${report.overlapBefore.toFixed(4)} → ${report.overlapAfter.toFixed(4)}`);
       },
     });
-    token.onCancellationRequested(() => this.cancel());
-    return this.running.result;
+    const cancelling = token.onCancellationRequested(() => this.cancel());
+    return this.running.result.finally(() => cancelling.dispose());
   }
 
   private async offerResult(summary: MergeSummary): Promise<void> {
     const text = `Merged ${summary.layers.merged} layers into ${path.basename(summary.output)} in ${summary.seconds.toFixed(1)} s. Mean error vs direct merge: content ${summary.meanContentError.toExponential(2)} (${summary.meanDirectContentError.toExponential(2)}), style ${summary.meanStyleError.toExponential(2)} (${summary.meanDirectStyleError.toExponential(2)}).`;
     const choice = await vscode.window.showInformationMessage(text, 'Open Charts', 'Reveal Merged File');
-    if (choice === 'Open Charts') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.sidecar), SAFETENSORS_EDITOR);
+    if (choice === 'Open Charts') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.sidecar), SAFETENSORS_EDITOR_VIEW_TYPE);
     if (choice === 'Reveal Merged File') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(summary.output));
   }
 

@@ -7,9 +7,12 @@ export function setUpWebview(webview: vscode.Webview, extensionUri: vscode.Uri, 
   const dist = vscode.Uri.joinPath(extensionUri, 'dist');
   webview.options = { enableScripts: true, localResourceRoots: [dist] };
   webview.html = renderWebviewHtml({
-    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-    styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-    cspSource: webview.cspSource,
+    assets: {
+      kind: 'linked',
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      cspSource: webview.cspSource,
+    },
     nonce: randomBytes(16).toString('base64'),
     title,
   });

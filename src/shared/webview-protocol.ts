@@ -7,6 +7,19 @@ import type { LoraSummary } from '../core/lora/summary';
 import type { TensorStats } from '../core/stats/tensor-stats';
 import type { FileOverview, SidecarReport } from '../core/view/file-view';
 
+/** The core's data types the webview draws: it takes them from here, never from src/core (structure test). */
+export type { LoraLayerSummary, LoraSummary } from '../core/lora/summary';
+export type { LayerReport } from '../core/merge/layer-report';
+export type { TensorSummary } from '../core/safetensors/summary';
+export type { TensorStats } from '../core/stats/tensor-stats';
+export type { ReportData } from '../core/view/report-data';
+
+/**
+ * In a standalone report (`ziplora report`) there is no host: the page carries a ReportData as JSON in the
+ * element of this id, and the webview answers its own requests from it (webview/report-channel.ts).
+ */
+export const REPORT_DATA_ELEMENT_ID = 'ziplora-report-data';
+
 /** The editor shows the core's header-only overview of a file, and a sidecar's report, as they are. */
 export type FileView = FileOverview;
 export type ZipLoraView = SidecarReport;

@@ -1,11 +1,13 @@
 /**
  * The layering the README describes, checked on the sources: the core (used by the CLI, the worker and the
- * host) imports nothing above it and no `vscode`, and its modules import each other without cycles.
+ * host) imports nothing above it and no `vscode`, and its modules import each other without cycles; the
+ * webview (a browser bundle) imports only itself, a documented set of pure core modules and protocol types.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import ts from 'typescript';
 
 const root = path.resolve(__dirname, '../..');
 const coreDir = path.join(root, 'src/core');
@@ -44,6 +46,12 @@ export function layeringViolations(file: string, source: string): string[] {
     }
   }
   return problems;
+}
+
+/** A rule's self-check: each violating line alone gives one problem, the allowed lines together none. */
+function assertCatches(check: (file: string, source: string) => string[], file: string, violating: string[], allowed: string[]): void {
+  for (const line of violating) assert.equal(check(file, line).length, 1, line);
+  assert.deepEqual(check(file, allowed.join('\n')), []);
 }
 
 function findCycle(graph: Map<string, string[]>): string[] | null {
@@ -86,9 +94,8 @@ test('the layering check catches each way of importing upwards', () => {
     "import { y } from '../../../webview/format.js';",
     "import * as vscode from 'vscode';",
   ];
-  for (const line of upwards) assert.equal(layeringViolations(file, line).length, 1, line);
-  const allowed = "import { a } from '../merge/request';\nimport path from 'node:path';\nimport { b } from './naming';\nimport pkg from '../../../package.json';";
-  assert.deepEqual(layeringViolations(file, allowed), []);
+  const allowed = ["import { a } from '../merge/request';", "import path from 'node:path';", "import { b } from './naming';", "import pkg from '../../../package.json';"];
+  assertCatches(layeringViolations, file, upwards, allowed);
 });
 
 test('the core has no import cycles', () => {
@@ -96,4 +103,102 @@ test('the core has no import cycles', () => {
   const graph = new Map(files.map((file) => [file, importedSpecifiers(readFileSync(file, 'utf8')).filter((s) => s.startsWith('.')).map((s) => resolveRelative(file, s))]));
   const cycle = findCycle(graph);
   assert.equal(cycle, null, `import cycle: ${cycle?.map((f) => path.relative(root, f)).join(' → ')}`);
+});
+
+/** Each import of a file with whether it is erased at build time (`import type`, `export type`, or all-type named bindings). */
+export function importsOf(file: string, source: string): { specifier: string; typeOnly: boolean }[] {
+  const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true);
+  const found: { specifier: string; typeOnly: boolean }[] = [];
+  const allTypeBindings = (bindings: ts.NamedImportBindings | ts.NamedExportBindings | undefined) =>
+    bindings !== undefined && (ts.isNamedImports(bindings) || ts.isNamedExports(bindings)) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly);
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      found.push({ specifier: node.moduleSpecifier.text, typeOnly: Boolean(clause?.isTypeOnly || (clause && !clause.name && allTypeBindings(clause.namedBindings))) });
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      found.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly || allTypeBindings(node.exportClause) });
+    } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+      found.push({ specifier: node.arguments[0].text, typeOnly: false });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+const webviewDir = path.join(root, 'webview');
+/** The one webview file that imports the core; what it names is the pure module set (its comment says why each). */
+const WEBVIEW_CORE_GATE = path.join(webviewDir, 'core-modules.ts');
+const WEBVIEW_PROTOCOL = path.join(root, 'src/shared/webview-protocol.ts');
+const isUnder = (dir: string, target: string) => target.startsWith(dir + path.sep);
+
+/** What a webview file may not import, as `file: specifier (why)`: the browser bundle's boundary. */
+export function webviewImportViolations(file: string, source: string): string[] {
+  const where = path.relative(root, file);
+  return importsOf(file, source).flatMap(({ specifier }) => {
+    if (specifier === 'vscode' || specifier.startsWith('node:')) return [`${where}: ${specifier} (the webview runs in a browser sandbox)`];
+    // npm packages for the browser (chart.js, @vscode-elements) are the bundle's own dependencies.
+    if (!specifier.startsWith('.')) return [];
+    const target = resolveRelative(file, specifier);
+    if (isUnder(webviewDir, target)) return [];
+    // The protocol: its types, and its constants (the pure-closure check below covers its runtime imports).
+    if (target === WEBVIEW_PROTOCOL) return [];
+    if (file === WEBVIEW_CORE_GATE && isUnder(coreDir, target)) return [];
+    return [`${where}: ${specifier} (outside webview/: the core only through webview/core-modules.ts, src/shared only the protocol)`];
+  });
+}
+
+/** Runtime imports in the closure of `modules` that a browser bundle cannot run, as `file: specifier`. */
+export function impureImports(modules: string[], read: (file: string) => string): string[] {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const { specifier, typeOnly } of importsOf(file, read(file))) {
+      if (typeOnly) continue;
+      const target = specifier.startsWith('.') ? resolveRelative(file, specifier) : '';
+      if (target && (isUnder(coreDir, target) || target === WEBVIEW_PROTOCOL) && target.endsWith('.ts')) visit(target);
+      else problems.push(`${path.relative(root, file)}: ${specifier}`);
+    }
+  };
+  modules.forEach(visit);
+  return problems;
+}
+
+test('the webview imports only webview/, the pure core modules of webview/core-modules.ts, and the webview protocol', () => {
+  const files = sourceFiles(webviewDir);
+  assert.ok(files.includes(WEBVIEW_CORE_GATE) && files.length > 20, `expected the webview's sources under ${webviewDir}, found ${files.length}`);
+  const problems = files.flatMap((file) => webviewImportViolations(file, readFileSync(file, 'utf8')));
+  assert.deepEqual(problems, [], `the webview's imports leave its boundary:\n${problems.join('\n')}`);
+  const gate = importsOf(WEBVIEW_CORE_GATE, readFileSync(WEBVIEW_CORE_GATE, 'utf8')).map((i) => resolveRelative(WEBVIEW_CORE_GATE, i.specifier));
+  assert.ok(gate.length > 0 && gate.every((target) => isUnder(coreDir, target)), `webview/core-modules.ts names only core modules: ${gate.join(', ')}`);
+  const impure = impureImports([...gate, WEBVIEW_PROTOCOL], (file) => readFileSync(file, 'utf8'));
+  assert.deepEqual(impure, [], `a module the webview runs imports what a browser bundle cannot run (node:, vscode, a package, or code outside src/core):\n${impure.join('\n')}`);
+});
+
+test('the webview import check catches each way out of the webview and each impure core import', () => {
+  const file = path.join(webviewDir, 'views/example.ts');
+  // Why each is refused, then the line.
+  const outside = Object.values({
+    'core code not through the gate': "import { blockOf } from '../../src/core/lora/network-blocks.js';",
+    'core types not through the protocol': "import type { LoraSummary } from '../../src/core/lora/summary.js';",
+    'host-side shared code': "import { comparisonView } from '../../src/shared/comparison-view.js';",
+    'the extension host': "export { x } from '../../src/extension/log.js';",
+    'a Node built-in, dynamically': "const fs = await import('node:fs');",
+    'the VS Code API': "import * as vscode from 'vscode';",
+  });
+  const allowed = [
+    "import type { FileView } from '../../src/shared/webview-protocol.js';",
+    "import { REPORT_DATA_ELEMENT_ID, type HostToWebview } from '../../src/shared/webview-protocol.js';",
+    "import { el } from '../dom.js';",
+    "import { Chart } from 'chart.js';",
+    "import { blockOf } from '../core-modules.js';",
+  ];
+  assertCatches(webviewImportViolations, file, outside, allowed);
+  const sources: Record<string, string> = {
+    [path.join(coreDir, 'pure.ts')]: "import { b } from './helper';\nimport type { Big } from './heavy';",
+    [path.join(coreDir, 'helper.ts')]: "import { readFileSync } from 'node:fs';\nimport * as tf from '@tensorflow/tfjs-core';\nimport { log } from '../extension/log';",
+  };
+  assert.deepEqual(impureImports([path.join(coreDir, 'pure.ts')], (f) => sources[f]), ['src/core/helper.ts: node:fs', 'src/core/helper.ts: @tensorflow/tfjs-core', 'src/core/helper.ts: ../extension/log']);
 });

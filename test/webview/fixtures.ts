@@ -5,7 +5,7 @@
  */
 import type { LoraLayerSummary } from '../../src/core/lora/summary.js';
 import type { LayerReport } from '../../src/core/merge/layer-report.js';
-import type { TensorSummary } from '../../src/core/safetensors/summary.js';
+import { dtypeBreakdown, parameterCount, type TensorSummary } from '../../src/core/safetensors/summary.js';
 import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
 import type { FileView, HostToWebview } from '../../src/shared/webview-protocol.js';
 import { seededRandom } from '../support/lora-generators.js';
@@ -94,19 +94,11 @@ export const METADATA: Readonly<Record<string, string>> = {
 
 export function fileView(): FileView {
   const bytes = TENSORS[TENSORS.length - 1].dataOffsets[1] + 8 + 250_000;
-  const parameters = TENSORS.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-  const byDtype = new Map<string, { tensors: number; parameters: number; bytes: number }>();
-  for (const t of TENSORS) {
-    const e = byDtype.get(t.dtype) ?? { tensors: 0, parameters: 0, bytes: 0 };
-    e.tensors++;
-    e.parameters += t.shape.reduce((a, b) => a * b, 1);
-    e.bytes += t.dataOffsets[1] - t.dataOffsets[0];
-    byDtype.set(t.dtype, e);
-  }
   return {
     summary: { file: '/workspace/loras/subject_style_ziplora.safetensors', bytes, headerBytes: 250_000, metadata: METADATA, tensors: TENSORS },
-    parameters,
-    dtypes: [...byDtype].map(([dtype, e]) => ({ dtype: dtype as TensorSummary['dtype'], ...e })).sort((a, b) => b.bytes - a.bytes),
+    // The header's totals as the host computes them (the webview only shows them).
+    parameters: parameterCount(TENSORS),
+    dtypes: dtypeBreakdown(TENSORS),
     kind: 'LoRA, kohya (SDXL)',
     lora: {
       format: 'kohya',

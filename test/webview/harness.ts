@@ -28,7 +28,7 @@ export interface WebviewServer {
 }
 
 /** dist/webview.js and dist/webview.css as esbuild.js builds them, without touching dist/. */
-async function bundleWebview(): Promise<{ js: string; css: string }> {
+export async function bundleWebview(): Promise<{ js: string; css: string }> {
   const result = await esbuild.build({
     bundle: true,
     platform: 'browser',
@@ -56,9 +56,7 @@ export async function startWebviewServer(): Promise<WebviewServer> {
     if (path === '/webview.css') return void response.writeHead(200, { 'content-type': 'text/css' }).end(bundle.css);
     if (path === '/') {
       const html = renderWebviewHtml({
-        scriptUri: `${origin}/webview.js`,
-        styleUri: `${origin}/webview.css`,
-        cspSource: origin,
+        assets: { kind: 'linked', scriptUri: `${origin}/webview.js`, styleUri: `${origin}/webview.css`, cspSource: origin },
         nonce: randomBytes(16).toString('base64url'),
         title: 'subject_style_ziplora.safetensors',
       });

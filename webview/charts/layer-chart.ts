@@ -6,8 +6,7 @@
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el, liveRegion } from '../dom.js';
-import { blockSpans, type BlockSpan } from '../../src/core/lora/network-blocks.js';
-import { blockLabels } from '../../src/core/view/block-labels.js';
+import { blockLabels, blockSpans, type BlockSpan } from '../core-modules.js';
 import { axisStyle, sharedOptions } from './chart-style.js';
 import type { ChartPalette, SeriesColor } from './palette.js';
 import { withAlpha } from './palette.js';
@@ -99,38 +98,11 @@ export class LayerChart extends ThemedChart<LayerChartType, (number | null)[], s
 
   protected configuration(palette: ChartPalette): ChartConfiguration<LayerChartType, (number | null)[], string> {
     const { spec } = this;
-    const line = spec.style === 'line';
     const base = sharedOptions(palette);
     const y = axisStyle(palette, this.yAxisTitle);
     return {
       type: spec.style,
-      data: {
-        labels: [...spec.modules],
-        datasets: this.series.map((s) => {
-          const color = palette.series[s.color];
-          const asBar = !line || s.baseline;
-          return {
-            type: asBar ? 'bar' : 'line',
-            label: s.label,
-            data: [...s.values],
-            borderColor: color,
-            backgroundColor: !asBar ? color : withAlpha(color, line ? 0.3 : 0.85),
-            borderWidth: asBar ? 0 : 1.25,
-            // Baseline bars overlap rather than sit side by side (each would be a fraction of a pixel wide).
-            grouped: false,
-            order: asBar ? 1 : 0,
-            pointRadius: 0,
-            pointHoverRadius: line ? 3 : 0,
-            pointHitRadius: 0,
-            // Each layer is one step: at 1,000 layers a line with steps reads like bars, without bars' gaps.
-            stepped: line ? 'middle' : false,
-            spanGaps: false,
-            barPercentage: 1,
-            categoryPercentage: 1,
-            minBarLength: 1,
-          };
-        }) as ChartConfiguration<LayerChartType, (number | null)[], string>['data']['datasets'],
-      },
+      data: { labels: [...spec.modules], datasets: this.datasets(palette) },
       options: {
         ...(base as object),
         layout: { padding: { bottom: BLOCK_LABEL_HEIGHT, right: 4 } },
@@ -159,6 +131,35 @@ export class LayerChart extends ThemedChart<LayerChartType, (number | null)[], s
       },
       plugins: [this.blockBandsPlugin(palette), this.selectionPlugin(palette)],
     } as ChartConfiguration<LayerChartType, (number | null)[], string>;
+  }
+
+  /** One dataset a series: bars, or a stepped line over baseline bars (one step a layer). */
+  private datasets(palette: ChartPalette): ChartConfiguration<LayerChartType, (number | null)[], string>['data']['datasets'] {
+    const line = this.spec.style === 'line';
+    return this.series.map((s) => {
+      const color = palette.series[s.color];
+      const asBar = !line || s.baseline;
+      return {
+        type: asBar ? 'bar' : 'line',
+        label: s.label,
+        data: [...s.values],
+        borderColor: color,
+        backgroundColor: !asBar ? color : withAlpha(color, line ? 0.3 : 0.85),
+        borderWidth: asBar ? 0 : 1.25,
+        // Baseline bars overlap rather than sit side by side (each would be a fraction of a pixel wide).
+        grouped: false,
+        order: asBar ? 1 : 0,
+        pointRadius: 0,
+        pointHoverRadius: line ? 3 : 0,
+        pointHitRadius: 0,
+        // Each layer is one step: at 1,000 layers a line with steps reads like bars, without bars' gaps.
+        stepped: line ? 'middle' : false,
+        spanGaps: false,
+        barPercentage: 1,
+        categoryPercentage: 1,
+        minBarLength: 1,
+      };
+    }) as ChartConfiguration<LayerChartType, (number | null)[], string>['data']['datasets'];
   }
 
   private indexAtPixel(x: number | null): number | null {

@@ -6,7 +6,7 @@ import type { ComparisonView } from '../../src/shared/webview-protocol.js';
 import { LayerChart } from '../charts/layer-chart.js';
 import { definitionList, el, sectionHeading } from '../dom.js';
 import { baseName, formatInteger, formatValue } from '../format.js';
-import { inNetworkOrder } from '../../src/core/lora/network-blocks.js';
+import { inNetworkOrder } from '../core-modules.js';
 
 /** Lists at most this many names; the rest are counted. */
 const LIST_LIMIT = 50;

@@ -3,8 +3,7 @@
  * block, and the per-layer table. Per-layer measures need the tensor data, so they arrive later
  * (`loraLayers`); until then the tab says they are being computed. Chart and table select together.
  */
-import type { LoraLayerSummary } from '../../src/core/lora/summary.js';
-import type { FileView } from '../../src/shared/webview-protocol.js';
+import type { FileView, LoraLayerSummary } from '../../src/shared/webview-protocol.js';
 import { LayerChart } from '../charts/layer-chart.js';
 import { SimpleBarChart } from '../charts/simple-bar-chart.js';
 import { FilterBox } from '../components/filter-box.js';
@@ -12,7 +11,7 @@ import { VirtualTable, type Column } from '../components/virtual-table.js';
 import { definitionList, el, sectionHeading, spinner } from '../dom.js';
 import { formatInteger, formatValue } from '../format.js';
 import { compareNatural } from '../natural-order.js';
-import { blockOf, inNetworkOrder } from '../../src/core/lora/network-blocks.js';
+import { blockOf, inNetworkOrder } from '../core-modules.js';
 import type { LoraMetric } from '../state.js';
 import type { ViewContext } from './view-context.js';
 

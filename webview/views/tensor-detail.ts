@@ -1,6 +1,5 @@
 /** The selected tensor: its header entry, then its value statistics and histogram once the host sends them. */
-import type { TensorSummary } from '../../src/core/safetensors/summary.js';
-import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
+import type { TensorStats, TensorSummary } from '../../src/shared/webview-protocol.js';
 import { SimpleBarChart } from '../charts/simple-bar-chart.js';
 import { definitionList, el, sectionHeading, spinner } from '../dom.js';
 import { elementCount, formatBytes, formatCount, formatInteger, formatPercent, formatShape, formatValue } from '../format.js';

@@ -2,9 +2,7 @@
  * Tensors tab: every tensor in a virtualised, sortable, filterable table; selecting one asks the host for its
  * statistics (computed in the worker) and shows them beside the table.
  */
-import type { TensorSummary } from '../../src/core/safetensors/summary.js';
-import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
-import type { FileView } from '../../src/shared/webview-protocol.js';
+import type { FileView, TensorStats, TensorSummary } from '../../src/shared/webview-protocol.js';
 import { FilterBox } from '../components/filter-box.js';
 import { VirtualTable, type Column } from '../components/virtual-table.js';
 import { el } from '../dom.js';

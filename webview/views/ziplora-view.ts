@@ -3,17 +3,14 @@
  * sparsity, column overlap before and after merging, relative errors of ZipLoRA and of the direct merge.
  * Opening a layer asks the host for its coefficients and shows m_c against m_s per column with its numbers.
  */
-import type { LayerReport } from '../../src/core/merge/layer-report.js';
-import type { ZipLoraView } from '../../src/shared/webview-protocol.js';
+import type { LayerReport, ZipLoraView } from '../../src/shared/webview-protocol.js';
 import { CoefficientScatter } from '../charts/coefficient-scatter.js';
 import { LayerChart, type LayerChartSpec } from '../charts/layer-chart.js';
 import { definitionList, el, sectionHeading, spinner } from '../dom.js';
 import { formatInteger, formatPercent, formatValue } from '../format.js';
-import { blockOf, inNetworkOrder } from '../../src/core/lora/network-blocks.js';
+import { blockOf, DEFAULT_SPARSITY_THRESHOLD, inNetworkOrder } from '../core-modules.js';
 import type { ViewContext } from './view-context.js';
 
-/** DEFAULT_SPARSITY_THRESHOLD of src/core/merge/layer-report.ts (the webview imports types only). */
-const DEFAULT_SPARSITY_THRESHOLD = 0.05;
 /** ‖ΔW_merged‖ / ‖ΔW_direct‖ below this means the merge lost most of the layer. */
 const COLLAPSE_RATIO = 0.5;
 

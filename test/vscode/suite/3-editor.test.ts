@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { SAFETENSORS_EDITOR_VIEW_TYPE as EDITOR } from '../../../src/extension/editor/view-type';
 import { sidecarPathFor } from '../../../src/core/merge/request';
 import { withSafetensors } from '../../../src/core/safetensors/reader';
 import { readSidecar, SD15_LAYERS, writePair } from '../../support/merge-fixtures';
-import { api, closeAllEditors, recordCommands, waitForEditor, workspaceDir } from './helpers';
-
-const EDITOR = 'ziplora.safetensorsEditor';
+import { api, closeAllEditors, recordCommands, waitForEditor, wasSent, workspaceDir } from './helpers';
 
 suite('safetensors editor', () => {
   suiteSetup(async () => {
@@ -40,7 +39,7 @@ suite('safetensors editor', () => {
     await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(pointer), EDITOR);
     const state = await waitForEditor(pointer, ['fileError']);
     assert.match(state.error ?? '', /LFS/i, `error shown: ${state.error}`);
-    assert.ok(!state.sent.includes('file'), 'a malformed file was sent as a file view');
+    assert.ok(!wasSent(state, 'file'), 'a malformed file was sent as a file view');
     // Another command still works afterwards: compare two LoRAs in the worker.
     const { content, style } = await writePair(workspaceDir('after-error'));
     const report = await vscode.commands.executeCommand<{ text: string } | undefined>('ziplora.compareLoras', { first: content, second: style });
@@ -68,7 +67,7 @@ suite('the webview\'s requests, answered by the host', () => {
     const tensor = state.view.summary.tensors.find((t) => t.name.endsWith('lora_down.weight'))!;
     await editors.receiveFromWebview(merged, { type: 'requestTensorStats', name: tensor.name });
     const values = await withSafetensors(merged, (file) => file.readF32(tensor.name));
-    const stats = editors.stateOf(merged)!.answers.at(-1);
+    const stats = editors.stateOf(merged)!.recent.at(-1);
     assert.ok(stats?.type === 'tensorStats' && stats.name === tensor.name && stats.stats, `answer: ${JSON.stringify(stats)}`);
     assert.equal(stats.stats.count, values.length);
     assert.equal(stats.stats.min, Math.min(...values));
@@ -78,7 +77,7 @@ suite('the webview\'s requests, answered by the host', () => {
     const module = SD15_LAYERS[2].canonical;
     await editors.receiveFromWebview(merged, { type: 'requestLayerCoefficients', module });
     const { coefficients } = await readSidecar(sidecarPathFor(merged));
-    const answer = editors.stateOf(merged)!.answers.at(-1);
+    const answer = editors.stateOf(merged)!.recent.at(-1);
     assert.ok(answer?.type === 'layerCoefficients' && answer.module === module && !answer.error, `answer: ${JSON.stringify(answer)?.slice(0, 300)}`);
     assert.deepEqual(answer.mContent, [...coefficients.get(module)!.mContent]);
     assert.deepEqual(answer.mStyle, [...coefficients.get(module)!.mStyle]);

@@ -38,12 +38,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
   }
 }
 
-/** Polls `ziplora.editorState` until the editor on `file` has posted every message type in `types`. */
+/** Polls `ziplora.editorState` until the editor on `file` has recently posted every message type in `types`. */
 export function waitForEditor(file: string, types: string[]): Promise<EditorState> {
   return waitFor(`the editor on ${path.basename(file)} to be sent ${types.join(', ')}`, async () => {
     const state = await vscode.commands.executeCommand<EditorState | undefined>('ziplora.editorState', file);
-    return state && types.every((t) => state.sent.includes(t as never)) ? state : undefined;
+    return state && types.every((t) => wasSent(state, t)) ? state : undefined;
   });
+}
+
+/** Whether a message of this type is among the editor's recent messages to its webview. */
+export function wasSent(state: EditorState, type: string): boolean {
+  return state.recent.some((message) => message.type === type);
 }
 
 export async function closeAllEditors(): Promise<void> {
@@ -51,7 +56,7 @@ export async function closeAllEditors(): Promise<void> {
 }
 
 /** package.json of the extension under test (its contributions). */
-export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]> } } {
+export function manifest(): { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]>; customEditors: { viewType: string }[] } } {
   return extension().packageJSON;
 }
 

@@ -1,0 +1,77 @@
+/**
+ * The standalone report (`ziplora report`) in Chromium: the same page builder as the VS Code webview with the
+ * bundle and data inlined, under its own strict CSP, drawing the ZipLoRA tab in the browser's light or dark
+ * scheme and answering a layer's coefficients from the inlined data.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { ReportData } from '../../src/shared/webview-protocol.js';
+import { renderHtmlReport, type WebviewBundle } from '../../src/shared/html-report.js';
+import { fileView, layerCoefficients, MODULES } from './fixtures.js';
+import { bundleWebview, countPixelsNear, launchChromium, openTab } from './harness.js';
+
+/** Only layer 5's coefficients are inlined: the test opens that layer, and another one reports what is missing. */
+const OPENED = 5;
+
+function reportData(): ReportData {
+  const { mContent, mStyle } = layerCoefficients(MODULES[OPENED].module, MODULES[OPENED].in);
+  const base64 = (values: readonly number[]) => Buffer.from(new Float32Array(values).buffer).toString('base64');
+  return { view: fileView(), coefficients: { [MODULES[OPENED].module]: [base64(mContent), base64(mStyle)] } };
+}
+
+let browser: Browser;
+let html: string;
+
+before(async () => {
+  const bundle = await bundleWebview();
+  const assets: WebviewBundle = { script: bundle.js, style: bundle.css };
+  html = renderHtmlReport(reportData(), assets);
+  browser = await launchChromium();
+});
+after(() => browser?.close());
+
+async function openReport(colorScheme: 'light' | 'dark'): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => void (message.type() === 'error' && problems.push(`console: ${message.text()}`)));
+  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => console.error('CSP: ' + e.violatedDirective));`);
+  await page.setContent(html, { waitUntil: 'load' });
+  return { page, problems };
+}
+
+describe('standalone report', () => {
+  it('renders under its CSP in the light scheme and answers a layer from the inlined coefficients', async () => {
+    const { page, problems } = await openReport('light');
+    await page.locator('.overview').waitFor();
+    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; img-src data:; style-src &#39;nonce-/);
+    assert.equal(await page.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(255, 255, 255)', 'Light Modern background');
+
+    await openTab(page, 'ZipLoRA');
+    const canvas = page.locator('.ziplora .layer-chart canvas').first();
+    await canvas.waitFor();
+    await canvas.focus();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < OPENED; i++) await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    const detail = page.locator('.ziplora .layer-detail');
+    await detail.locator('canvas').waitFor();
+    assert.equal(await detail.locator('.tensor-name').innerText(), MODULES[OPENED].module);
+    await page.waitForTimeout(100);
+    assert.ok((await countPixelsNear(page, '.ziplora .layer-detail canvas', '#652d90', 60)) > 200, 'scatter points drawn in the report theme\'s purple');
+
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await detail.getByText('not in this report').waitFor();
+    assert.deepEqual(problems, [], 'no CSP violation or page error');
+  });
+
+  it('follows a dark system scheme', async () => {
+    const { page, problems } = await openReport('dark');
+    await page.locator('.overview').waitFor();
+    assert.equal(await page.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(31, 31, 31)', 'Dark Modern background');
+    assert.deepEqual(problems, []);
+  });
+});
