@@ -1,5 +1,10 @@
-/** Small helpers the families' recognisers share: counting blocks, testing paths, wording the evidence. */
-import { TransformerLayerInfo } from './types';
+/** Small helpers the families' recognisers share: counting blocks, testing paths, wording the evidence, metadata rules. */
+import { MetadataRule, TransformerLayerInfo } from './types';
+
+/** kohya / sd-scripts' `ss_base_model_version` matching `pattern`. */
+export const kohyaBaseModel = (order: number, pattern: RegExp): MetadataRule => ({ order, key: 'ss_base_model_version', pattern });
+/** The model spec's `modelspec.architecture` matching `pattern`. */
+export const modelspecArchitecture = (order: number, pattern: RegExp): MetadataRule => ({ order, key: 'modelspec.architecture', pattern });
 
 /** The value that occurs most often (the first of equals), or undefined for none. */
 export function mostCommon(values: readonly number[]): number | undefined {
@@ -34,16 +39,4 @@ export function jointDiffusersBlocks(layers: readonly TransformerLayerInfo[]): {
   if (!has(layers, /^transformer_blocks\.\d+\.attn\./)) return undefined;
   const count = blockCount(layers, 'transformer_blocks');
   return { count, evidence: `joint transformer blocks (attn.to_q …, no single-stream blocks): ${blocksEvidence(count, 'transformer_blocks')}` };
-}
-
-/** Double- and single-stream blocks in either naming: their counts in words, or undefined when the file has no stream blocks. */
-export function streamBlocks(layers: readonly TransformerLayerInfo[]): { double: number; single: number; counts: string[] } | undefined {
-  if (!has(layers, /^(double_blocks|single_blocks|single_transformer_blocks)\./)) return undefined;
-  const double = Math.max(blockCount(layers, 'double_blocks'), blockCount(layers, 'transformer_blocks'));
-  const single = Math.max(blockCount(layers, 'single_blocks'), blockCount(layers, 'single_transformer_blocks'));
-  const counts = [
-    double && blocksEvidence(double, has(layers, /^double_blocks\./) ? 'double_blocks' : 'transformer_blocks'),
-    single && blocksEvidence(single, has(layers, /^single_blocks\./) ? 'single_blocks' : 'single_transformer_blocks'),
-  ].filter(Boolean) as string[];
-  return { double, single, counts };
 }

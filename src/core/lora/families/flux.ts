@@ -7,8 +7,9 @@
  * Text encoders: CLIP-L and T5, which sd-scripts writes as `lora_te1_` and `lora_te3_` (early versions `lora_te2_`)
  * and diffusers calls `text_encoder` / `text_encoder_2`.
  */
-import { jointDiffusersBlocks, streamBlocks, withHidden } from './evidence';
-import { FamilySpec } from './types';
+import { jointDiffusersBlocks, kohyaBaseModel, modelspecArchitecture, withHidden } from './evidence';
+import { STREAM_CHART_STAGES, streamBlocks } from './stream-blocks';
+import { FamilySpec, TransformerNames } from './types';
 
 /**
  * The BFL module an XLabs double-block factor belongs to (as diffusers' and ComfyUI's XLabs converters map it);
@@ -21,13 +22,51 @@ function xlabsModule(blocks: string, index: string, projection: string, stream: 
 
 const BFL_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
 
+const NAMES: TransformerNames = {
+  blocks: [
+    {
+      diffusers: 'transformer_blocks',
+      native: 'double_blocks',
+      renames: {
+        'attn.to_out.0': 'img_attn.proj',
+        'attn.to_add_out': 'txt_attn.proj',
+        'norm1.linear': 'img_mod.lin',
+        'norm1_context.linear': 'txt_mod.lin',
+        'ff.net.0.proj': 'img_mlp.0',
+        'ff.net.2': 'img_mlp.2',
+        'ff_context.net.0.proj': 'txt_mlp.0',
+        'ff_context.net.2': 'txt_mlp.2',
+      },
+      fused: {
+        'img_attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
+        'txt_attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
+      },
+    },
+    {
+      diffusers: 'single_transformer_blocks',
+      native: 'single_blocks',
+      renames: { 'norm.linear': 'modulation.lin', proj_out: 'linear2' },
+      fused: { linear1: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'] },
+    },
+  ],
+  globals: {
+    x_embedder: 'img_in',
+    context_embedder: 'txt_in',
+    'time_text_embed.timestep_embedder.linear_1': 'time_in.in_layer',
+    'time_text_embed.timestep_embedder.linear_2': 'time_in.out_layer',
+    'time_text_embed.text_embedder.linear_1': 'vector_in.in_layer',
+    'time_text_embed.text_embedder.linear_2': 'vector_in.out_layer',
+    'time_text_embed.guidance_embedder.linear_1': 'guidance_in.in_layer',
+    'time_text_embed.guidance_embedder.linear_2': 'guidance_in.out_layer',
+    proj_out: 'final_layer.linear',
+  },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
+};
+
 export const FLUX: FamilySpec<'flux'> = {
   id: 'flux',
   label: 'Flux',
-  metadata: [
-    { order: 4, key: 'ss_base_model_version', pattern: /flux/i },
-    { order: 8, key: 'modelspec.architecture', pattern: /flux/i },
-  ],
+  metadata: [kohyaBaseModel(4, /flux/i), modelspecArchitecture(8, /flux/i)],
   recognisers: [
     {
       order: 141,
@@ -67,53 +106,9 @@ export const FLUX: FamilySpec<'flux'> = {
     { component: 'transformer', pattern: /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed)\./ },
     { component: 'transformer', pattern: BFL_PATHS },
   ],
-  names: {
-    blocks: [
-      {
-        diffusers: 'transformer_blocks',
-        native: 'double_blocks',
-        renames: {
-          'attn.to_out.0': 'img_attn.proj',
-          'attn.to_add_out': 'txt_attn.proj',
-          'norm1.linear': 'img_mod.lin',
-          'norm1_context.linear': 'txt_mod.lin',
-          'ff.net.0.proj': 'img_mlp.0',
-          'ff.net.2': 'img_mlp.2',
-          'ff_context.net.0.proj': 'txt_mlp.0',
-          'ff_context.net.2': 'txt_mlp.2',
-        },
-        fused: {
-          'img_attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
-          'txt_attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
-        },
-      },
-      {
-        diffusers: 'single_transformer_blocks',
-        native: 'single_blocks',
-        renames: { 'norm.linear': 'modulation.lin', proj_out: 'linear2' },
-        fused: { linear1: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'] },
-      },
-    ],
-    globals: {
-      x_embedder: 'img_in',
-      context_embedder: 'txt_in',
-      'time_text_embed.timestep_embedder.linear_1': 'time_in.in_layer',
-      'time_text_embed.timestep_embedder.linear_2': 'time_in.out_layer',
-      'time_text_embed.text_embedder.linear_1': 'vector_in.in_layer',
-      'time_text_embed.text_embedder.linear_2': 'vector_in.out_layer',
-      'time_text_embed.guidance_embedder.linear_1': 'guidance_in.in_layer',
-      'time_text_embed.guidance_embedder.linear_2': 'guidance_in.out_layer',
-      proj_out: 'final_layer.linear',
-    },
-    swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
-  },
+  names: NAMES,
   mlpRatio: 4,
-  chartStages: {
-    double_blocks: { rank: 1, short: 'db' },
-    single_transformer_blocks: { rank: 3, short: 'stb' },
-    single_blocks: { rank: 3, short: 'sb' },
-    final_layer: { rank: 4 },
-  },
+  chartStages: STREAM_CHART_STAGES,
   fileLooks: [{ order: 7, test: (names) => names.some((n) => /^(double_blocks|single_blocks)\.\d+\..*\.weight$/.test(n)), looksLike: 'a full Flux transformer checkpoint' }],
   factorNamings: [
     {

@@ -6,11 +6,52 @@
  * remapped there by a custom function, not a plain rename). `norm_out.linear` is in swappedGlobals (halves swapped).
  * 20 double + 40 single blocks, 3072 wide (diffusers' config; Flux has 19 + 38); single-stream MLP 4 × hidden.
  */
-import { has, jointDiffusersBlocks, streamBlocks, withHidden } from './evidence';
-import { FamilySpec } from './types';
+import { has, jointDiffusersBlocks, withHidden } from './evidence';
+import { STREAM_CHART_STAGES, streamBlocks } from './stream-blocks';
+import { FamilySpec, TransformerNames } from './types';
 
 const NATIVE_NAMES = /^(double_blocks\.\d+\.(img|txt)_(attn_qkv|attn_proj|mlp\.fc\d|mod\.linear)|single_blocks\.\d+\.modulation\.linear)$/;
 const OWN_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
+
+const NAMES: TransformerNames = {
+  blocks: [
+    {
+      diffusers: 'transformer_blocks',
+      native: 'double_blocks',
+      renames: {
+        'attn.to_out.0': 'img_attn_proj',
+        'attn.to_add_out': 'txt_attn_proj',
+        'norm1.linear': 'img_mod.linear',
+        'norm1_context.linear': 'txt_mod.linear',
+        'ff.net.0.proj': 'img_mlp.fc1',
+        'ff.net.2': 'img_mlp.fc2',
+        'ff_context.net.0.proj': 'txt_mlp.fc1',
+        'ff_context.net.2': 'txt_mlp.fc2',
+      },
+      fused: {
+        img_attn_qkv: ['attn.to_q', 'attn.to_k', 'attn.to_v'],
+        txt_attn_qkv: ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
+      },
+    },
+    {
+      diffusers: 'single_transformer_blocks',
+      native: 'single_blocks',
+      renames: { proj_out: 'linear2', 'norm.linear': 'modulation.linear' },
+      fused: { linear1: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'] },
+    },
+  ],
+  globals: {
+    'x_embedder.proj': 'img_in.proj',
+    'time_text_embed.timestep_embedder.linear_1': 'time_in.mlp.0',
+    'time_text_embed.timestep_embedder.linear_2': 'time_in.mlp.2',
+    'time_text_embed.guidance_embedder.linear_1': 'guidance_in.mlp.0',
+    'time_text_embed.guidance_embedder.linear_2': 'guidance_in.mlp.2',
+    'time_text_embed.text_embedder.linear_1': 'vector_in.in_layer',
+    'time_text_embed.text_embedder.linear_2': 'vector_in.out_layer',
+    proj_out: 'final_layer.linear',
+  },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
+};
 
 export const HUNYUAN_VIDEO: FamilySpec<'hunyuan-video'> = {
   id: 'hunyuan-video',
@@ -41,50 +82,7 @@ export const HUNYUAN_VIDEO: FamilySpec<'hunyuan-video'> = {
   nativePaths: OWN_PATHS,
   diffusersPaths: /^(transformer_blocks|single_transformer_blocks|time_text_embed|proj_out|norm_out)\b/,
   barePaths: [{ component: 'transformer', pattern: OWN_PATHS }],
-  names: {
-    blocks: [
-      {
-        diffusers: 'transformer_blocks',
-        native: 'double_blocks',
-        renames: {
-          'attn.to_out.0': 'img_attn_proj',
-          'attn.to_add_out': 'txt_attn_proj',
-          'norm1.linear': 'img_mod.linear',
-          'norm1_context.linear': 'txt_mod.linear',
-          'ff.net.0.proj': 'img_mlp.fc1',
-          'ff.net.2': 'img_mlp.fc2',
-          'ff_context.net.0.proj': 'txt_mlp.fc1',
-          'ff_context.net.2': 'txt_mlp.fc2',
-        },
-        fused: {
-          img_attn_qkv: ['attn.to_q', 'attn.to_k', 'attn.to_v'],
-          txt_attn_qkv: ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
-        },
-      },
-      {
-        diffusers: 'single_transformer_blocks',
-        native: 'single_blocks',
-        renames: { proj_out: 'linear2', 'norm.linear': 'modulation.linear' },
-        fused: { linear1: ['attn.to_q', 'attn.to_k', 'attn.to_v', 'proj_mlp'] },
-      },
-    ],
-    globals: {
-      'x_embedder.proj': 'img_in.proj',
-      'time_text_embed.timestep_embedder.linear_1': 'time_in.mlp.0',
-      'time_text_embed.timestep_embedder.linear_2': 'time_in.mlp.2',
-      'time_text_embed.guidance_embedder.linear_1': 'guidance_in.mlp.0',
-      'time_text_embed.guidance_embedder.linear_2': 'guidance_in.mlp.2',
-      'time_text_embed.text_embedder.linear_1': 'vector_in.in_layer',
-      'time_text_embed.text_embedder.linear_2': 'vector_in.out_layer',
-      proj_out: 'final_layer.linear',
-    },
-    swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
-  },
+  names: NAMES,
   mlpRatio: 4,
-  chartStages: {
-    double_blocks: { rank: 1, short: 'db' },
-    single_transformer_blocks: { rank: 3, short: 'stb' },
-    single_blocks: { rank: 3, short: 'sb' },
-    final_layer: { rank: 4 },
-  },
+  chartStages: STREAM_CHART_STAGES,
 };

@@ -4,21 +4,14 @@
  * (diffusers' _convert_non_diffusers_lumina2_lora_to_diffusers). 2304 wide.
  */
 import { withHidden } from './evidence';
-import { NEXT_DIT_BARE_PATHS, NEXT_DIT_COMPOUNDS, NEXT_DIT_DIFFUSERS_PATHS, NEXT_DIT_NATIVE_PATHS, NEXT_DIT_STAGES, nextDitBlocks, nextDitEvidence } from './next-dit';
+import { NEXT_DIT_SPEC, nextDitBlocks, nextDitEvidence, nextDitRecogniser } from './next-dit';
 import { FamilySpec } from './types';
 
 export const LUMINA2: FamilySpec<'lumina2'> = {
   id: 'lumina2',
   label: 'Lumina 2',
   recognisers: [
-    {
-      order: 131,
-      reads: 'transformer',
-      recognise: ({ transformer, hidden }) => {
-        const nextDit = nextDitEvidence(transformer, hidden);
-        return nextDit?.lumina2 ? { label: 'Lumina 2', evidence: withHidden(nextDit.evidence, hidden) } : undefined;
-      },
-    },
+    nextDitRecogniser(131, 'lumina2', 'Lumina 2'),
     {
       // Neither: a pairing then reads these names as the other file's family (Lumina 2 and Z-Image name qkv's parts differently).
       order: 132,
@@ -31,11 +24,7 @@ export const LUMINA2: FamilySpec<'lumina2'> = {
       },
     },
   ],
-  compoundIdentifiers: NEXT_DIT_COMPOUNDS,
-  nativePaths: NEXT_DIT_NATIVE_PATHS,
-  unetPrefixedDiffusersPaths: NEXT_DIT_DIFFUSERS_PATHS,
-  barePaths: NEXT_DIT_BARE_PATHS,
-  chartStages: NEXT_DIT_STAGES,
+  ...NEXT_DIT_SPEC,
   names: {
     blocks: nextDitBlocks({
       renames: {

@@ -4,8 +4,8 @@
  * Lumina 2 has grouped-query attention (q 2304, k and v 768 each: diffusers' Lumina 2 LoRA converter); Z-Image is
  * 3840 wide (30 heads, no grouping).
  */
-import { blockCount, blocksEvidence, has } from './evidence';
-import { BarePathRule, BlockNames, ChartStage, TransformerLayerInfo } from './types';
+import { blockCount, blocksEvidence, has, withHidden } from './evidence';
+import { BarePathRule, BlockNames, ChartStage, FamilySpec, Recogniser, TransformerLayerInfo } from './types';
 
 const CONTAINERS = ['layers', 'noise_refiner', 'context_refiner'];
 
@@ -13,21 +13,42 @@ const CONTAINERS = ['layers', 'noise_refiner', 'context_refiner'];
 export const nextDitBlocks = (block: Omit<BlockNames, 'diffusers' | 'native'>): BlockNames[] =>
   CONTAINERS.map((container) => ({ diffusers: container, native: container, ...block }));
 
-export const NEXT_DIT_NATIVE_PATHS = /^(cap_embedder|(layers|noise_refiner|context_refiner)\.\d+\.(attention\.(qkv|out)|adaLN_modulation))\b/;
+const NEXT_DIT_NATIVE_PATHS = /^(cap_embedder|(layers|noise_refiner|context_refiner)\.\d+\.(attention\.(qkv|out)|adaLN_modulation))\b/;
 /** NextDiT blocks in diffusers naming (`layers.0.attn.to_q`, `layers.0.attention.to_q`): kohya-style trainers write them under `lora_unet_`. */
-export const NEXT_DIT_DIFFUSERS_PATHS = /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.|attention\.(to_|qkv|out)|feed_forward\.(w\d|linear_\d)|adaLN_modulation|norm1\.linear)/;
+const NEXT_DIT_DIFFUSERS_PATHS = /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.|attention\.(to_|qkv|out)|feed_forward\.(w\d|linear_\d)|adaLN_modulation|norm1\.linear)/;
 /** `layers.N.feed_forward.w1` is also Meta LLaMA's naming: only NextDiT's attention names (and cap_embedder) say a bare path is one. */
-export const NEXT_DIT_BARE_PATHS: readonly BarePathRule[] = [
+const NEXT_DIT_BARE_PATHS: readonly BarePathRule[] = [
   { component: 'transformer', pattern: /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.to_|attention\.(to_|qkv|out))/ },
   { component: 'transformer', pattern: /^cap_embedder\b/ },
 ];
 /** The input refiners before the layers, each kind together (not interleaved by index). */
-export const NEXT_DIT_STAGES: Readonly<Record<string, ChartStage>> = {
+const NEXT_DIT_STAGES: Readonly<Record<string, ChartStage>> = {
   noise_refiner: { rank: 0.5, short: 'nr' },
   context_refiner: { rank: 0.6, short: 'cr' },
   layers: { rank: 1, short: 'L' },
 };
-export const NEXT_DIT_COMPOUNDS = ['noise_refiner', 'context_refiner', 'feed_forward', 'cap_embedder', 'adaLN_modulation', 'to_out'];
+const NEXT_DIT_COMPOUNDS = ['noise_refiner', 'context_refiner', 'feed_forward', 'cap_embedder', 'adaLN_modulation', 'to_out'];
+
+/** The naming facts both NextDiT families share. */
+export const NEXT_DIT_SPEC: Pick<FamilySpec, 'compoundIdentifiers' | 'nativePaths' | 'unetPrefixedDiffusersPaths' | 'barePaths' | 'chartStages'> = {
+  compoundIdentifiers: NEXT_DIT_COMPOUNDS,
+  nativePaths: NEXT_DIT_NATIVE_PATHS,
+  unetPrefixedDiffusersPaths: NEXT_DIT_DIFFUSERS_PATHS,
+  barePaths: NEXT_DIT_BARE_PATHS,
+  chartStages: NEXT_DIT_STAGES,
+};
+
+/** The recogniser of one NextDiT family: its label where the evidence says `which`. */
+export function nextDitRecogniser(order: number, which: 'zImage' | 'lumina2', label: string): Recogniser {
+  return {
+    order,
+    reads: 'transformer',
+    recognise: ({ transformer, hidden }) => {
+      const nextDit = nextDitEvidence(transformer, hidden);
+      return nextDit?.[which] ? { label, evidence: withHidden(nextDit.evidence, hidden) } : undefined;
+    },
+  };
+}
 
 export interface NextDitEvidence {
   /** Without the hidden size (withHidden adds it last). */

@@ -7,8 +7,8 @@
  * which is 2·hidden wide there (the pre-only text block) and 6·hidden in the other blocks.
  * Text encoders: CLIP-L, CLIP-G and T5 (`lora_te1_`, `lora_te2_`, `lora_te3_`).
  */
-import { blockCount, blocksEvidence, has, jointDiffusersBlocks, withHidden } from './evidence';
-import { FamilySpec } from './types';
+import { blockCount, blocksEvidence, has, jointDiffusersBlocks, kohyaBaseModel, modelspecArchitecture, withHidden } from './evidence';
+import { FamilySpec, TransformerNames } from './types';
 
 /** hidden = 64 · depth (ComfyUI mmdit_to_diffusers); SD3.5 Medium (MMDiT-X) adds a second image attention. */
 function sd3Label(hidden: number | undefined, dualAttention: boolean): string {
@@ -19,13 +19,46 @@ function sd3Label(hidden: number | undefined, dualAttention: boolean): string {
 
 const NATIVE_PATHS = /^(joint_blocks|final_layer|t_embedder|y_embedder|x_embedder\.proj)\b/;
 
+const NAMES: TransformerNames = {
+  blocks: [
+    {
+      diffusers: 'transformer_blocks',
+      native: 'joint_blocks',
+      renames: {
+        'attn.to_out.0': 'x_block.attn.proj',
+        'attn.to_add_out': 'context_block.attn.proj',
+        'attn2.to_out.0': 'x_block.attn2.proj',
+        'norm1.linear': 'x_block.adaLN_modulation.1',
+        'norm1_context.linear': 'context_block.adaLN_modulation.1',
+        'ff.net.0.proj': 'x_block.mlp.fc1',
+        'ff.net.2': 'x_block.mlp.fc2',
+        'ff_context.net.0.proj': 'context_block.mlp.fc1',
+        'ff_context.net.2': 'context_block.mlp.fc2',
+      },
+      fused: {
+        'x_block.attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
+        'context_block.attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
+        'x_block.attn2.qkv': ['attn2.to_q', 'attn2.to_k', 'attn2.to_v'],
+      },
+      swappedHalves: { 'norm1_context.linear': 2 },
+    },
+  ],
+  globals: {
+    'pos_embed.proj': 'x_embedder.proj',
+    context_embedder: 'context_embedder',
+    'time_text_embed.timestep_embedder.linear_1': 't_embedder.mlp.0',
+    'time_text_embed.timestep_embedder.linear_2': 't_embedder.mlp.2',
+    'time_text_embed.text_embedder.linear_1': 'y_embedder.mlp.0',
+    'time_text_embed.text_embedder.linear_2': 'y_embedder.mlp.2',
+    proj_out: 'final_layer.linear',
+  },
+  swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
+};
+
 export const SD3: FamilySpec<'sd3'> = {
   id: 'sd3',
   label: 'SD3 / SD3.5',
-  metadata: [
-    { order: 1, key: 'ss_base_model_version', pattern: /sd3/i },
-    { order: 2, key: 'modelspec.architecture', pattern: /stable-diffusion-v3/i },
-  ],
+  metadata: [kohyaBaseModel(1, /sd3/i), modelspecArchitecture(2, /stable-diffusion-v3/i)],
   recognisers: [
     {
       order: 110,
@@ -68,41 +101,7 @@ export const SD3: FamilySpec<'sd3'> = {
     { component: 'transformer', pattern: /^(transformer_blocks|x_embedder|context_embedder|time_text_embed)\./ },
     { component: 'transformer', pattern: NATIVE_PATHS },
   ],
-  names: {
-    blocks: [
-      {
-        diffusers: 'transformer_blocks',
-        native: 'joint_blocks',
-        renames: {
-          'attn.to_out.0': 'x_block.attn.proj',
-          'attn.to_add_out': 'context_block.attn.proj',
-          'attn2.to_out.0': 'x_block.attn2.proj',
-          'norm1.linear': 'x_block.adaLN_modulation.1',
-          'norm1_context.linear': 'context_block.adaLN_modulation.1',
-          'ff.net.0.proj': 'x_block.mlp.fc1',
-          'ff.net.2': 'x_block.mlp.fc2',
-          'ff_context.net.0.proj': 'context_block.mlp.fc1',
-          'ff_context.net.2': 'context_block.mlp.fc2',
-        },
-        fused: {
-          'x_block.attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
-          'context_block.attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
-          'x_block.attn2.qkv': ['attn2.to_q', 'attn2.to_k', 'attn2.to_v'],
-        },
-        swappedHalves: { 'norm1_context.linear': 2 },
-      },
-    ],
-    globals: {
-      'pos_embed.proj': 'x_embedder.proj',
-      context_embedder: 'context_embedder',
-      'time_text_embed.timestep_embedder.linear_1': 't_embedder.mlp.0',
-      'time_text_embed.timestep_embedder.linear_2': 't_embedder.mlp.2',
-      'time_text_embed.text_embedder.linear_1': 'y_embedder.mlp.0',
-      'time_text_embed.text_embedder.linear_2': 'y_embedder.mlp.2',
-      proj_out: 'final_layer.linear',
-    },
-    swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
-  },
+  names: NAMES,
   kohyaTextEncoderPrefixes: { text_encoder: 'lora_te1_' },
   chartStages: { joint_blocks: { rank: 1, short: 'jb' }, final_layer: { rank: 4 } },
 };

@@ -5,7 +5,7 @@
  * encoders as `lora_te1_` / `lora_te2_`; SD1.x / SD2.x in diffusers layout with `lora_te_`. The up blocks holding
  * attentions decide where the upsampler sits in LDM numbering (unet-blocks.ts).
  */
-import { mostCommon } from './evidence';
+import { kohyaBaseModel, modelspecArchitecture, mostCommon } from './evidence';
 import { BarePathRule, ChartStage, FamilySpec, FileEvidence, Recogniser } from './types';
 
 const UNET_COMPOUNDS = [
@@ -37,10 +37,7 @@ function crossAttentionRecogniser(order: number, width: number, label: string): 
 export const SD1: FamilySpec<'sd1'> = {
   id: 'sd1',
   label: 'SD1.x',
-  metadata: [
-    { order: 6, key: 'ss_base_model_version', pattern: /^sd_v1|v1/i },
-    { order: 10, key: 'modelspec.architecture', pattern: /stable-diffusion-v1/i },
-  ],
+  metadata: [kohyaBaseModel(6, /^sd_v1|v1/i), modelspecArchitecture(10, /stable-diffusion-v1/i)],
   recognisers: [
     crossAttentionRecogniser(200, 768, 'SD1.x'),
     {
@@ -69,11 +66,7 @@ export const SD1: FamilySpec<'sd1'> = {
 export const SD2: FamilySpec<'sd2'> = {
   id: 'sd2',
   label: 'SD2.x',
-  metadata: [
-    { order: 5, key: 'ss_base_model_version', pattern: /^sd_v2|v2/i },
-    { order: 9, key: 'modelspec.architecture', pattern: /stable-diffusion-v2/i },
-    { order: 11, key: 'ss_v2', pattern: /^true$/i },
-  ],
+  metadata: [kohyaBaseModel(5, /^sd_v2|v2/i), modelspecArchitecture(9, /stable-diffusion-v2/i), { order: 11, key: 'ss_v2', pattern: /^true$/i }],
   recognisers: [crossAttentionRecogniser(201, 1024, 'SD2.x')],
   compoundIdentifiers: UNET_COMPOUNDS,
   barePaths: UNET_BARE_PATHS,
@@ -84,10 +77,7 @@ export const SD2: FamilySpec<'sd2'> = {
 export const SDXL: FamilySpec<'sdxl'> = {
   id: 'sdxl',
   label: 'SDXL',
-  metadata: [
-    { order: 3, key: 'ss_base_model_version', pattern: /sdxl/i },
-    { order: 7, key: 'modelspec.architecture', pattern: /stable-diffusion-xl/i },
-  ],
+  metadata: [kohyaBaseModel(3, /sdxl/i), modelspecArchitecture(7, /stable-diffusion-xl/i)],
   recognisers: [
     crossAttentionRecogniser(202, 2048, 'SDXL'),
     {
