@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { canonicalToDiffusers, canonicalToKohya, diffusersToCanonical, kohyaToCanonical, pairingKey, unflattenModulePath } from '../../src/core/lora/naming';
-import { diffusersToLdmUnet, ldmToDiffusersUnet } from '../../src/core/lora/unet-blocks';
+import { specOf } from '../../src/core/lora/families';
+import { diffusersToLdmUnet, ldmToDiffusersUnet } from '../../src/core/lora/families/unet-blocks';
 import { SHAPE_DUMPS } from '../support/build-safetensors';
 import { layersFromKohyaDump, readShapeDump } from '../support/lora-generators';
 
@@ -36,7 +37,7 @@ test('LDM UNet paths map to diffusers as diffusers’ convert_sd_to_diffusers do
   ];
   for (const [ldm, diffusers, layout] of cases) {
     assert.equal(ldmToDiffusersUnet(ldm), diffusers, ldm);
-    assert.equal(diffusersToLdmUnet(diffusers, layout), ldm, diffusers);
+    assert.equal(diffusersToLdmUnet(diffusers, specOf(layout)!.unet!.upBlocksWithAttention), ldm, diffusers);
   }
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
-import { OutputNaming } from '../../src/core/merge/request';
+import { NamingChoice } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
 import { Loader, LOADERS_OF, loaderProblems, RuleFamily, WrittenTensor } from '../support/loader-rules';
@@ -52,7 +52,7 @@ interface Row {
   readonly family: RuleFamily;
   readonly content: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
   readonly style: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
-  readonly naming: OutputNaming;
+  readonly naming: NamingChoice;
   /** The loaders that must take every tensor of the output; the others must not (README table). */
   readonly loads: readonly Loader[];
 }

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
+import { FAMILY_SPECS } from '../../src/core/lora/families';
 
 const root = path.resolve(__dirname, '../..');
 const coreDir = path.join(root, 'src/core');
@@ -201,4 +202,29 @@ test('the webview import check catches each way out of the webview and each impu
     [path.join(coreDir, 'helper.ts')]: "import { readFileSync } from 'node:fs';\nimport * as tf from '@tensorflow/tfjs-core';\nimport { log } from '../extension/log';",
   };
   assert.deepEqual(impureImports([path.join(coreDir, 'pure.ts')], (f) => sources[f]), ['src/core/helper.ts: node:fs', 'src/core/helper.ts: @tensorflow/tfjs-core', 'src/core/helper.ts: ../extension/log']);
+});
+
+/**
+ * Words that name a model family: every registered family's id (and its parts) plus the names people and trainers
+ * use for them. Outside the family specs (src/core/lora/families/), nothing in src/core/lora nor the output layout
+ * may name one: naming, recognition, pairing and the output layout loop over the specs.
+ */
+const FAMILY_WORDS = ['flux', 'bfl', 'chroma', 'sd1', 'sd2', 'sd3', 'sdxl', 'stable diffusion', 'stable-diffusion', 'mmdit', 'wan', 'hunyuan', 'lumina', 'nextdit', 'qwen', 'ltx', 'z-image', 'z_image', 'hidream', 'llm', 'llama', 'roberta', 'bert'];
+
+/** `file:line: word` for each family word in a source text (a word: not inside a longer identifier). */
+export function familyNamesIn(file: string, source: string, words: readonly string[]): string[] {
+  const pattern = new RegExp(`(?<![a-z0-9])(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|')})(?![a-z])`, 'gi');
+  return source.split('\n').flatMap((line, i) => [...line.matchAll(pattern)].map((m) => `${file}:${i + 1}: ${m[1]}`));
+}
+
+test('no file in src/core/lora outside families/ (nor the output layout) names a model family', () => {
+  const words = [...new Set([...FAMILY_WORDS, ...FAMILY_SPECS.flatMap((spec) => [spec.id, ...spec.id.split('-')]).filter((w) => w.length > 2 && !['image', 'video'].includes(w))])];
+  const familiesDir = path.join(coreDir, 'lora', 'families') + path.sep;
+  const files = [...sourceFiles(path.join(coreDir, 'lora')).filter((f) => !f.startsWith(familiesDir)), path.join(coreDir, 'merge', 'output-layout.ts')];
+  assert.ok(files.length > 15, `expected the lora sources, found ${files.length}`);
+  const found = files.flatMap((file) => familyNamesIn(path.relative(root, file), readFileSync(file, 'utf8'), words));
+  assert.deepEqual(found, [], `family knowledge belongs in a spec under src/core/lora/families/:\n${found.join('\n')}`);
+  // The check itself: it sees a family in code and in comments, and not inside longer identifiers.
+  assert.equal(familyNamesIn('x.ts', "if (family === 'flux') return; // Wan's blocks", words).length, 2);
+  assert.deepEqual(familyNamesIn('x.ts', 'const swanky = fluxion; wanted();', words), []);
 });

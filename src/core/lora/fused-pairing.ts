@@ -1,5 +1,5 @@
 /**
- * Second pass of the pairing: a fused module in one file (BFL `img_attn.qkv`, `linear1`) with its split parts in
+ * Second pass of the pairing: a fused module in one file (native `img_attn.qkv`, `linear1`) with its split parts in
  * the other (diffusers `to_q`/`to_k`/`to_v`, `proj_mlp`). The parts become one exact LoRA on the fused module
  * (fuse-split.ts), so the pair is merged where the weight is one matrix.
  */

@@ -1,10 +1,10 @@
 /**
  * Projections that one naming fuses into a single module and another splits into parts, per family (the `fused`
- * tables in families/): Flux's BFL `img_attn.qkv` = diffusers `attn.to_q | to_k | to_v` stacked by rows, single-stream
- * `linear1` = `attn.to_q | to_k | to_v | proj_mlp`; SD3's `x_block.attn.qkv`; HunyuanVideo's `img_attn_qkv`; the
- * NextDiT `attention.qkv` of Lumina 2 / Z-Image. Each part is a row range of the fused weight (partRows).
+ * tables of the specs in families/): a native `img_attn.qkv` = diffusers `attn.to_q | to_k | to_v` stacked by rows, a
+ * single-stream `linear1` = `attn.to_q | to_k | to_v | proj_mlp`. Each part is a row range of the fused weight (partRows).
  */
-import { BaseModelFamily, namesOfFamily, TRANSFORMER_FAMILY_NAMES, TransformerFamilyNames } from './families';
+import { BaseModelFamily, namesOfFamily, TRANSFORMER_NAMES, TransformerNames } from './families';
+import { dotsToUnderscores } from './flat-names';
 import { insideBlock } from './transformer-names';
 
 export interface SplitPart {
@@ -33,7 +33,7 @@ export function splitPartOf(canonical: string, family: BaseModelFamily): SplitPa
 /**
  * Rows [start, start + count) of the fused weight that a part occupies. q, k and v are `hidden` rows each (hidden =
  * the fused module's input width) and a fourth part (proj_mlp) the rest; a qkv narrower than 3·hidden is grouped-query
- * attention (Lumina 2): q has `hidden` rows, k and v half of the rest each.
+ * attention: q has `hidden` rows, k and v half of the rest each.
  */
 export function partRows(slot: number, hidden: number, fusedOut: number): { start: number; count: number } {
   if (fusedOut < 3 * hidden) {
@@ -44,12 +44,11 @@ export function partRows(slot: number, hidden: number, fusedOut: number): { star
   return { start, count: slot === 3 ? fusedOut - 3 * hidden : hidden };
 }
 
-function partsIn(names: TransformerFamilyNames, path: string): { readonly canonical: string; readonly slot: number }[] | undefined {
+function partsIn(names: TransformerNames, path: string): { readonly canonical: string; readonly slot: number }[] | undefined {
   for (const block of names.blocks) {
     const inside = insideBlock(path, block.native);
     if (!inside) continue;
-    const flat = (name: string) => name.replace(/\./g, '_');
-    const fusedName = Object.keys(block.fused ?? {}).find((name) => flat(name) === flat(inside[1]));
+    const fusedName = Object.keys(block.fused ?? {}).find((name) => dotsToUnderscores(name) === dotsToUnderscores(inside[1]));
     const parts = fusedName ? block.fused![fusedName] : undefined;
     if (parts) return parts.map((part, slot) => ({ canonical: `transformer.${block.diffusers}.${inside[0]}.${part}`, slot }));
   }
@@ -58,14 +57,14 @@ function partsIn(names: TransformerFamilyNames, path: string): { readonly canoni
 
 /**
  * Every split part of a fused module (canonical names, in row order), or [] for a module that is not fused. Without
- * a known family the first family that fuses a module of that name answers (the names differ between families,
- * except NextDiT's `attention.qkv`, whose parts Lumina 2 and Z-Image name differently: give the family there).
+ * a known family the first family that fuses a module of that name answers (give the family where two families fuse
+ * a module of the same name but name its parts differently).
  */
 export function partsOfFused(fused: string, family?: BaseModelFamily): { readonly canonical: string; readonly slot: number }[] {
   if (!fused.startsWith('transformer.')) return [];
   const path = fused.slice('transformer.'.length);
   const own = family && namesOfFamily(family);
-  const candidates = own ? [own] : TRANSFORMER_FAMILY_NAMES;
+  const candidates = own ? [own] : TRANSFORMER_NAMES;
   for (const names of candidates) {
     const parts = partsIn(names, path);
     if (parts) return parts;

@@ -2,9 +2,11 @@
  * Blocks of a network, derived from canonical module names (naming.ts). The one grouping used by the CLI's
  * merge summary, the editor's charts and the HTML report (the webview bundles this pure module): the per-layer
  * charts put layers in network order (text encoders, then the UNet's or transformer's input layers, down blocks,
- * middle, up blocks, output layers; for transformers the embedders and refiners, the double-stream / joint / Wan /
- * NextDiT blocks, then the single-stream blocks and the output layers) and shade each block.
+ * middle, up blocks, output layers; for transformers the embedders and refiners, the double-stream, joint and
+ * other numbered blocks, then the single-stream blocks and the output layers) and shade each block.
  */
+import { ChartStage, FAMILY_SPECS } from './families';
+
 export interface BlockInfo {
   /** Full block name, e.g. `unet.down_blocks.1`, `text_encoder_2`, `model.layers.12`. */
   readonly name: string;
@@ -26,22 +28,17 @@ export interface BlockSpan {
 const COMPONENT_RANK: Readonly<Record<string, number>> = { text_encoder: 0, text_encoder_2: 1, text_encoder_3: 2, unet: 3, transformer: 3 };
 const NO_COMPONENT_RANK = 4;
 
-/** Where a container of blocks sits along the network; unknown top-level modules count as input layers (0). */
-const STAGE_RANK: Readonly<Record<string, number>> = {
-  // Embedders that diffusion transformers number like blocks (Wan `time_embedding.0`, `text_embedding.2`), then
-  // NextDiT's input refiners (each kind together, not interleaved by index).
-  time_embedding: 0, text_embedding: 0, time_projection: 0, img_emb: 0, noise_refiner: 0.5, context_refiner: 0.6,
-  down_blocks: 1, input_blocks: 1, transformer_blocks: 1, double_blocks: 1, joint_blocks: 1, layers: 1, blocks: 1, h: 1,
-  mid_block: 2, middle_block: 2,
-  up_blocks: 3, output_blocks: 3, single_transformer_blocks: 3, single_blocks: 3,
-  conv_norm_out: 4, conv_out: 4, norm_out: 4, proj_out: 4, final_layer: 4, head: 4, lm_head: 4, out: 4,
+/** Containers no one family owns (diffusers' transformer blocks and output layers, language models' layers). */
+const SHARED_STAGES: Readonly<Record<string, ChartStage>> = {
+  transformer_blocks: { rank: 1, short: 'tb' }, layers: { rank: 1, short: 'L' }, h: { rank: 1 },
+  norm_out: { rank: 4 }, proj_out: { rank: 4 }, head: { rank: 4 }, lm_head: { rank: 4 },
 };
+const STAGES: Readonly<Record<string, ChartStage>> = Object.assign({}, SHARED_STAGES, ...FAMILY_SPECS.map((spec) => spec.chartStages ?? {}));
 
-const SHORT_STAGE: Readonly<Record<string, string>> = {
-  down_blocks: 'down', up_blocks: 'up', mid_block: 'mid', input_blocks: 'in', output_blocks: 'out', middle_block: 'mid',
-  transformer_blocks: 'tb', single_transformer_blocks: 'stb', double_blocks: 'db', single_blocks: 'sb', layers: 'L',
-  joint_blocks: 'jb', blocks: 'b', noise_refiner: 'nr', context_refiner: 'cr',
-};
+/** Where a container of blocks sits along the network (the specs' chartStages); unknown top-level modules count as input layers (0). */
+const STAGE_RANK: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(STAGES).map(([container, stage]) => [container, stage.rank]));
+
+const SHORT_STAGE: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(STAGES).flatMap(([container, stage]) => (stage.short ? [[container, stage.short]] : [])));
 
 const isIndex = (segment: string | undefined): segment is string => segment !== undefined && /^\d+$/.test(segment);
 

@@ -11,17 +11,7 @@ import { BaseModelFamily } from './families';
 import { compareModuleNames, LayerProblem, LoraLayer } from './layer';
 import { canonicalInFamily, componentOfBarePaths, diffusersToCanonical, kohyaToCanonical, pairingKey, withoutWrapperPrefix } from './naming';
 import { describeNonLora } from './not-a-lora';
-import { LoraScheme, OTHER_ADAPTER_NAMES, OtherAdapterKind, roleOfTensor } from './tensor-names';
-
-export const SCHEME_NAMES: Record<LoraScheme, string> = {
-  kohya: 'kohya (lora_down / lora_up / alpha)',
-  peft: 'diffusers/PEFT (lora_A / lora_B)',
-  'kohya-dotted': 'dotted module names with lora_down / lora_up / alpha',
-  xlabs: 'XLabs Flux (processor.qkv_lora1 / proj_lora2 down / up)',
-  'diffusers-old': 'old diffusers (lora.down / lora.up)',
-  'diffusers-attn-processor': 'old diffusers attention processors (processor.to_q_lora.down)',
-  mlx: 'MLX (lora_a in×r / lora_b r×out)',
-};
+import { adapterName, includesBiases, LoraScheme, OtherAdapterKind, roleOfTensor, schemeName } from './tensor-names';
 
 export interface LoraDescription {
   readonly kind: 'lora';
@@ -41,7 +31,7 @@ export interface LoraDescription {
 
 export interface NotLoraDescription {
   readonly kind: 'not-lora';
-  /** What the file looks like instead, in words ("LyCORIS LoKr (…)", "a full Stable Diffusion checkpoint …"). */
+  /** What the file looks like instead, in words ("LyCORIS LoKr (…)", "a VAE"). */
   readonly looksLike: string;
   /** The non-B·A adapters found, if it is an adapter at all. */
   readonly adapters: readonly OtherAdapterKind[];
@@ -92,11 +82,11 @@ async function readAlpha(file: SafetensorsFile, tensor: TensorInfo): Promise<num
 }
 
 function otherAdapterDescription(counts: Map<OtherAdapterKind, Set<string>>, plain: number): NotLoraDescription {
-  // A Flux Control LoRA's biases are part of what makes it one; they are not a second kind of adapter.
-  if (counts.has('flux-control')) counts.delete('lora-bias');
+  // An adapter whose biases are part of what makes it one: they are not a second kind of adapter.
+  if ([...counts.keys()].some(includesBiases)) counts.delete('lora-bias');
   const adapters = [...counts.keys()];
   const modules = [...counts.values()].reduce((n, s) => n + s.size, 0);
-  let looksLike = adapters.map((a) => OTHER_ADAPTER_NAMES[a]).join(' + ');
+  let looksLike = adapters.map(adapterName).join(' + ');
   if (plain > 0) looksLike += `, beside ${plain} plain LoRA layer${plain === 1 ? '' : 's'}`;
   return { kind: 'not-lora', looksLike, adapters, adapterModules: modules, plainLoraModules: plain };
 }
@@ -123,95 +113,114 @@ function withFamilyKeys(layers: readonly LoraLayer[], fileModules: ReadonlyMap<L
   return keyed;
 }
 
-/** Recognises and normalises the adapter in an open file. */
-export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDescription> {
-  const groups = new Map<string, FactorGroup>();
-  const alphas = new Map<string, TensorInfo>();
-  const others = new Map<OtherAdapterKind, Set<string>>();
-  const unrelated: string[] = [];
-  for (const tensor of file.tensors) {
+/** The file's tensors sorted by role: factor groups by scheme and module, alphas, other adapters' modules, the rest. */
+interface SortedTensors {
+  readonly groups: Map<string, FactorGroup>;
+  readonly alphas: Map<string, TensorInfo>;
+  readonly others: Map<OtherAdapterKind, Set<string>>;
+  readonly unrelated: string[];
+}
+
+function sortTensors(tensors: readonly TensorInfo[]): SortedTensors {
+  const sorted: SortedTensors = { groups: new Map(), alphas: new Map(), others: new Map(), unrelated: [] };
+  for (const tensor of tensors) {
     const role = roleOfTensor(tensor.name);
     if (role.kind === 'factor') {
       const id = `${role.scheme}\u0000${role.module}`;
-      const group = groups.get(id) ?? { scheme: role.scheme, module: role.module };
+      const group = sorted.groups.get(id) ?? { scheme: role.scheme, module: role.module };
       group[role.part] = tensor;
-      groups.set(id, group);
+      sorted.groups.set(id, group);
     } else if (role.kind === 'alpha') {
-      alphas.set(role.module, tensor);
+      sorted.alphas.set(role.module, tensor);
     } else if (role.kind === 'other-adapter') {
-      const modules = others.get(role.adapter) ?? new Set<string>();
+      const modules = sorted.others.get(role.adapter) ?? new Set<string>();
       modules.add(role.module);
-      others.set(role.adapter, modules);
+      sorted.others.set(role.adapter, modules);
     } else {
-      unrelated.push(tensor.name);
+      sorted.unrelated.push(tensor.name);
     }
   }
+  return sorted;
+}
+
+/** What every layer of a file is read with: where bare names belong, the adapter config, and the alphas (marked when used). */
+interface LayerContext {
+  readonly file: SafetensorsFile;
+  readonly bareComponent: ReturnType<typeof componentOfBarePaths>;
+  readonly config: AdapterConfig | undefined;
+  readonly alphas: ReadonlyMap<string, TensorInfo>;
+  readonly usedAlphas: Set<string>;
+}
+
+type Scale = Pick<LoraLayer, 'alpha' | 'scale' | 'scaleSource' | 'alphaTensor'>;
+
+/** A layer's scale: its alpha tensor's, the adapter config's, or 1; or a problem in words. */
+async function scaleOfLayer(group: FactorGroup, module: string, rank: number, context: LayerContext): Promise<Scale | string> {
+  const alphaTensor = context.alphas.get(group.module);
+  if (alphaTensor) {
+    context.usedAlphas.add(group.module);
+    const value = await readAlpha(context.file, alphaTensor);
+    if (typeof value === 'string') return value;
+    return { alpha: value, scale: value / rank, scaleSource: `alpha ${value} / rank ${rank}`, alphaTensor };
+  }
+  if (group.scheme !== 'kohya' && context.config?.scaleOf) {
+    const rule = context.config.scaleOf(module.replace(/^(unet|text_encoder|text_encoder_2|transformer)\./, ''));
+    const scaleSource = rule.alpha !== undefined ? `adapter config: lora_alpha ${rule.alpha} / r ${rule.rank}` : `adapter config: scale ${rule.scale}`;
+    return { alpha: rule.alpha ?? null, scale: rule.scale, scaleSource, alphaTensor };
+  }
+  const scaleSource = group.scheme === 'kohya' ? 'no alpha: scale 1' : 'no alpha and no adapter_config.json beside the file: scale 1';
+  return { alpha: null, scale: 1, scaleSource, alphaTensor };
+}
+
+/** One factor group as a normalised layer (module as the file spells it kept aside), or a problem in words. */
+async function layerOfGroup(group: FactorGroup, context: LayerContext): Promise<LoraLayer | string> {
+  const named = group.scheme === 'mlx' ? { down: 'lora_a', up: 'lora_b' } : { down: 'a down factor', up: 'an up factor' };
+  if (!group.down || !group.up) {
+    const has = group.down ? named.down : named.up;
+    const lacks = group.down ? named.up : named.down;
+    return `has ${has} but no ${lacks.replace(/^an? /, '')}`;
+  }
+  const complete = group as Required<FactorGroup>;
+  const badDType = [complete.down, complete.up].find((t) => !isFloatDType(t.dtype) || !isDecodable(t.dtype));
+  if (badDType) return `tensor "${badDType.name}" has dtype ${badDType.dtype}; LoRA factors must be F16, BF16 or F32`;
+  const geometry = layerGeometry(complete);
+  if (typeof geometry === 'string') return geometry;
+  const module = group.scheme === 'kohya' ? kohyaToCanonical(group.module) : diffusersToCanonical(group.module, context.bareComponent);
+  if (module === undefined) return 'has an unknown kohya prefix (expected lora_unet_, lora_te_, lora_te1_, lora_te2_, lora_te3_ or lora_transformer_)';
+  const scale = await scaleOfLayer(group, module, geometry.rank, context);
+  if (typeof scale === 'string') return scale;
+  return { module, key: '', ...geometry, ...scale, scheme: group.scheme, down: complete.down, up: complete.up, transposed: geometry.transposed };
+}
+
+/** The scheme most groups use, and every scheme's name for the format. */
+function schemesOf(groups: Iterable<FactorGroup>): { scheme: LoraScheme; formatName: string } {
+  const counts = new Map<LoraScheme, number>();
+  for (const g of groups) counts.set(g.scheme, (counts.get(g.scheme) ?? 0) + 1);
+  return { scheme: [...counts].sort((a, b) => b[1] - a[1])[0][0], formatName: [...counts.keys()].map(schemeName).join(' + ') };
+}
+
+/** Recognises and normalises the adapter in an open file. */
+export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDescription> {
+  const { groups, alphas, others, unrelated } = sortTensors(file.tensors);
   if (others.size > 0) return otherAdapterDescription(others, groups.size);
   if (groups.size === 0) {
     return { kind: 'not-lora', looksLike: describeNonLora(file.tensors), adapters: [], adapterModules: 0, plainLoraModules: 0 };
   }
-
-  const schemeCounts = new Map<LoraScheme, number>();
-  for (const g of groups.values()) schemeCounts.set(g.scheme, (schemeCounts.get(g.scheme) ?? 0) + 1);
-  const scheme = [...schemeCounts].sort((a, b) => b[1] - a[1])[0][0];
-  const bareComponent = componentOfBarePaths(
-    [...groups.values()].filter((g) => g.scheme !== 'kohya').map((g) => withoutWrapperPrefix(g.module)),
-  );
-  const needsConfig = [...groups.values()].some((g) => g.scheme !== 'kohya' && !alphas.has(g.module));
-  const config: AdapterConfig | undefined = needsConfig ? await findAdapterConfig(file.path) : undefined;
+  const plainNames = [...groups.values()].filter((g) => g.scheme !== 'kohya');
+  const needsConfig = plainNames.some((g) => !alphas.has(g.module));
+  const config = needsConfig ? await findAdapterConfig(file.path) : undefined;
+  const context: LayerContext = { file, bareComponent: componentOfBarePaths(plainNames.map((g) => withoutWrapperPrefix(g.module))), config, alphas, usedAlphas: new Set() };
 
   const layers: LoraLayer[] = [];
   /** Each layer's module as the file spells it, for messages. */
   const fileModules = new Map<LoraLayer, string>();
   const problems: LayerProblem[] = [];
-  const usedAlphas = new Set<string>();
   for (const group of groups.values()) {
-    const named = group.scheme === 'mlx' ? { down: 'lora_a', up: 'lora_b' } : { down: 'a down factor', up: 'an up factor' };
-    if (!group.down || !group.up) {
-      const has = group.down ? named.down : named.up;
-      const lacks = group.down ? named.up : named.down;
-      problems.push({ module: group.module, problem: `has ${has} but no ${lacks.replace(/^an? /, '')}` });
+    const layer = await layerOfGroup(group, context);
+    if (typeof layer === 'string') {
+      problems.push({ module: group.module, problem: layer });
       continue;
     }
-    const complete = group as Required<FactorGroup>;
-    const badDType = [complete.down, complete.up].find((t) => !isFloatDType(t.dtype) || !isDecodable(t.dtype));
-    if (badDType) {
-      problems.push({ module: group.module, problem: `tensor "${badDType.name}" has dtype ${badDType.dtype}; LoRA factors must be F16, BF16 or F32` });
-      continue;
-    }
-    const geometry = layerGeometry(complete);
-    if (typeof geometry === 'string') {
-      problems.push({ module: group.module, problem: geometry });
-      continue;
-    }
-    const module = group.scheme === 'kohya' ? kohyaToCanonical(group.module) : diffusersToCanonical(group.module, bareComponent);
-    if (module === undefined) {
-      problems.push({ module: group.module, problem: 'has an unknown kohya prefix (expected lora_unet_, lora_te_, lora_te1_, lora_te2_, lora_te3_ or lora_transformer_)' });
-      continue;
-    }
-    let alpha: number | null = null;
-    let scale = 1;
-    let scaleSource: string;
-    const alphaTensor = alphas.get(group.module);
-    if (alphaTensor) {
-      usedAlphas.add(group.module);
-      const value = await readAlpha(file, alphaTensor);
-      if (typeof value === 'string') {
-        problems.push({ module: group.module, problem: value });
-        continue;
-      }
-      alpha = value;
-      scale = value / geometry.rank;
-      scaleSource = `alpha ${value} / rank ${geometry.rank}`;
-    } else if (group.scheme !== 'kohya' && config?.scaleOf) {
-      const rule = config.scaleOf(module.replace(/^(unet|text_encoder|text_encoder_2|transformer)\./, ''));
-      scale = rule.scale;
-      alpha = rule.alpha ?? null;
-      scaleSource = rule.alpha !== undefined ? `adapter config: lora_alpha ${rule.alpha} / r ${rule.rank}` : `adapter config: scale ${rule.scale}`;
-    } else {
-      scaleSource = group.scheme === 'kohya' ? 'no alpha: scale 1' : 'no alpha and no adapter_config.json beside the file: scale 1';
-    }
-    const layer: LoraLayer = { module, key: '', ...geometry, alpha, scale, scaleSource, scheme: group.scheme, down: complete.down, up: complete.up, alphaTensor, transposed: geometry.transposed };
     layers.push(layer);
     fileModules.set(layer, group.module);
   }
@@ -219,17 +228,9 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
   const baseModel = guessBaseModel(layers, file.metadata, config?.baseModelName);
   const keyed = withFamilyKeys(layers, fileModules, baseModel.family, problems);
   for (const [module, tensor] of alphas) {
-    if (!usedAlphas.has(module) && ![...groups.values()].some((g) => g.module === module)) unrelated.push(tensor.name);
+    if (!context.usedAlphas.has(module) && ![...groups.values()].some((g) => g.module === module)) unrelated.push(tensor.name);
   }
   keyed.sort((a, b) => compareModuleNames(a.module, b.module));
-  return {
-    kind: 'lora',
-    scheme,
-    formatName: [...schemeCounts.keys()].map((s) => SCHEME_NAMES[s]).join(' + '),
-    layers: keyed,
-    problems,
-    extraTensors: unrelated,
-    baseModel,
-    adapterConfig: config?.scaleOf ? config.source : undefined,
-  };
+  const adapterConfig = config?.scaleOf ? config.source : undefined;
+  return { kind: 'lora', ...schemesOf(groups.values()), layers: keyed, problems, extraTensors: unrelated, baseModel, adapterConfig };
 }

@@ -43,7 +43,7 @@ export interface LoraSummary {
 export interface AdapterSummary {
   /** What the file is, in words: "LoRA, kohya (…)" or what it looks like instead. */
   readonly kind: string;
-  /** For an adapter a merge refuses (LoKr, DoRA, Flux Control…): what a user can do instead. */
+  /** For an adapter a merge refuses (LoKr, DoRA, a Control LoRA…): what a user can do instead. */
   readonly advice?: string;
   readonly lora: LoraSummary | null;
 }

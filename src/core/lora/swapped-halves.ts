@@ -1,7 +1,7 @@
 /**
  * Third pass of the pairing: a diffusers module and its native twin whose up rows hold the same two halves in the
  * other order (diffusers `norm_out.linear` = scale | shift, native `final_layer.adaLN_modulation.1` = shift | scale;
- * SD3's last `norm1_context.linear` ↔ `context_block.adaLN_modulation.1`; families/ swappedGlobals / swappedHalves).
+ * a last block's `norm1_context.linear` ↔ `context_block.adaLN_modulation.1`; families/ swappedGlobals / swappedHalves).
  * The permutation is applied exactly: the second file's layer is read with its up's row halves swapped, so both are
  * in the first's row order and merge as one layer (a row permutation commutes with ZipLoRA's per-column scaling).
  */

@@ -1,12 +1,22 @@
 /**
  * What one tensor name says about its role in an adapter: which naming scheme, which module (still in that
- * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to.
+ * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to. Namings and
+ * adapters that only one family's files use come from its spec (factorNamings, adapters).
  */
+import { FAMILY_SPECS } from './families';
 
-export type LoraScheme = 'kohya' | 'kohya-dotted' | 'xlabs' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+/** Tensor namings any family's files may use. */
+export type SharedScheme = 'kohya' | 'kohya-dotted' | 'peft' | 'diffusers-old' | 'diffusers-attn-processor' | 'mlx';
+/** A shared naming, or a family's own (its spec's factorNamings scheme). */
+export type LoraScheme = SharedScheme | (string & {});
 
-/** Adapters that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
-export type OtherAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora' | 'flux-control' | 'lora-bias';
+/** Adapters of any family that are not a plain B·A product (so ZipLoRA cannot merge them), by what names them. */
+type SharedAdapterKind = 'loha' | 'lokr' | 'locon-tucker' | 'dora' | 'lycoris-full' | 'glora' | 'cloneofsimo' | 'peft-non-lora' | 'lora-bias';
+/** A shared adapter kind, or a family's own (its spec's adapters). */
+export type OtherAdapterKind = SharedAdapterKind | (string & {});
+
+const FAMILY_NAMINGS = FAMILY_SPECS.flatMap((spec) => spec.factorNamings ?? []);
+const FAMILY_ADAPTERS = FAMILY_SPECS.flatMap((spec) => spec.adapters ?? []);
 
 export type TensorRole =
   | { readonly kind: 'factor'; readonly scheme: LoraScheme; readonly module: string; readonly part: 'down' | 'up' }
@@ -14,7 +24,7 @@ export type TensorRole =
   | { readonly kind: 'other-adapter'; readonly adapter: OtherAdapterKind; readonly module: string }
   | { readonly kind: 'unrelated' };
 
-export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
+const SHARED_ADAPTER_NAMES: Record<SharedAdapterKind, string> = {
   loha: 'LyCORIS LoHa (hada_* Hadamard-product factors)',
   lokr: 'LyCORIS LoKr (lokr_* Kronecker-product factors)',
   'locon-tucker': 'LyCORIS LoCon with Tucker decomposition (lora_mid)',
@@ -23,17 +33,39 @@ export const OTHER_ADAPTER_NAMES: Record<OtherAdapterKind, string> = {
   glora: 'LyCORIS GLoRA (a1/a2/b1/b2)',
   cloneofsimo: 'cloneofsimo LoRA (indexed keys such as unet:0:up, no module names)',
   'peft-non-lora': 'a PEFT adapter without LoRA A/B pairs (IA³, OFT, BOFT, VeRA, prompt tuning…)',
-  'flux-control': 'a Flux Control LoRA (BFL Canny/Depth style: LoRA pairs plus full tensors — lora_B.bias, query/key norm scales, an img_in widened to the control channels)',
   'lora-bias': 'a LoRA with bias terms (lora_B.bias, PEFT lora_bias=True): a bias is no B·A product',
 };
 
-/** What a user can do with each adapter the merge refuses (the hint of the refusal, and of `inspect`). */
-/** What to do with a file holding these adapters, in one line (each piece of advice once). */
-export function adviceFor(adapters: readonly OtherAdapterKind[]): string {
-  return [...new Set(adapters.map((a) => OTHER_ADAPTER_ADVICE[a]))].join('; ');
+/** An adapter kind in words. */
+export function adapterName(kind: OtherAdapterKind): string {
+  return SHARED_ADAPTER_NAMES[kind as SharedAdapterKind] ?? FAMILY_ADAPTERS.find((a) => a.kind === kind)?.name ?? kind;
 }
 
-const OTHER_ADAPTER_ADVICE: Record<OtherAdapterKind, string> = {
+/** Whether an adapter's `lora_B.bias` tensors are part of it (not a second kind of adapter). */
+export function includesBiases(kind: OtherAdapterKind): boolean {
+  return FAMILY_ADAPTERS.some((a) => a.kind === kind && a.includesBiases === true);
+}
+
+/** A file's tensor naming in words: a shared scheme's, or its family's. */
+export function schemeName(scheme: LoraScheme): string {
+  return SHARED_SCHEME_NAMES[scheme as SharedScheme] ?? FAMILY_NAMINGS.find((n) => n.scheme === scheme)?.name ?? scheme;
+}
+
+const SHARED_SCHEME_NAMES: Record<SharedScheme, string> = {
+  kohya: 'kohya (lora_down / lora_up / alpha)',
+  peft: 'diffusers/PEFT (lora_A / lora_B)',
+  'kohya-dotted': 'dotted module names with lora_down / lora_up / alpha',
+  'diffusers-old': 'old diffusers (lora.down / lora.up)',
+  'diffusers-attn-processor': 'old diffusers attention processors (processor.to_q_lora.down)',
+  mlx: 'MLX (lora_a in×r / lora_b r×out)',
+};
+
+/** What to do with a file holding these adapters, in one line (each piece of advice once): the hint of the refusal, and of `inspect`. */
+export function adviceFor(adapters: readonly OtherAdapterKind[]): string {
+  return [...new Set(adapters.map((a) => SHARED_ADAPTER_ADVICE[a as SharedAdapterKind] ?? FAMILY_ADAPTERS.find((f) => f.kind === a)?.advice ?? ''))].join('; ');
+}
+
+const SHARED_ADAPTER_ADVICE: Record<SharedAdapterKind, string> = {
   loha: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
   lokr: 'merge LyCORIS files with a LyCORIS-aware tool, or extract a plain LoRA from the model it produces (kohya networks/extract_lora_from_models.py) and merge that',
   'locon-tucker': 'retrain without Tucker decomposition (LyCORIS use_tucker off), or extract a plain LoRA from the model it produces and merge that',
@@ -42,31 +74,18 @@ const OTHER_ADAPTER_ADVICE: Record<OtherAdapterKind, string> = {
   glora: 'extract a plain LoRA from the model it produces and merge that',
   cloneofsimo: 'its layers are indexed, not named; convert it with its own tools to a named LoRA first',
   'peft-non-lora': 'only LoRA adapters (lora_A / lora_B) can be merged',
-  'flux-control': 'it changes the model (wider img_in, set norm weights) rather than adding a B·A update: load it as a Control LoRA beside the merged LoRA (diffusers FluxControlPipeline, ComfyUI LoraLoaderModelOnly) instead of merging it',
   'lora-bias': 'merge LoRAs trained without lora_bias, or load this one on its own',
 };
 
 const KOHYA_MODULE = String.raw`(lora_[a-z0-9]+_[^.]+)`;
 
-/** XLabs Flux LoRAs: `double_blocks.0.processor.qkv_lora1.down.weight` (lora1 = image stream, lora2 = text stream). */
-const XLABS_FACTOR = /^(double_blocks|single_blocks)\.(\d+)\.processor\.(qkv|proj)_lora([12]?)\.(down|up)\.weight$/;
-
-/**
- * The BFL module an XLabs double-block factor belongs to (as diffusers' and ComfyUI's XLabs converters map it);
- * other XLabs processors keep their own name, so they pair only with XLabs files.
- */
-function xlabsModule(blocks: string, index: string, projection: string, stream: string): string {
-  if (blocks === 'double_blocks' && stream) return `${blocks}.${index}.${stream === '1' ? 'img' : 'txt'}_attn.${projection}`;
-  return `${blocks}.${index}.processor.${projection}_lora${stream}`;
-}
-
 /** Ordered: the first pattern that matches decides. */
 const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [new RegExp(`^${KOHYA_MODULE}\\.lora_(down|up)\\.weight$`), (m) => ({ kind: 'factor', scheme: 'kohya', module: m[1], part: m[2] as 'down' | 'up' })],
   [new RegExp(`^${KOHYA_MODULE}\\.alpha$`), (m) => ({ kind: 'alpha', scheme: 'kohya', module: m[1] })],
-  // kohya factor names on dotted module paths (Qwen-Image, Wan and other musubi-tuner / ComfyUI-converted files).
+  // kohya factor names on dotted module paths (musubi-tuner / ComfyUI-converted files of several families).
   [/^(.+)\.lora_(down|up)\.weight$/, (m) => ({ kind: 'factor', scheme: 'kohya-dotted', module: m[1], part: m[2] as 'down' | 'up' })],
-  [XLABS_FACTOR, (m) => ({ kind: 'factor', scheme: 'xlabs', module: xlabsModule(m[1], m[2], m[3], m[4]), part: m[5] as 'down' | 'up' })],
+  ...FAMILY_NAMINGS.map((naming): [RegExp, (m: RegExpExecArray) => TensorRole] => [naming.pattern, (m) => ({ kind: 'factor', scheme: naming.scheme, ...naming.factor(m) })]),
   [/^(.+)\.lora_mid\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'locon-tucker', module: m[1] })],
   [/^(.+)\.hada_(w1_a|w1_b|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'loha', module: m[1] })],
   [/^(.+)\.lokr_(w1|w1_a|w1_b|w2|w2_a|w2_b|t1|t2)$/, (m) => ({ kind: 'other-adapter', adapter: 'lokr', module: m[1] })],
@@ -74,8 +93,7 @@ const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [/^(lora_[a-z0-9]+_[^.]+)\.(diff|diff_b)$/, (m) => ({ kind: 'other-adapter', adapter: 'lycoris-full', module: m[1] })],
   [/^(lora_[a-z0-9]+_[^.]+)\.(a1|a2|b1|b2)\.weight$/, (m) => ({ kind: 'other-adapter', adapter: 'glora', module: m[1] })],
   [/^(unet|text_encoder):\d+:(up|down)$/, (m) => ({ kind: 'other-adapter', adapter: 'cloneofsimo', module: m[0] })],
-  // Flux Control LoRAs (diffusers _convert_bfl_flux_control_lora_to_diffusers, ComfyUI convert_lora_bfl_control).
-  [/^(.+)\.(query_norm|key_norm)\.scale$/, (m) => ({ kind: 'other-adapter', adapter: 'flux-control', module: m[1] })],
+  ...FAMILY_ADAPTERS.map((adapter): [RegExp, (m: RegExpExecArray) => TensorRole] => [adapter.pattern, (m) => ({ kind: 'other-adapter', adapter: adapter.kind, module: m[1] })]),
   [/^(.+)\.lora_B\.bias$/, (m) => ({ kind: 'other-adapter', adapter: 'lora-bias', module: m[1] })],
   [/^(.+)\.(ia3_l|oft_r|oft_s|boft_R|boft_s|vera_lambda_b|vera_lambda_d|hra_u|ln_tuning_layers)(\.[^.]+)?(\.weight)?$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],
   [/^(prompt_embeddings|prefix_embeddings|prompt_encoder\..+)$/, (m) => ({ kind: 'other-adapter', adapter: 'peft-non-lora', module: m[1] })],

@@ -3,7 +3,8 @@
  * families/): so that a diffusers-named layer and a natively named one pair, while each keeps its own name (and so
  * its file's naming on output). Split parts of fused modules are not renames: see fused-projections.ts.
  */
-import { BaseModelFamily, namesOfFamily, TransformerFamilyNames } from './families';
+import { BaseModelFamily, namesOfFamily, TransformerNames } from './families';
+import { dotsToUnderscores } from './flat-names';
 
 /** A layer's ΔW shape, for the rules that depend on it (swapped halves). */
 export interface LayerShape {
@@ -18,7 +19,7 @@ export function insideBlock(path: string, container: string): [index: string, in
   return m ? [m[1], m[2]] : undefined;
 }
 
-function renamed(names: TransformerFamilyNames, path: string, shape: LayerShape | undefined): string | undefined {
+function renamed(names: TransformerNames, path: string, shape: LayerShape | undefined): string | undefined {
   const global = names.globals[path];
   if (global !== undefined) return global;
   for (const block of names.blocks) {
@@ -47,21 +48,18 @@ export interface TwinModule {
 
 export type TransformerNaming = 'native' | 'diffusers';
 
-/** A path with every `.` as `_`: how pairingKey compares names. */
-const flattened = (path: string) => path.replace(/\./g, '_');
-
 /**
  * `table` (diffusers → native) looked up from either side: the tables are read both ways, never inverted into copies.
- * A native key is compared flattened: a kohya name unflattens with Flux's dots (`img_attn.proj`), where HunyuanVideo's
- * own name is `img_attn_proj`.
+ * A native key is compared flattened (as pairing keys are): a kohya name may unflatten with dots (`img_attn.proj`)
+ * where the family's own name has an underscore (`img_attn_proj`).
  */
 function lookUp(table: Readonly<Record<string, string>> | undefined, key: string, to: TransformerNaming): string | undefined {
   if (!table) return undefined;
   if (to === 'native') return Object.hasOwn(table, key) ? table[key] : undefined;
-  return Object.entries(table).find(([, native]) => flattened(native) === flattened(key))?.[0];
+  return Object.entries(table).find(([, native]) => dotsToUnderscores(native) === dotsToUnderscores(key))?.[0];
 }
 
-function twin(names: TransformerFamilyNames, path: string, shape: LayerShape | undefined, to: TransformerNaming): TwinModule | undefined {
+function twin(names: TransformerNames, path: string, shape: LayerShape | undefined, to: TransformerNaming): TwinModule | undefined {
   const global = lookUp(names.globals, path, to);
   if (global !== undefined) return { path: global, swapHalves: false };
   const swappedGlobal = lookUp(names.swappedGlobals, path, to);

@@ -1,14 +1,14 @@
 /**
- * Where each layer goes in the merged file. A diffusion transformer with a naming table (families/: Flux, SD3/SD3.5,
- * Wan, HunyuanVideo, Lumina 2, Z-Image) is written in ONE layout per file, the one its naming's loaders read (README
+ * Where each layer goes in the merged file. A diffusion transformer with a naming table (its family's spec in
+ * lora/families/) is written in ONE layout per file, the one its naming's loaders read (README
  * "Output that loads"): kohya naming in the native layout (`lora_unet_double_blocks_0_img_attn_qkv`, fused: what
- * sd-scripts / musubi-tuner read, and diffusers drops every `lora_unet_` key of a Flux file that also has
+ * sd-scripts / musubi-tuner read, and diffusers drops every `lora_unet_` key of a file that also has
  * `lora_transformer_` ones); diffusers naming in the diffusers layout (`transformer.transformer_blocks.0.attn.to_q`,
  * split: diffusers loads `transformer.` + its own module names). Converting is exact: a fused module is cut into its
  * parts by rows of up (down is shared), parts are fused block-diagonally, renamed modules keep their factors, and a
  * swapped-halves twin (norm_out.linear ↔ final_layer.adaLN_modulation.1) has the two halves of up's rows swapped.
  */
-import { BaseModelFamily, namesOfFamily } from '../lora/families';
+import { BaseModelFamily, namesOfFamily, specOf } from '../lora/families';
 import { fusedFromParts } from '../lora/fuse-split';
 import { partRows, partsOfFused, splitPartOf } from '../lora/fused-projections';
 import { FusedPart, LoraLayer } from '../lora/layer';
@@ -24,9 +24,6 @@ export interface WriteTarget {
   /** Up's two row halves swapped (diffusers holds scale then shift; the native twin shift then scale). */
   readonly swapHalves?: boolean;
 }
-
-/** Flux's and HunyuanVideo's single-stream MLP is 4 × hidden (mlp_ratio 4): the rows of linear1 after q, k and v. */
-const MLP_RATIO = 4;
 
 /** The transformer layout a file of this naming and family is written in, or undefined for a family without a naming table. */
 export function transformerLayoutFor(scheme: NamingScheme, family: BaseModelFamily): TransformerNaming | undefined {
@@ -54,10 +51,14 @@ export function targetUp(up: Float32Array, rank: number, target: WriteTarget): F
   return target.swapHalves ? swapRowHalves(rows, rows.length / rank, rank, false) : rows;
 }
 
-/** Rows of each slot of a fused module built from the parts present: a missing q is `hidden`, k / v the present one's, proj_mlp 4·hidden. */
-function slotRows(parts: readonly { layer: LoraLayer; slot: number }[], slots: number, hidden: number): number[] {
+/**
+ * Rows of each slot of a fused module built from the parts present: a missing q is `hidden`, k / v the present
+ * one's, the MLP part (slot 3) the family's mlpRatio · hidden.
+ */
+function slotRows(parts: readonly { layer: LoraLayer; slot: number }[], slots: number, hidden: number, mlpRatio: number | undefined): number[] {
   const rowsOf = (slot: number) => parts.find((p) => p.slot === slot)?.layer.outFeatures;
-  return Array.from({ length: slots }, (_, slot) => rowsOf(slot) ?? (slot === 3 ? MLP_RATIO * hidden : slot === 0 ? hidden : rowsOf(3 - slot) ?? hidden));
+  const missing = (slot: number) => (slot === 3 ? (mlpRatio ?? 0) * hidden : slot === 0 ? hidden : rowsOf(3 - slot) ?? hidden);
+  return Array.from({ length: slots }, (_, slot) => rowsOf(slot) ?? missing(slot));
 }
 
 /**
@@ -75,7 +76,7 @@ export function fuseSplitCopies(layers: readonly LoraLayer[], layout: Transforme
   }
   for (const [fused, parts] of groups) {
     const hidden = parts[0].layer.inFeatures;
-    const outFeatures = slotRows(parts, partsOfFused(fused, family).length, hidden).reduce((a, b) => a + b, 0);
+    const outFeatures = slotRows(parts, partsOfFused(fused, family).length, hidden, specOf(family)?.mlpRatio).reduce((a, b) => a + b, 0);
     const shell: LoraLayer = { ...parts[0].layer, module: fused, key: pairingKey(fused, family), inFeatures: hidden, columns: hidden, outFeatures };
     const placed: FusedPart[] = [...parts].sort((a, b) => a.slot - b.slot).map((p) => ({ layer: p.layer, rowOffset: partRows(p.slot, hidden, outFeatures).start }));
     kept.push(fusedFromParts(shell, placed));

@@ -8,9 +8,9 @@ export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
 export const OUTPUT_DTYPES = ['auto', 'F16', 'BF16', 'F32'] as const;
 export type OutputDtype = (typeof OUTPUT_DTYPES)[number];
-/** The naming scheme of the output: the content file's (default), the style file's, or a named one. */
+/** The naming the user chose for the output: the content file's (default), the style file's, or a named one (resolved into write-output.ts' OutputNaming). */
 export const OUTPUT_NAMINGS = ['content', 'style', 'kohya', 'diffusers'] as const;
-export type OutputNaming = (typeof OUTPUT_NAMINGS)[number];
+export type NamingChoice = (typeof OUTPUT_NAMINGS)[number];
 
 export interface MergeRequest {
   readonly content: string;
@@ -27,7 +27,7 @@ export interface MergeRequest {
   /** Reduce the merged layers to this rank by truncated SVD; undefined keeps rank r_c + r_s. */
   readonly rank?: number;
   readonly dtype: OutputDtype;
-  readonly naming: OutputNaming;
+  readonly naming: NamingChoice;
   readonly overwrite: boolean;
   /** Weights of the direct merge (its method and its comparison baseline). */
   readonly directWeights: readonly [number, number];
@@ -45,7 +45,7 @@ export const DEFAULT_MERGE_OPTIONS = {
   columns: DEFAULT_ZIPLORA_SETTINGS.columns,
   backend: 'auto' as BackendName,
   dtype: 'auto' as OutputDtype,
-  naming: 'content' as OutputNaming,
+  naming: 'content' as NamingChoice,
   overwrite: false,
   directWeights: [1, 1] as const,
   sparsityThreshold: 0.05,

@@ -3,11 +3,26 @@
  * (`transformer_blocks`, `single_transformer_blocks`). From the Flux conversion maps of diffusers
  * (convert_flux_to_diffusers) and ComfyUI (utils.flux_to_diffusers). diffusers `norm_out.linear` is BFL
  * `final_layer.adaLN_modulation.1` with its scale and shift halves swapped (swappedGlobals: never paired by name).
+ * 19 double + 38 single blocks, 3072 wide (diffusers' config); single-stream MLP 4 × hidden (mlp_ratio 4).
+ * Text encoders: CLIP-L and T5, which sd-scripts writes as `lora_te1_` and `lora_te3_` (early versions `lora_te2_`)
+ * and diffusers calls `text_encoder` / `text_encoder_2`.
  */
-import { TransformerFamilyNames } from './types';
+import { jointDiffusersBlocks, kohyaBaseModel, modelspecArchitecture, withHidden } from './evidence';
+import { STREAM_CHART_STAGES, streamBlocks } from './stream-blocks';
+import { FamilySpec, TransformerNames } from './types';
 
-export const FLUX_NAMES: TransformerFamilyNames = {
-  family: 'flux',
+/**
+ * The BFL module an XLabs double-block factor belongs to (as diffusers' and ComfyUI's XLabs converters map it);
+ * other XLabs processors keep their own name, so they pair only with XLabs files.
+ */
+function xlabsModule(blocks: string, index: string, projection: string, stream: string): string {
+  if (blocks === 'double_blocks' && stream) return `${blocks}.${index}.${stream === '1' ? 'img' : 'txt'}_attn.${projection}`;
+  return `${blocks}.${index}.processor.${projection}_lora${stream}`;
+}
+
+const BFL_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
+
+const NAMES: TransformerNames = {
   blocks: [
     {
       diffusers: 'transformer_blocks',
@@ -46,4 +61,74 @@ export const FLUX_NAMES: TransformerFamilyNames = {
     proj_out: 'final_layer.linear',
   },
   swappedGlobals: { 'norm_out.linear': 'final_layer.adaLN_modulation.1' },
+};
+
+export const FLUX: FamilySpec<'flux'> = {
+  id: 'flux',
+  label: 'Flux',
+  metadata: [kohyaBaseModel(4, /flux/i), modelspecArchitecture(8, /flux/i)],
+  recognisers: [
+    {
+      order: 141,
+      reads: 'transformer',
+      recognise: ({ transformer, hidden }) => {
+        const streams = streamBlocks(transformer);
+        return streams && { label: 'Flux', evidence: withHidden([`Flux single/double-stream transformer blocks: ${streams.counts.join(', ')}`], hidden) };
+      },
+    },
+    {
+      order: 172,
+      reads: 'transformer',
+      recognise: ({ transformer, hidden }) => {
+        const joint = jointDiffusersBlocks(transformer);
+        if (!joint || hidden !== 3072) return undefined;
+        return { label: 'Flux (double-stream blocks only)', evidence: withHidden([joint.evidence, 'width 3072 (Flux; SD3 is 1536 or 2432 wide)'], hidden) };
+      },
+    },
+    {
+      order: 300,
+      reads: 'file',
+      recognise: ({ t5Component }) =>
+        t5Component === 'text_encoder_2' ? { label: 'Flux (text encoders only)', evidence: ['a T5 text encoder as the second encoder (diffusers text_encoder_2 / early sd-scripts lora_te2_): Flux'] } : undefined,
+    },
+  ],
+  compoundIdentifiers: [
+    'transformer_blocks', 'single_transformer_blocks', 'double_blocks', 'single_blocks', 'proj_mlp', 'to_add_out',
+    'add_q_proj', 'add_k_proj', 'add_v_proj', 'ff_context', 'norm1_context', 'norm_out', 'norm_added_q', 'norm_added_k',
+    'img_attn', 'txt_attn', 'img_mlp', 'txt_mlp', 'img_mod', 'txt_mod', 'final_layer', 'adaLN_modulation',
+    'x_embedder', 'context_embedder', 'time_text_embed', 'timestep_embedder', 'guidance_embedder', 'text_embedder',
+    'img_in', 'txt_in', 'time_in', 'vector_in', 'guidance_in', 'in_layer', 'out_layer',
+  ],
+  nativePaths: BFL_PATHS,
+  diffusersPaths: /^(transformer_blocks|single_transformer_blocks|time_text_embed|proj_out|norm_out)\b/,
+  transformerPaths: /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed|norm_out|proj_out)\b/,
+  barePaths: [
+    { component: 'transformer', pattern: /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed)\./ },
+    { component: 'transformer', pattern: BFL_PATHS },
+  ],
+  names: NAMES,
+  mlpRatio: 4,
+  chartStages: STREAM_CHART_STAGES,
+  fileLooks: [{ order: 7, test: (names) => names.some((n) => /^(double_blocks|single_blocks)\.\d+\..*\.weight$/.test(n)), looksLike: 'a full Flux transformer checkpoint' }],
+  factorNamings: [
+    {
+      // XLabs Flux LoRAs: `double_blocks.0.processor.qkv_lora1.down.weight` (lora1 = image stream, lora2 = text stream).
+      scheme: 'xlabs',
+      name: 'XLabs Flux (processor.qkv_lora1 / proj_lora2 down / up)',
+      pattern: /^(double_blocks|single_blocks)\.(\d+)\.processor\.(qkv|proj)_lora([12]?)\.(down|up)\.weight$/,
+      factor: (m) => ({ module: xlabsModule(m[1], m[2], m[3], m[4]), part: m[5] as 'down' | 'up' }),
+    },
+  ],
+  adapters: [
+    {
+      // Flux Control LoRAs (diffusers _convert_bfl_flux_control_lora_to_diffusers, ComfyUI convert_lora_bfl_control).
+      kind: 'flux-control',
+      pattern: /^(.+)\.(query_norm|key_norm)\.scale$/,
+      name: 'a Flux Control LoRA (BFL Canny/Depth style: LoRA pairs plus full tensors — lora_B.bias, query/key norm scales, an img_in widened to the control channels)',
+      advice: 'it changes the model (wider img_in, set norm weights) rather than adding a B·A update: load it as a Control LoRA beside the merged LoRA (diffusers FluxControlPipeline, ComfyUI LoraLoaderModelOnly) instead of merging it',
+      includesBiases: true,
+    },
+  ],
+  kohyaTextEncoderPrefixes: { text_encoder: 'lora_te1_', text_encoder_2: 'lora_te3_' },
+  componentAliases: { text_encoder_3: 'text_encoder_2' },
 };

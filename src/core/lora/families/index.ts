@@ -1,21 +1,39 @@
 /**
- * The diffusion-transformer families whose naming facts are known. Qwen-Image and LTX-Video have none: their
- * LoRAs use the diffusers module names in every trainer (musubi-tuner, ai-toolkit, diffusers), so they pair as is.
+ * The family registry: every model family's spec. Naming, recognition, pairing and the output layout loop over
+ * this list; a new family is a new spec file and one entry here.
  */
-import { FLUX_NAMES } from './flux';
-import { HUNYUAN_VIDEO_NAMES } from './hunyuan-video';
-import { LUMINA2_NAMES, Z_IMAGE_NAMES } from './lumina';
-import { SD3_NAMES } from './sd3';
-import { BaseModelFamily, TransformerFamilyNames } from './types';
-import { WAN_NAMES } from './wan';
+import { FLUX } from './flux';
+import { HUNYUAN_VIDEO } from './hunyuan-video';
+import { LLM } from './llm';
+import { LTX_VIDEO } from './ltx-video';
+import { LUMINA2 } from './lumina2';
+import { QWEN_IMAGE } from './qwen-image';
+import { SD3 } from './sd3';
+import { SD1, SD2, SDXL } from './stable-diffusion';
+import { FamilySpec, TransformerNames } from './types';
+import { WAN } from './wan';
+import { Z_IMAGE } from './z-image';
 
-export const TRANSFORMER_FAMILY_NAMES: readonly TransformerFamilyNames[] = [FLUX_NAMES, SD3_NAMES, WAN_NAMES, HUNYUAN_VIDEO_NAMES, LUMINA2_NAMES, Z_IMAGE_NAMES];
+export const FAMILY_SPECS = [SD1, SD2, SDXL, FLUX, SD3, QWEN_IMAGE, WAN, HUNYUAN_VIDEO, LTX_VIDEO, LUMINA2, Z_IMAGE, LLM] as const;
 
-/** Families whose own module names are the diffusers ones (no naming table): kohya-style trainers write them under `lora_unet_`. */
-export const DIFFUSERS_NAMED_FAMILIES: readonly BaseModelFamily[] = ['qwen-image', 'ltx-video'];
+/** A family's id, or `unknown` where the evidence fits none (or several). */
+export type BaseModelFamily = (typeof FAMILY_SPECS)[number]['id'] | 'unknown';
 
-export function namesOfFamily(family: BaseModelFamily): TransformerFamilyNames | undefined {
-  return TRANSFORMER_FAMILY_NAMES.find((names) => names.family === family);
+export function specOf(family: BaseModelFamily): FamilySpec | undefined {
+  return FAMILY_SPECS.find((spec) => spec.id === family);
 }
 
-export type { BaseModelFamily, BlockNames, TransformerFamilyNames } from './types';
+/** The naming table of a family whose diffusers and native names differ, or undefined. */
+export function namesOfFamily(family: BaseModelFamily): TransformerNames | undefined {
+  return specOf(family)?.names;
+}
+
+/** Every family's naming table, in registry order. */
+export const TRANSFORMER_NAMES: readonly TransformerNames[] = FAMILY_SPECS.flatMap((spec) => (spec.names ? [spec.names] : []));
+
+/** Whether any family's pattern of this kind matches the path. */
+export function anyFamilyPath(kind: 'nativePaths' | 'diffusersPaths' | 'unetPrefixedDiffusersPaths' | 'transformerPaths', path: string): boolean {
+  return FAMILY_SPECS.some((spec) => spec[kind]?.test(path) === true);
+}
+
+export type { BarePathRule, BlockNames, ChartStage, FactorNaming, FamilyAdapter, FamilySpec, FileEvidence, FileLook, TransformerLayerInfo, TransformerNames, Verdict } from './types';

@@ -2,11 +2,20 @@
  * Wan 2.1 / 2.2: native names (Wan-Video's model.py, as musubi-tuner and ComfyUI LoRAs carry them:
  * `blocks.N.self_attn.q`, `cross_attn.k`, `ffn.0`) vs diffusers (`blocks.N.attn1.to_q`, `attn2.to_k`, `ffn.net.0.proj`).
  * Every module is a rename, none is fused: diffusers' scripts/convert_wan_to_diffusers.py TRANSFORMER_KEYS_RENAME_DICT.
+ * 1.3B is 12 heads × 128 = 1536 wide (30 blocks), 14B 40 × 128 = 5120 (40 blocks) (the configs there).
  */
-import { TransformerFamilyNames } from './types';
+import { blockCount, blocksEvidence, has, withHidden } from './evidence';
+import { FamilySpec, TransformerNames } from './types';
 
-export const WAN_NAMES: TransformerFamilyNames = {
-  family: 'wan',
+function wanLabel(hidden: number | undefined, imageToVideo: boolean): string {
+  const size = hidden === 1536 ? ' 1.3B' : hidden === 5120 ? ' 14B' : '';
+  return `Wan 2.1 / 2.2${size}${imageToVideo ? ' image-to-video' : ''}`;
+}
+
+const NATIVE_PATHS = /^(text_embedding|time_projection|patch_embedding|img_emb|head\.head|time_embedding\.\d|blocks\.\d+\.(self_attn|cross_attn|ffn\.\d))\b/;
+const DIFFUSERS_BLOCKS = /^blocks\.\d+\.(attn1|attn2|ffn\.net)\b/;
+
+const NAMES: TransformerNames = {
   blocks: [
     {
       diffusers: 'blocks',
@@ -37,4 +46,40 @@ export const WAN_NAMES: TransformerFamilyNames = {
     'condition_embedder.image_embedder.ff.net.2': 'img_emb.proj.3',
     proj_out: 'head.head',
   },
+};
+
+export const WAN: FamilySpec<'wan'> = {
+  id: 'wan',
+  label: 'Wan 2.1 / 2.2',
+  recognisers: [
+    {
+      order: 120,
+      reads: 'transformer',
+      recognise: ({ transformer, hidden }) => {
+        const native = has(transformer, /^blocks\.\d+\.(self_attn|cross_attn|ffn\.\d)/);
+        const diffusers = has(transformer, /^blocks\.\d+\.(attn1|attn2|ffn\.net)\./);
+        if (!native && !diffusers) return undefined;
+        const i2v = has(transformer, /^blocks\.\d+\.(cross_attn\.[kv]_img|attn2\.add_[kv]_proj)$/);
+        const names = native ? 'self_attn / cross_attn / ffn (native names)' : 'attn1 / attn2 / ffn.net (diffusers names)';
+        const blocks = blocksEvidence(blockCount(transformer, 'blocks'), 'blocks');
+        return { label: wanLabel(hidden, i2v), evidence: withHidden([`Wan blocks with ${names}: ${blocks}`], hidden) };
+      },
+    },
+  ],
+  compoundIdentifiers: [
+    'self_attn', 'cross_attn', 'k_img', 'v_img', 'img_emb', 'text_embedding', 'time_projection', 'patch_embedding',
+    'condition_embedder', 'time_embedder', 'image_embedder', 'text_embedder', 'time_proj', 'time_embedding', 'linear_1', 'linear_2',
+  ],
+  nativePaths: NATIVE_PATHS,
+  diffusersPaths: /^(blocks\.\d+\.(attn1|attn2|ffn\.net)|condition_embedder|proj_out|norm_out)\b/,
+  barePaths: [
+    { component: 'transformer', pattern: NATIVE_PATHS },
+    { component: 'transformer', pattern: DIFFUSERS_BLOCKS },
+  ],
+  // Embedders numbered like blocks (`time_embedding.0`, `text_embedding.2`) come first.
+  chartStages: {
+    time_embedding: { rank: 0 }, text_embedding: { rank: 0 }, time_projection: { rank: 0 }, img_emb: { rank: 0 },
+    blocks: { rank: 1, short: 'b' },
+  },
+  names: NAMES,
 };

@@ -1,6 +1,6 @@
 /**
- * The Stable Diffusion UNet under its two names: the original LDM/SGM layout (`input_blocks.4.1.…`, used by
- * kohya for SDXL) and diffusers' (`down_blocks.1.attentions.0.…`). Both SD1.x/SD2.x and SDXL have two layers
+ * The Stable Diffusion UNet under its two names: the original LDM/SGM layout (`input_blocks.4.1.…`, which kohya
+ * writes for some families) and diffusers' (`down_blocks.1.attentions.0.…`). Every such UNet has two layers
  * per block, so the numbering rule is shared: input block n ≥ 1 is layer (n−1) mod 3 of down block ⌊(n−1)/3⌋
  * (layer 2 is the downsampler); output block n is layer n mod 3 of up block ⌊n/3⌋. Sub-module 0 is the
  * resnet, 1 the attention (or the upsampler where the block has no attention), 2 the upsampler.
@@ -24,13 +24,6 @@ const TOP_LEVEL_LDM_TO_DIFFUSERS: Record<string, string> = {
   'out.2': 'conv_out',
 };
 const TOP_LEVEL_DIFFUSERS_TO_LDM = Object.fromEntries(Object.entries(TOP_LEVEL_LDM_TO_DIFFUSERS).map(([k, v]) => [v, k]));
-
-/** Up blocks of each UNet that hold attentions (they decide where the upsampler sits in LDM numbering). */
-export type UnetLayout = 'sd1' | 'sdxl';
-const UP_BLOCKS_WITH_ATTENTION: Record<UnetLayout, ReadonlySet<number>> = {
-  sd1: new Set([1, 2, 3]),
-  sdxl: new Set([0, 1]),
-};
 
 function mapResnetInner(rest: string, table: Record<string, string>): string {
   for (const [from, to] of Object.entries(table)) {
@@ -86,8 +79,11 @@ export function ldmToDiffusersUnet(path: string): string {
   return path;
 }
 
-/** diffusers UNet path → LDM/SGM UNet path (the inverse of ldmToDiffusersUnet for the given UNet). */
-export function diffusersToLdmUnet(path: string, layout: UnetLayout): string {
+/**
+ * diffusers UNet path → LDM/SGM UNet path (the inverse of ldmToDiffusersUnet for the given UNet: the up blocks that
+ * hold attentions, from its family's spec, decide where the upsampler sits).
+ */
+export function diffusersToLdmUnet(path: string, upBlocksWithAttention: readonly number[]): string {
   for (const [from, to] of Object.entries(TOP_LEVEL_DIFFUSERS_TO_LDM)) {
     if (path === from || path.startsWith(`${from}.`)) return `${to}${path.slice(from.length)}`;
   }
@@ -112,7 +108,7 @@ export function diffusersToLdmUnet(path: string, layout: UnetLayout): string {
     const block = Number(m[1]);
     const layer = Number(m[3]);
     const rest = m[4] ?? '';
-    if (m[2] === 'upsamplers') return join(`output_blocks.${3 * block + 2}.${UP_BLOCKS_WITH_ATTENTION[layout].has(block) ? 2 : 1}`, rest);
+    if (m[2] === 'upsamplers') return join(`output_blocks.${3 * block + 2}.${upBlocksWithAttention.includes(block) ? 2 : 1}`, rest);
     const n = 3 * block + layer;
     if (m[2] === 'resnets') return join(`output_blocks.${n}.0`, mapResnetInner(rest, RESNET_DIFFUSERS_TO_LDM));
     return join(`output_blocks.${n}.1`, rest);
