@@ -4,7 +4,7 @@
  * webview (a browser bundle) imports only itself, a documented set of pure core modules and protocol types.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
@@ -30,7 +30,9 @@ export function importedSpecifiers(source: string): string[] {
 /** What a relative specifier of `file` points at: a .ts path, or a data file (package.json) as named. */
 function resolveRelative(file: string, specifier: string): string {
   const target = path.resolve(path.dirname(file), specifier.replace(/\.js$/, ''));
-  return /\.(ts|json)$/.test(target) ? target : `${target}.ts`;
+  if (/\.(ts|json)$/.test(target)) return target;
+  // A folder import names its index module.
+  return existsSync(`${target}.ts`) || !existsSync(path.join(target, 'index.ts')) ? `${target}.ts` : path.join(target, 'index.ts');
 }
 
 /** Code above the core; data files such as package.json (the tool's version) are not a layer. */
