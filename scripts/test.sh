@@ -25,8 +25,10 @@ node esbuild.js
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 runner_failed=0
+# The pure tests are independent and CPU-bound: one file per core (node's default leaves one core idle). The
+# process tests keep the default: they time interrupts and start processes of their own.
 stage "pure tests"
-node --import tsx --test test/pure/*.test.ts | tee "$logs/pure" || runner_failed=1
+node --import tsx --test --test-concurrency="$(nproc)" test/pure/*.test.ts | tee "$logs/pure" || runner_failed=1
 stage "process tests"
 node --import tsx --test test/process/*.test.ts | tee "$logs/process" || runner_failed=1
 stage "webview tests (Chromium)"
