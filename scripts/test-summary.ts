@@ -2,9 +2,10 @@
  * The test command's closing lines: passed, failed and skipped tests counted from every runner's output
  * (node:test's TAP summary, mocha's spec summary in the VS Code run), and each skipped test with its reason,
  * so that a skip (missing ../shared fixtures, no tmpfs) never disappears from the summary.
- * Usage: node --import tsx scripts/test-summary.ts LOG…   (exit 1 when a test failed)
+ * Usage: node --import tsx scripts/test-summary.ts LOG…   (exit 1 when a test failed, or in CI when one was skipped)
  */
 import { readFileSync } from 'node:fs';
+import { inCi } from '../test/support/requirements';
 
 export interface RunCounts {
   passed: number;
@@ -43,9 +44,18 @@ export function summarize(texts: readonly string[]): RunCounts {
   };
 }
 
+/** Why the run fails: a failed test; in CI also a skipped one, since CI has everything a test needs. */
+export function runProblems(counts: RunCounts, ci: boolean): string[] {
+  const problems = counts.failed > 0 ? [`${counts.failed} failed`] : [];
+  if (ci && counts.skipped > 0) problems.push(`${counts.skipped} skipped with CI=true, where every test must run`);
+  return problems;
+}
+
 if (require.main === module) {
   const counts = summarize(process.argv.slice(2).map((file) => readFileSync(file, 'utf8')));
   if (counts.skips.length) console.log(`skipped:\n${counts.skips.map((s) => `  - ${s}`).join('\n')}`);
   console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-  process.exitCode = counts.failed > 0 ? 1 : 0;
+  const problems = runProblems(counts, inCi());
+  if (problems.length) console.log(`the run fails: ${problems.join('; ')}`);
+  process.exitCode = problems.length ? 1 : 0;
 }

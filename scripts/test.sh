@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The one test command (README, .ci/run): type-check, bundle, unit and webview tests, then the extension tests in VS Code.
+# The one test command (README, .ci/run): type-check, bundle, the pure tests (in-process: no child process, no
+# worker thread, no browser), the process tests (worker, compute threads, CLI, interruption), the webview tests,
+# then the extension tests in VS Code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each stage prints the seconds elapsed so far (the whole run must stay under 10 minutes).
@@ -23,8 +25,12 @@ node esbuild.js
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 runner_failed=0
-stage "unit tests"
-node --import tsx --test test/unit/*.test.ts | tee "$logs/unit" || runner_failed=1
+# The pure tests are independent and CPU-bound: one file per core (node's default leaves one core idle). The
+# process tests keep the default: they time interrupts and start processes of their own.
+stage "pure tests"
+node --import tsx --test --test-concurrency="$(nproc)" test/pure/*.test.ts | tee "$logs/pure" || runner_failed=1
+stage "process tests"
+node --import tsx --test test/process/*.test.ts | tee "$logs/process" || runner_failed=1
 stage "webview tests (Chromium)"
 node --import tsx --test test/webview/*.test.ts | tee "$logs/webview" || runner_failed=1
 # Extension tests in a real VS Code (test/vscode/run.ts): where none can be downloaded, code-server's VS Code

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fs, { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { mock, test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { sidecarPathFor } from '../../src/core/merge/request';
@@ -159,7 +160,7 @@ test('an input that cannot be read for its hash is named in the message, and not
   const stream = fs.createReadStream;
   const failing = mock.method(fs, 'createReadStream', (file: string, ...rest: unknown[]) => {
     if (file !== style) return (stream as (...a: unknown[]) => fs.ReadStream)(file, ...rest);
-    const broken = new (require('node:stream').Readable)({ read() {} });
+    const broken = new Readable({ read() {} });
     setImmediate(() => broken.destroy(systemError('EACCES', 'read', file)));
     return broken;
   });

@@ -1,6 +1,6 @@
 /** Whole merges in-process: exact outputs in every naming, the direct merge, real files. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
@@ -9,6 +9,7 @@ import { withSafetensors } from '../../src/core/safetensors/reader';
 import { REAL_FIXTURES, tempDir } from '../support/build-safetensors';
 import { denseSvd, relativeFrobenius } from '../support/dense-svd';
 import { denseLayers, mergeRequest, readSidecar, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { hasFixtures } from '../support/requirements';
 
 const dir = tempDir();
 
@@ -191,10 +192,7 @@ async function checkAgainstDenseSvd(content: string, style: string, output: stri
 test('the two real SD1.5 LoRAs merge with all 128 layers paired', async (t) => {
   const a = path.join(REAL_FIXTURES, 'huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');
   const b = path.join(REAL_FIXTURES, 'catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors');
-  if (!existsSync(a) || !existsSync(b)) {
-    t.skip(`real fixtures not found at ${REAL_FIXTURES}`);
-    return;
-  }
+  if (!hasFixtures(t, a, b)) return;
   const output = path.join(dir, 'real.safetensors');
   const summary = await runMerge(mergeRequest(a, b, output, { steps: 10 }));
   assert.deepEqual(summary.layers, { merged: 128, copiedFromContent: 0, copiedFromStyle: 0, refused: 0 });

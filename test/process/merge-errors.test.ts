@@ -9,6 +9,7 @@ import { MERGE_PHASES } from '../../src/core/merge/request';
 import { startMerge } from '../../src/worker/client';
 import { caseFolders } from '../support/build-safetensors';
 import { BROKEN_INPUTS, mergeRequest, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { skipOrFailInCi } from '../support/requirements';
 
 const folder = caseFolders();
 
@@ -64,7 +65,7 @@ test('a full disk gives a clear message and leaves nothing behind', async (t) =>
   const { content, style } = await writePair(dir);
   const tiny = path.join(dir, 'tiny');
   if (!tryMount(tiny, 'size=64k')) {
-    t.skip('cannot mount a tiny tmpfs here (needs root and mount permission); ENOSPC, EROFS and EACCES are injected into the writer in merge-write-failures.test.ts instead');
+    skipOrFailInCi(t, 'cannot mount a tiny tmpfs here (needs root and mount permission); ENOSPC, EROFS and EACCES are injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {
@@ -80,7 +81,7 @@ test('a read-only output folder gives a clear message', async (t) => {
   const { content, style } = await writePair(dir);
   const readOnly = path.join(dir, 'ro');
   if (!tryMount(readOnly, 'ro,size=64k')) {
-    t.skip('cannot mount a read-only tmpfs here (needs root and mount permission); EROFS is injected into the writer in merge-write-failures.test.ts instead');
+    skipOrFailInCi(t, 'cannot mount a read-only tmpfs here (needs root and mount permission); EROFS is injected into the writer in merge-write-failures.test.ts instead');
     return;
   }
   try {

@@ -1,6 +1,5 @@
-/** Every real file in ../shared/fixtures/real is recognised as its README says (skipped when the folder is absent). */
+/** Every real file in ../shared/fixtures/real is recognised as its README says (skipped, or failed in CI, when the folder is absent). */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { compareLoras } from '../../src/core/lora/compare';
@@ -9,9 +8,9 @@ import { describeAdapter, LoraDescription, NotLoraDescription } from '../../src/
 import { summarizeAdapter } from '../../src/core/lora/summary';
 import { SafetensorsFile, withSafetensors } from '../../src/core/safetensors/reader';
 import { REAL_FIXTURES } from '../support/build-safetensors';
+import { hasFixtures } from '../support/requirements';
 
 const real = (name: string) => path.join(REAL_FIXTURES, name);
-const MISSING = `the real fixtures folder ${REAL_FIXTURES} does not exist`;
 const POKEMON = 'huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors';
 const CATUNDCHAT = 'catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors';
 const PEFT = 'huggingface-peft__monteclora-roberta-mrpc__checkpoint-230__adapter_model.safetensors';
@@ -20,7 +19,7 @@ const MLX = 'ml-explore-mlx-examples__adapters.safetensors';
 const describe = (name: string) => withSafetensors(real(name), describeAdapter);
 
 test('real SD1.5 LoRAs: diffusers and attention-processor naming, 128 layers each, all paired', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) return t.skip(MISSING);
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const a = await openLora(real(POKEMON));
   const b = await openLora(real(CATUNDCHAT));
   try {
@@ -43,7 +42,7 @@ test('real SD1.5 LoRAs: diffusers and attention-processor naming, 128 layers eac
 });
 
 test('real cloneofsimo and LyCORIS LoKr files are refused by name', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) return t.skip(MISSING);
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const clone = (await describe('cloneofsimo-lora__lora_disney.safetensors')) as NotLoraDescription;
   assert.equal(clone.kind, 'not-lora');
   assert.deepEqual(clone.adapters, ['cloneofsimo']);
@@ -54,7 +53,7 @@ test('real cloneofsimo and LyCORIS LoKr files are refused by name', async (t) =>
 });
 
 test('real PEFT adapter: scale 2.0 from its adapter_config.json, classifier tensors kept as extra tensors', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) return t.skip(MISSING);
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const lora = (await describe(PEFT)) as LoraDescription;
   assert.equal(lora.scheme, 'peft');
   assert.equal(lora.layers.length, 24);
@@ -66,7 +65,7 @@ test('real PEFT adapter: scale 2.0 from its adapter_config.json, classifier tens
 });
 
 test('real MLX adapter: lora_a in×r / lora_b r×out read transposed; ‖ΔW‖ matches a direct computation', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) return t.skip(MISSING);
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const file = await SafetensorsFile.open(real(MLX));
   try {
     const lora = (await describeAdapter(file)) as LoraDescription;
@@ -98,7 +97,7 @@ test('real MLX adapter: lora_a in×r / lora_b r×out read transposed; ‖ΔW‖ 
 });
 
 test('real files that are not adapters are described, not mistaken for LoRAs', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) return t.skip(MISSING);
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const cases: Array<[string, RegExp]> = [
     ['ostris-ai-toolkit__stable_diffusion_sd1_ldm_base.safetensors', /empty file/],
     ['ostris-ai-toolkit__stable_diffusion_sdxl_ldm_base.safetensors', /SDXL checkpoint/],

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
@@ -229,4 +230,45 @@ test('no file in src/core/lora outside families/ (nor the output layout) names a
   // The check itself: it sees a family in code and in comments, and not inside longer identifiers.
   assert.equal(familyNamesIn('x.ts', "if (family === 'flux') return; // Wan's blocks", words).length, 2);
   assert.deepEqual(familyNamesIn('x.ts', 'const swanky = fluxion; wanted();', words), []);
+});
+
+/** A test file's code with comments and string literals blanked, so that only code is matched. */
+function codeOnly(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/gm, (m) => (/^['"`]/.test(m) ? "''" : ''));
+}
+
+/** The test sources: test/**\/*.ts (the recorded layouts under test/fixtures are data). */
+const testFiles = () => sourceFiles(path.join(root, 'test')).filter((f) => !f.startsWith(path.join(root, 'test/fixtures') + path.sep));
+
+/** Breaks of the one module convention of the tests: ES imports at the top, node: builtins, no require(). */
+export function moduleConventionViolations(source: string): string[] {
+  const code = codeOnly(source);
+  const problems = [...code.matchAll(/\brequire\s*\(|\bimport\s*\(/g)].map((m) => `${m[0].replace(/\s/g, '')}…) (use a static import at the top)`);
+  for (const [, specifier] of source.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm)) {
+    if (builtinModules.includes(specifier)) problems.push(`'${specifier}' (write 'node:${specifier}')`);
+  }
+  return problems;
+}
+
+test('tests follow one module convention: static ES imports (tsx runs them as CommonJS), node: for builtins', () => {
+  const files = testFiles();
+  assert.ok(files.length > 50, `expected the test sources, found ${files.length}`);
+  const problems = files.flatMap((f) => moduleConventionViolations(readFileSync(f, 'utf8')).map((p) => `${path.relative(root, f)}: ${p}`));
+  assert.deepEqual(problems, [], problems.join('\n'));
+  const broken = ["const s = require('node:stream');", "const { truncate } = await import('node:fs/promises');", "import path from 'path';", "import {\n  readFileSync,\n} from 'fs';"];
+  for (const line of broken) assert.equal(moduleConventionViolations(line).length, 1, line);
+  assert.deepEqual(moduleConventionViolations("import path from 'node:path'; // not require('x')\nconst s = \"import('y')\";"), []);
+});
+
+/** Skips other than through test/support/requirements.ts (which fails them in CI instead). */
+export function directSkips(source: string): string[] {
+  return [...codeOnly(source).matchAll(/\.(skip|todo)\s*\(|\b(skip|todo)\s*:/g)].map((m) => m[0].replace(/\s/g, ''));
+}
+
+test('a test skips only through test/support/requirements.ts, which says why and fails the test in CI', () => {
+  const helper = ['test/support/requirements.ts', 'test/pure/requirements.test.ts'].map((f) => path.join(root, f));
+  const problems = testFiles().filter((f) => !helper.includes(f)).flatMap((f) => directSkips(readFileSync(f, 'utf8')).map((s) => `${path.relative(root, f)}: ${s}`));
+  assert.deepEqual(problems, [], `use hasFixtures or skipOrFailInCi:\n${problems.join('\n')}`);
+  for (const line of ['t.skip("no fixtures");', "test('x', { skip: true }, () => {});", 'this.skip();', "t.todo('later');", "suite.skip('menus', () => {});"]) assert.equal(directSkips(line).length, 1, line);
+  assert.deepEqual(directSkips("const s = 'input_blocks.4.0.skip_connection'; chosen.skipped[0];"), []);
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { canonicalToDiffusers, canonicalToKohya, diffusersToCanonical, kohyaToCanonical, pairingKey, unflattenModulePath } from '../../src/core/lora/naming';
@@ -7,9 +6,8 @@ import { specOf } from '../../src/core/lora/families';
 import { diffusersToLdmUnet, ldmToDiffusersUnet } from '../../src/core/lora/families/unet-blocks';
 import { SHAPE_DUMPS } from '../support/build-safetensors';
 import { layersFromKohyaDump, readShapeDump } from '../support/lora-generators';
+import { hasFixtures } from '../support/requirements';
 
-const haveDumps = existsSync(SHAPE_DUMPS);
-const NO_DUMPS = `shape dumps not found at ${SHAPE_DUMPS}`;
 
 test('the kohya SDXL name of the issue maps to the diffusers name, and back', () => {
   const canonical = kohyaToCanonical('lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q');
@@ -71,7 +69,7 @@ test('diffusers and PEFT module names become canonical names', () => {
 });
 
 test('every kohya SDXL UNet layer of the real dump lands on a real SDXL UNet weight of the same shape', (t) => {
-  if (!haveDumps) return t.skip(NO_DUMPS);
+  if (!hasFixtures(t, SHAPE_DUMPS)) return;
   const base = new Map(readShapeDump('sdxl_base_unet.invokeai_dump.json').map((d) => [d.name, d.shape]));
   const layers = layersFromKohyaDump(readShapeDump('sdxl_kohya_lora.invokeai_dump.json')).filter((l) => l.canonical.startsWith('unet.'));
   assert.ok(layers.length > 700, `only ${layers.length} UNet layers`);
@@ -83,7 +81,7 @@ test('every kohya SDXL UNet layer of the real dump lands on a real SDXL UNet wei
 });
 
 test('kohya names of the real SD1.5 and SDXL dumps survive canonical → kohya unchanged', (t) => {
-  if (!haveDumps) return t.skip(NO_DUMPS);
+  if (!hasFixtures(t, SHAPE_DUMPS)) return;
   for (const [dump, family] of [['sd15_kohya_lora.invokeai_dump.json', 'sd1'], ['sdxl_kohya_lora.invokeai_dump.json', 'sdxl']] as const) {
     const layers = layersFromKohyaDump(readShapeDump(dump));
     assert.ok(layers.length >= 264, path.basename(dump));

@@ -4,13 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openCheckpoint } from '../../src/core/safetensors/checkpoint';
 import { SafetensorsError } from '../../src/core/safetensors/errors';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { fileFromHeader, rawFile, REAL_FIXTURES, tempDir, writeTemp } from '../support/build-safetensors';
+import { hasFixtures, skipOrFailInCi } from '../support/requirements';
 
 const dir = tempDir();
 const f32 = (n: number) => new Uint8Array(4 * n);
@@ -107,10 +108,10 @@ test('refuses a file without read permission', async (t) => {
     return;
   }
   // root reads everything, so check as the unprivileged user "nobody" in a child process.
-  const script = `require('tsx/cjs');require(${JSON.stringify(path.resolve(__dirname, '../../src/core/safetensors/reader.ts'))}).SafetensorsFile.open(${JSON.stringify(file)}).then(()=>console.log('opened'),e=>console.log(e.message))`;
-  const result = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
-  if (result.error || /Cannot find module|EACCES.*tsx/.test(result.stderr)) {
-    t.skip(`cannot run a child process as user nobody here: ${result.error?.message ?? result.stderr.split('\n')[0]}`);
+  const opener = path.join(__dirname, '../support/open-safetensors.ts');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', opener, file], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+  if (result.error || /Cannot find (module|package)|EACCES/.test(result.stderr)) {
+    skipOrFailInCi(t, `cannot run a child process as user nobody here: ${result.error?.message ?? result.stderr.split('\n')[0]}`);
     return;
   }
   assert.match(result.stdout, /secret\.safetensors: permission denied/);
@@ -134,9 +135,6 @@ test('refuses a shard index without weight_map, and one pointing outside its fol
 
 test('refuses the real malformed file from safetensors-cpp', async (t) => {
   const file = path.join(REAL_FIXTURES, 'syoyo-safetensors-cpp__safetensors_abuse_attempt_1.safetensors');
-  if (!existsSync(file)) {
-    t.skip(`real fixtures not found at ${REAL_FIXTURES}`);
-    return;
-  }
+  if (!hasFixtures(t, file)) return;
   await assert.rejects(SafetensorsFile.open(file), /1000 bytes, past the end of the 88-byte file/);
 });

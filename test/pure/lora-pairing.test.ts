@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { compareLoras } from '../../src/core/lora/compare';
@@ -7,8 +6,8 @@ import { openLora, OpenLora } from '../../src/core/lora/open-lora';
 import { pairLayers } from '../../src/core/lora/pairing';
 import { SHAPE_DUMPS, tempDir } from '../support/build-safetensors';
 import { GeneratedScheme, LayerSpec, layersFromKohyaDump, randomLayerValues, readShapeDump, seededRandom, withRank, writeLora } from '../support/lora-generators';
+import { hasFixtures } from '../support/requirements';
 
-const NO_DUMPS = `shape dumps not found at ${SHAPE_DUMPS}`;
 
 async function generate(layers: readonly LayerSpec[], scheme: GeneratedScheme, family: 'sd1' | 'sdxl', seed: number): Promise<string> {
   const file = path.join(tempDir(), `${scheme}-${family}-${seed}.safetensors`);
@@ -37,7 +36,7 @@ const sides = (x: OpenLora, y: OpenLora) => [
 ] as const;
 
 test('a kohya SDXL LoRA and the same layers in diffusers naming pair layer by layer (all 986)', async (t) => {
-  if (!existsSync(SHAPE_DUMPS)) return t.skip(NO_DUMPS);
+  if (!hasFixtures(t, SHAPE_DUMPS)) return;
   const layers = withRank(layersFromKohyaDump(readShapeDump('sdxl_kohya_lora.invokeai_dump.json')), 1);
   assert.equal(layers.length, 986);
   const kohya = await generate(layers, 'kohya', 'sdxl', 1);
@@ -57,7 +56,7 @@ test('a kohya SDXL LoRA and the same layers in diffusers naming pair layer by la
 });
 
 test('kohya SD1.5 (with 1×1 conv proj_in/out) pairs with old diffusers and attention-processor naming', async (t) => {
-  if (!existsSync(SHAPE_DUMPS)) return t.skip(NO_DUMPS);
+  if (!hasFixtures(t, SHAPE_DUMPS)) return;
   const all = withRank(layersFromKohyaDump(readShapeDump('sd15_kohya_lora.invokeai_dump.json')), 2);
   assert.equal(all.length, 264);
   const unet = all.filter((l) => l.canonical.startsWith('unet.'));
@@ -101,7 +100,7 @@ test('layers whose shapes differ are refused with the reason; others still pair'
 });
 
 test('LoRAs for different base models give one message, not a list of refusals', async (t) => {
-  if (!existsSync(SHAPE_DUMPS)) return t.skip(NO_DUMPS);
+  if (!hasFixtures(t, SHAPE_DUMPS)) return;
   const sd15 = await generate(withRank(layersFromKohyaDump(readShapeDump('sd15_kohya_lora.invokeai_dump.json')), 1), 'kohya', 'sd1', 8);
   const sdxl = await generate(withRank(layersFromKohyaDump(readShapeDump('sdxl_kohya_lora.invokeai_dump.json')), 1), 'kohya', 'sdxl', 9);
   await withBoth(sd15, sdxl, async (x, y) => {

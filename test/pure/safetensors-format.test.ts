@@ -1,6 +1,7 @@
 /** Valid files: every dtype, edge-case layouts, write→read round trips, sharded checkpoints, real files. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openCheckpoint } from '../../src/core/safetensors/checkpoint';
@@ -8,6 +9,7 @@ import { ALL_DTYPES, byteLengthOf, DType, isDecodable } from '../../src/core/saf
 import { SafetensorsFile, withSafetensors } from '../../src/core/safetensors/reader';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { fileFromHeader, rawFile, REAL_FIXTURES, tempDir, writeTemp } from '../support/build-safetensors';
+import { hasFixtures } from '../support/requirements';
 
 const dir = tempDir();
 
@@ -88,7 +90,6 @@ test('the reader reads only the header when opening (lazy): a huge sparse file o
   const gib = 2 ** 30;
   const bytes = fileFromHeader({ big: { dtype: 'U8', shape: [gib], data_offsets: [0, gib] } });
   writeFileSync(file, bytes);
-  const { truncate } = await import('node:fs/promises');
   await truncate(file, bytes.byteLength + gib);
   const before = process.memoryUsage().rss;
   const started = performance.now();
@@ -188,10 +189,7 @@ const REAL_FILES: Record<string, { tensors: number; dtypes: Partial<Record<DType
 };
 
 test('every real file is read with the expected tensor count and dtypes, and all its values decode', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) {
-    t.skip(`real fixtures not found at ${REAL_FIXTURES} (they live in ../shared beside the checkout)`);
-    return;
-  }
+  if (!hasFixtures(t, REAL_FIXTURES)) return;
   const present = readdirSync(REAL_FIXTURES).filter((f) => f.endsWith('.safetensors') && !f.includes('abuse'));
   assert.deepEqual(present.sort(), Object.keys(REAL_FILES).sort(), 'the list of real files changed: update the expectations');
   for (const [name, expected] of Object.entries(REAL_FILES)) {
@@ -210,15 +208,14 @@ test('every real file is read with the expected tensor count and dtypes, and all
 });
 
 test('real files with known values: the unaligned swift file and numpy-written samples', async (t) => {
-  if (!existsSync(REAL_FIXTURES)) {
-    t.skip(`real fixtures not found at ${REAL_FIXTURES}`);
-    return;
-  }
-  const swift = await SafetensorsFile.open(path.join(REAL_FIXTURES, 'jkrukowski-swift-safetensors__data.safetensors'));
+  const swiftFile = path.join(REAL_FIXTURES, 'jkrukowski-swift-safetensors__data.safetensors');
+  const samples = path.join(REAL_FIXTURES, 'huggingface-safetensors__samples__overall.safetensors');
+  if (!hasFixtures(t, swiftFile, samples)) return;
+  const swift = await SafetensorsFile.open(swiftFile);
   assert.equal(swift.header.headerBytes, 60);
   assert.equal(swift.header.dataStart, 68);
   await swift.close();
-  await withSafetensors(path.join(REAL_FIXTURES, 'huggingface-safetensors__samples__overall.safetensors'), async (read) => {
+  await withSafetensors(samples, async (read) => {
     // numpy wrote -3…2 as every type; unsigned types hold the same bytes read as unsigned.
     for (const name of ['b', 'd', 'e', 'f', 'h', 'i']) assert.deepEqual(Array.from(await read.readF32(name)), [-3, -2, -1, 0, 1, 2], name);
     assert.deepEqual(Array.from(await read.readF32('B')), [253, 254, 255, 0, 1, 2]);
