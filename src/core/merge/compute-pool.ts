@@ -29,10 +29,14 @@ export function threadCount(requested: number): number {
   return requested > 0 ? requested : Math.min(os.availableParallelism(), AUTO_THREADS_LIMIT);
 }
 
-/** The thread's script: beside the bundle (dist/compute-thread.js), or the TypeScript source run through tsx. */
+/**
+ * The thread's script: beside the bundle (dist/compute-thread.js), or the TypeScript source run through tsx. The
+ * entry is a process of its own and lives with the worker (src/worker/compute-thread.ts); the pool names it only
+ * by path, so the core still imports nothing above it.
+ */
 function defaultEntry(): string {
   const bundled = path.join(__dirname, 'compute-thread.js');
-  return existsSync(bundled) ? bundled : path.join(__dirname, 'compute-thread.ts');
+  return existsSync(bundled) ? bundled : path.join(__dirname, '../../worker/compute-thread.ts');
 }
 
 let live = 0;

@@ -11,7 +11,7 @@ import { ComputeBackend } from './backends';
 import { mergedFactors, WritableDtype } from './merged-tensors';
 import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
-import { reduceRank } from './reduce-rank';
+import { reduceRank } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
 import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
 

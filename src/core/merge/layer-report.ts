@@ -4,7 +4,7 @@
  */
 import { evaluateObjective, PreparedLayer } from './objective';
 import { columnBilinear, columnQuadratic } from '../linalg/gram';
-import { block } from './small-matrix';
+import { block } from '../linalg/small-matrix';
 import type { LayerResult } from './ziplora-solver';
 import { SolverName } from './types';
 

@@ -11,7 +11,7 @@
  * The style term is the same with the roles swapped.
  */
 import { crossGramRows, gramRows } from '../linalg/gram';
-import { block, matmul, traceOfProduct } from './small-matrix';
+import { block, matmul, traceOfProduct } from '../linalg/small-matrix';
 import { FactoredDelta, LayerInput } from './types';
 
 export interface PreparedLayer {
