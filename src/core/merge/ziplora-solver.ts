@@ -34,14 +34,14 @@ export interface BatchSettings {
   readonly newton?: Partial<NewtonSettings>;
 }
 
-
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-8;
 /** Default bound on batch × R × max(in, out), so that intermediates stay within a few hundred MB. */
 export const DEFAULT_MAX_BATCH_ELEMENTS = 8 << 20;
 
-export interface LayerShape {
+/** The sizes of one layer's merge problem, oriented for the chosen columns (in is the coefficients' length). */
+export interface ProblemShape {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly rankContent: number;
@@ -54,7 +54,7 @@ export interface LayerShape {
  * on a GPU. tfjs-wasm gets one layer per batch: its fast XNNPACK products are 2-D only, batched ones run ≈8×
  * slower. `maxElements` bounds batch × R × max(in, out) (memory).
  */
-export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boolean, maxElements = DEFAULT_MAX_BATCH_ELEMENTS): number[][] {
+export function planBatches(shapes: readonly ProblemShape[], oneLayerPerBatch: boolean, maxElements = DEFAULT_MAX_BATCH_ELEMENTS): number[][] {
   const groups = new Map<string, number[]>();
   shapes.forEach((s, index) => {
     const key = `${s.inFeatures}:${s.rankContent}:${s.rankStyle}`;
@@ -83,7 +83,7 @@ export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boo
 }
 
 /** Multiply-adds of one optimisation step of one layer (for GFLOP/s reports). */
-export function multiplyAddsPerStep(shape: LayerShape): number {
+export function multiplyAddsPerStep(shape: ProblemShape): number {
   const R = shape.rankContent + shape.rankStyle;
   return 2 * R * R * shape.inFeatures;
 }
@@ -232,13 +232,18 @@ export async function solveAll(backend: ComputeBackend, layers: readonly LayerIn
   for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {
     callbacks.checkCancelled?.();
     let reported = 0;
-    const results = await solveBatch(backend, batch.map((i) => layers[i]), settings, async (step) => {
-      done += (step - reported) * batch.length;
-      reported = step;
-      callbacks.onProgress?.(done, total);
-      await yieldToEventLoop();
-      callbacks.checkCancelled?.();
-    });
+    const results = await solveBatch(
+      backend,
+      batch.map((i) => layers[i]),
+      settings,
+      async (step) => {
+        done += (step - reported) * batch.length;
+        reported = step;
+        callbacks.onProgress?.(done, total);
+        await yieldToEventLoop();
+        callbacks.checkCancelled?.();
+      },
+    );
     batch.forEach((layerIndex, i) => callbacks.onLayerSolved(layerIndex, results[i]));
   }
 }
