@@ -101,6 +101,24 @@ export async function checkWritableTarget(target: string, options: Pick<WriteOpt
   }
 }
 
+/** Writes the tensors' data one at a time from `position`; returns the position after the last. */
+async function writeTensors(handle: fs.FileHandle, tensors: readonly TensorToWrite[], position: number, options: WriteOptions): Promise<number> {
+  for (let i = 0; i < tensors.length; i++) {
+    options.signal?.throwIfAborted();
+    const tensor = tensors[i];
+    const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
+    const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
+    if (data.byteLength !== expected) {
+      throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
+    }
+    await writeAll(handle, data, position);
+    position += data.byteLength;
+    options.signal?.throwIfAborted();
+    options.onTensorWritten?.(i, tensors.length);
+  }
+  return position;
+}
+
 /** A file written in full to its temporary path, waiting to be renamed into place or thrown away. */
 export interface StagedFile {
   readonly target: string;
@@ -131,20 +149,7 @@ export async function stageSafetensors(
   try {
     handle = await tracked(fs.open(temporary, 'wx'));
     if (!options.lateMetadata) await writeAll(handle, header, 0);
-    let position = header.byteLength;
-    for (let i = 0; i < tensors.length; i++) {
-      options.signal?.throwIfAborted();
-      const tensor = tensors[i];
-      const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
-      const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
-      if (data.byteLength !== expected) {
-        throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
-      }
-      await writeAll(handle, data, position);
-      position += data.byteLength;
-      options.signal?.throwIfAborted();
-      options.onTensorWritten?.(i, tensors.length);
-    }
+    const position = await writeTensors(handle, tensors, header.byteLength, options);
     if (position !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
     if (options.lateMetadata) {
       options.signal?.throwIfAborted();
