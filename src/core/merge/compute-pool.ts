@@ -39,21 +39,11 @@ function defaultEntry(): string {
   return existsSync(bundled) ? bundled : path.join(__dirname, '../../worker/compute-thread.ts');
 }
 
-let live = 0;
-
-/** Compute threads of this process that have not exited yet (a cancel or a failure must bring it to 0). */
-export function liveComputeThreads(): number {
-  return live;
-}
-
 function spawn(entry: string): Worker {
   // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads.
   const hook = 'tsx/cjs'; // a variable, so that the bundle (which never takes this path) does not look for it
   const code = `require(${JSON.stringify(require.resolve(hook))}); require(${JSON.stringify(entry)});`;
-  const worker = entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
-  live++;
-  worker.once('exit', () => live--);
-  return worker;
+  return entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
 }
 
 interface Pending {

@@ -186,16 +186,6 @@ function asSystemError(error: unknown, target: string): unknown {
   return typeof (error as NodeJS.ErrnoException).code === 'string' && (error as Error).name !== 'AbortError' ? asFileError(error, target) : error;
 }
 
-/** Writes a safetensors file atomically: readers see the old file or the whole new one, never part of it. */
-export async function writeSafetensors(
-  target: string,
-  tensors: readonly TensorToWrite[],
-  metadata: Readonly<Record<string, string>> = {},
-  options: WriteOptions = {},
-): Promise<void> {
-  (await stageSafetensors(target, tensors, metadata, options)).commit();
-}
-
 async function writeAll(handle: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {
   let written = 0;
   while (written < data.byteLength) {
