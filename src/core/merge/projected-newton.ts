@@ -23,7 +23,8 @@ export interface NewtonSettings {
 
 /**
  * Stop at 10⁻⁴ of the starting projected-gradient norm, or after 50 iterations or 100 gradient-equivalents
- * (the budget of Adam's 100 steps), whichever comes first.
+ * (the budget of Adam's 100 steps), whichever comes first. The one home of the Newton defaults: the solver, the
+ * merged file's recipe and anything that describes or checks them import them from here.
  */
 export const DEFAULT_NEWTON_SETTINGS: NewtonSettings = { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 };
 

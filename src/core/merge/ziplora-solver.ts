@@ -13,8 +13,6 @@ import { LayerMeasures, LayerResult, measureBatch } from './batch-measures';
 import { lossAndGradient, PreparedBatch, prepareBatch, Tensor3D } from './batch-tensors';
 import { boxQuadratic, BoxQuadratic, lossAndGradientAt, projectedGradientNorm } from './box-quadratic';
 import { DEFAULT_NEWTON_SETTINGS, NewtonSettings, solveProjectedNewton } from './projected-newton';
-
-export { DEFAULT_NEWTON_SETTINGS };
 import { LayerInput, SolverName } from './types';
 
 export type { LayerInput, LayerResult };
