@@ -11,7 +11,8 @@
  * The style term is the same with the roles swapped.
  */
 import { crossGramRows, gramRows } from '../../src/core/linalg/gram';
-import { block, matmul, traceOfProduct } from '../../src/core/linalg/small-matrix';
+import { block } from '../../src/core/linalg/small-matrix';
+import { matmul, traceOfProduct } from './small-matrix';
 import { FactoredDelta, LayerInput } from '../../src/core/merge/types';
 
 export interface PreparedLayer {

@@ -1,26 +1,4 @@
-/** Small dense row-major float64 products for r × r algebra (Grams of thin factors are in linalg/gram.ts). */
-
-/** C (m × n) = A (m × k) · B (k × n). */
-export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
-      if (aip === 0) continue;
-      const rowB = p * n;
-      const rowC = i * n;
-      for (let j = 0; j < n; j++) c[rowC + j] += aip * b[rowB + j];
-    }
-  }
-  return c;
-}
-
-/** tr(X · Y) for square n × n matrices. */
-export function traceOfProduct(x: ArrayLike<number>, y: ArrayLike<number>, n: number): number {
-  let sum = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sum += x[i * n + j] * y[j * n + i];
-  return sum;
-}
+/** Small dense row-major float64 blocks for r × r algebra (Grams of thin factors are in linalg/gram.ts). */
 
 /** The sub-block rows [r0, r1) × cols [c0, c1) of an n-column matrix. */
 export function block(x: ArrayLike<number>, n: number, r0: number, r1: number, c0: number, c1: number): Float64Array {
