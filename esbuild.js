@@ -23,8 +23,8 @@ const node = {
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', '@tensorflow/*', 'webgpu'] },
   { ...node, entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js' },
-  // The merge worker's compute threads (worker_threads): src/core/merge/compute-pool.ts starts them from here.
-  { ...node, entryPoints: ['src/core/merge/compute-thread.ts'], outfile: 'dist/compute-thread.js' },
+  // The merge worker's compute threads (worker_threads): src/core/merge/compute-pool.ts starts them (process entry in src/worker).
+  { ...node, entryPoints: ['src/worker/compute-thread.ts'], outfile: 'dist/compute-thread.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // The webview runs in VS Code's browser sandbox; importing webview/styles.css from main.ts emits dist/webview.css.
   // test/webview/harness.ts bundles the same entry with the same options, in memory.

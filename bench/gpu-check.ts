@@ -12,7 +12,8 @@ import { BackendName, selectBackend } from '../src/core/merge/backends';
 import { MergeSummary } from '../src/core/merge/request';
 import { matmulRate } from './support';
 import { SolverName } from '../src/core/merge/types';
-import { LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
+import { LayerResult } from '../src/core/merge/ziplora-solver';
+import { solveAll } from '../test/support/solve-all';
 import { layersFromKohyaDump, randomLayerValues, readShapeDumpFile, seededRandom, writeLora } from '../test/support/lora-generators';
 import { randomDelta } from '../test/support/random-lora';
 

@@ -12,11 +12,12 @@ import path from 'node:path';
 import { openLora } from '../src/core/lora/open-lora';
 import { pairLayers } from '../src/core/lora/pairing';
 import { selectBackend } from '../src/core/merge/backends';
-import { layerReport } from '../src/core/merge/layer-report';
-import { prepareLayer, PreparedLayer } from '../src/core/merge/objective';
+import { layerReport } from '../test/support/reference-report';
+import { prepareLayer, PreparedLayer } from '../test/support/objective';
 import { readDelta } from '../src/core/merge/read-delta';
 import { DEFAULT_ZIPLORA_SETTINGS, SOLVERS, SolverName } from '../src/core/merge/types';
-import { LayerInput, LayerResult, solveAll } from '../src/core/merge/ziplora-solver';
+import { LayerInput, LayerResult } from '../src/core/merge/ziplora-solver';
+import { solveAll } from '../test/support/solve-all';
 import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../test/support/planted';
 import { machine } from './support';
 

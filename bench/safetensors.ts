@@ -10,7 +10,7 @@ import { renderSummaryText } from '../src/core/format/summary-text';
 import { openCheckpoint } from '../src/core/safetensors/checkpoint';
 import { withSafetensors } from '../src/core/safetensors/reader';
 import { summarizeCheckpoint } from '../src/core/safetensors/summary';
-import { writeSafetensors } from '../src/core/safetensors/writer';
+import { writeSafetensors } from '../test/support/write-safetensors';
 import { manyTensorStats, tensorStats } from '../src/core/stats/file-stats';
 import { benchDir, fmtMs, median, readShapeDump, ShapeEntry, time, writeSparseCheckpoint } from './support';
 

@@ -64,18 +64,25 @@ export async function runMergeCommand(args: string[], out: (text: string) => voi
   const { request, json, report } = parseMergeArgs(args);
   const bar = new ProgressBar('merge');
   const tracker = new MergeProgressTracker();
-  const running = startMerge(request, {
-    onStart: (start) => {
-      if (!json && process.stderr.isTTY) process.stderr.write(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers to merge\n`);
+  // Ctrl-C (or a SIGTERM) aborts the merge's cancellation token: the worker stops and removes what it staged.
+  const interrupt = new AbortController();
+  const running = startMerge(
+    request,
+    {
+      onStart: (start) => {
+        if (!json && process.stderr.isTTY)
+          process.stderr.write(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers to merge\n`);
+      },
+      onProgress: (p) => {
+        const view = tracker.update(p);
+        if (view) bar.show(view.fraction, `${view.text}${p.detail && p.phase !== 'writing' ? ` ${path.basename(p.detail)}` : ''}`);
+      },
     },
-    onProgress: (p) => {
-      const view = tracker.update(p);
-      if (view) bar.show(view.fraction, `${view.text}${p.detail && p.phase !== 'writing' ? ` ${path.basename(p.detail)}` : ''}`);
-    },
-  });
+    interrupt.signal,
+  );
   const onInterrupt = () => {
-    if (process.stderr.isTTY) process.stderr.write('\ncancelling…\n');
-    running.cancel();
+    if (process.stderr.isTTY && !interrupt.signal.aborted) process.stderr.write('\ncancelling…\n');
+    interrupt.abort();
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);

@@ -6,15 +6,9 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LayerReport } from '../core/merge/layer-report';
-import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from '../core/merge/request';
-import { FromWorker, isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
-
-export interface MergeHandlers {
-  onStart?(start: MergeStart): void;
-  onProgress?(progress: MergeProgress): void;
-  onLayer?(report: LayerReport): void;
-}
+import { MergeCallbacks } from '../core/merge/merge-callbacks';
+import { MergeRequest, MergeSummary, sidecarPathFor } from '../core/merge/request';
+import { isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
 
 export class MergeCancelledError extends Error {
   constructor() {
@@ -51,69 +45,63 @@ async function removeLeftovers(request: MergeRequest, existedBefore: Set<string>
   }
 }
 
-export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}): RunningMerge {
-  const entry = workerEntry();
-  const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
-  const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+/** Settles a merge from the worker's messages and its exit: a killed or failed worker leaves no file behind. */
+function settleMerge(child: ChildProcess, request: MergeRequest, existedBefore: Set<string>, handlers: MergeCallbacks, wasCancelled: () => boolean): Promise<MergeSummary> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  let cancelRequested = false;
-  let killTimer: NodeJS.Timeout | undefined;
-
-  const result = new Promise<MergeSummary>((resolve, reject) => {
+  return new Promise<MergeSummary>((resolve, reject) => {
     let settled: { ok: true; summary: MergeSummary } | { ok: false; error: Error } | undefined;
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return;
-      const m = message as FromWorker;
-      switch (m.type) {
-        case 'started':
-          return handlers.onStart?.(m.start);
-        case 'progress':
-          return handlers.onProgress?.(m.progress);
-        case 'layer':
-          return handlers.onLayer?.(m.report);
-        case 'done':
-          settled = { ok: true, summary: m.summary };
-          return;
-        case 'taskDone':
-          return;
-        case 'cancelled':
-          settled = { ok: false, error: new MergeCancelledError() };
-          return;
-        case 'error':
-          settled = { ok: false, error: Object.assign(new Error(m.message), { detail: m.detail }) };
-          return;
-      }
+      if (message.type === 'started') handlers.onStart?.(message.start);
+      else if (message.type === 'progress') handlers.onProgress?.(message.progress);
+      else if (message.type === 'layer') handlers.onLayer?.(message.report);
+      else if (message.type === 'done') settled = { ok: true, summary: message.summary };
+      else if (message.type === 'cancelled') settled = { ok: false, error: new MergeCancelledError() };
+      else if (message.type === 'error') settled = { ok: false, error: Object.assign(new Error(message.message), { detail: message.detail }) };
     });
     child.on('error', (error) => {
       settled ??= { ok: false, error };
     });
     child.on('exit', (code, signal) => {
-      if (killTimer) clearTimeout(killTimer);
       void (async () => {
         if (settled?.ok) return resolve(settled.summary);
         await removeLeftovers(request, existedBefore);
         if (settled) return reject(settled.error);
-        if (cancelRequested) return reject(new MergeCancelledError());
+        if (wasCancelled()) return reject(new MergeCancelledError());
         const why = signal ? `was killed (${signal})` : `exited with status ${code}`;
         const last = stderr.trim().split('\n').pop();
         reject(new Error(`the merge worker ${why} before finishing${last ? `: ${last}` : ''}; no output was written`));
       })();
     });
   });
+}
 
-  const message: ToWorker = { type: 'merge', request };
-  child.send(message);
-  return {
-    result,
-    pid: child.pid,
-    cancel() {
-      if (cancelRequested || child.exitCode !== null) return;
-      cancelRequested = true;
-      child.send({ type: 'cancel' } satisfies ToWorker);
-      killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
-    },
+/**
+ * Starts a merge in a fresh worker. `signal` (or `cancel()`) asks the worker to stop: it aborts the merge's
+ * token there; a worker that has not exited CANCEL_GRACE_MS later is killed.
+ */
+export function startMerge(request: MergeRequest, handlers: MergeCallbacks = {}, signal?: AbortSignal): RunningMerge {
+  const entry = workerEntry();
+  const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
+  const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  let cancelRequested = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const cancel = () => {
+    if (cancelRequested || child.exitCode !== null) return;
+    cancelRequested = true;
+    child.send({ type: 'cancel' } satisfies ToWorker);
+    killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
   };
+  child.on('exit', () => {
+    if (killTimer) clearTimeout(killTimer);
+    signal?.removeEventListener('abort', cancel);
+  });
+  const result = settleMerge(child, request, existedBefore, handlers, () => cancelRequested);
+  child.send({ type: 'merge', request } satisfies ToWorker);
+  if (signal?.aborted) cancel();
+  else signal?.addEventListener('abort', cancel, { once: true });
+  return { result, pid: child.pid, cancel };
 }
 
 /** Runs one smaller job in a fresh worker; `signal` aborts it (the worker is killed: these jobs write nothing). */

@@ -14,7 +14,8 @@ import { phaseDelayForTests } from './test-phase-delay';
 
 class CancelledError extends Error {}
 
-let cancelled = false;
+/** The merge's cancellation token: the cancel message aborts it. */
+const cancel = new AbortController();
 let running = false;
 const delayPhaseForTests = phaseDelayForTests();
 
@@ -32,17 +33,18 @@ async function merge(request: unknown): Promise<void> {
   try {
     // Leftovers of a merge into this folder whose worker died with the machine (never a live writer's file).
     await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));
-    const summary = await runMerge(request as Parameters<typeof runMerge>[0], {
-      onStart: (start) => void send({ type: 'started', start }),
-      onProgress: (progress) => {
-        void send({ type: 'progress', progress });
-        delayPhaseForTests?.(progress.phase);
+    const summary = await runMerge(
+      request as Parameters<typeof runMerge>[0],
+      {
+        onStart: (start) => void send({ type: 'started', start }),
+        onProgress: (progress) => {
+          void send({ type: 'progress', progress });
+          delayPhaseForTests?.(progress.phase);
+        },
+        onLayer: (report) => void send({ type: 'layer', report }),
       },
-      onLayer: (report) => void send({ type: 'layer', report }),
-      checkCancelled: () => {
-        if (cancelled) throw new CancelledError('cancelled');
-      },
-    });
+      cancel.signal,
+    );
     await send({ type: 'done', summary });
   } catch (error) {
     if (error instanceof CancelledError) await send({ type: 'cancelled' });
@@ -70,7 +72,7 @@ process.on('message', (message: unknown) => {
     if (!running) void refuse(message).then(() => process.disconnect?.());
     return;
   }
-  if (message.type === 'cancel') cancelled = true;
+  if (message.type === 'cancel') cancel.abort(new CancelledError('cancelled'));
   else if (running) return;
   else if (message.type === 'merge') void merge(message.request).then(() => process.disconnect?.());
   else void task(message.task).then(() => process.disconnect?.());

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { encodeFromF32 } from '../../src/core/safetensors/float';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tempDir, writeTemp } from '../support/build-safetensors';
 import { runCli } from '../support/run-cli';
 

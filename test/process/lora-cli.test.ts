@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runCompare } from '../../src/cli/compare';
 import { runInspect } from '../../src/cli/inspect';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tempDir } from '../support/build-safetensors';
 import { LayerSpec, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 

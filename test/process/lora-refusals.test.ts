@@ -11,7 +11,7 @@ import { openLora } from '../../src/core/lora/open-lora';
 import { describeAdapter, NotLoraDescription } from '../../src/core/lora/recognise';
 import { buildFileView } from '../../src/core/view/file-view';
 import { withSafetensors } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tempDir } from '../support/build-safetensors';
 import { runCli } from '../support/run-cli';
 import { writePair } from '../support/merge-fixtures';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
 import { selectBackend } from '../../src/core/merge/backends';
-import { prepareLayer } from '../../src/core/merge/objective';
+import { prepareLayer } from '../support/objective';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { readDelta } from '../../src/core/merge/read-delta';
 import { sidecarPathFor } from '../../src/core/merge/request';

@@ -4,12 +4,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ComputePool, liveComputeThreads } from '../../src/core/merge/compute-pool';
+import { ComputePool } from '../../src/core/merge/compute-pool';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { MergeProgress } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { caseFolders } from '../support/build-safetensors';
 import { mergeRequest, readSidecar, SD15_LAYERS, writePair } from '../support/merge-fixtures';
+import { liveThreads } from '../support/thread-count';
 
 const folder = caseFolders();
 
@@ -64,17 +65,24 @@ test('cancel stops every compute thread promptly and leaves no file', { timeout:
   const dir = folder();
   const { content, style } = await writePair(dir);
   let cancelAt: number | undefined;
-  const merge = runMerge(mergeRequest(content, style, path.join(dir, 'out.safetensors'), { solver: 'adam', steps: 100_000, threads: 2 }), {
-    onProgress: (p) => {
-      if (p.phase === 'reading' && cancelAt === undefined) cancelAt = Date.now() + 300;
+  let threadsWhileRunning = 0;
+  const cancel = new AbortController();
+  const merge = runMerge(
+    mergeRequest(content, style, path.join(dir, 'out.safetensors'), { solver: 'adam', steps: 100_000, threads: 2 }),
+    {
+      onProgress: (p) => {
+        if (p.phase !== 'reading' || cancelAt !== undefined) return;
+        threadsWhileRunning = liveThreads();
+        cancelAt = Date.now() + 300;
+        setTimeout(() => cancel.abort(new Error('cancelled by the test')), 300);
+      },
     },
-    checkCancelled: () => {
-      if (cancelAt !== undefined && Date.now() > cancelAt) throw new Error('cancelled by the test');
-    },
-  });
+    cancel.signal,
+  );
   await assert.rejects(merge, /cancelled by the test/);
   assert.ok(Date.now() - cancelAt! < 2000, `stopped ${Date.now() - cancelAt!} ms after the cancel`);
-  assert.equal(liveComputeThreads(), 0, 'every compute thread exited');
+  assert.equal(threadsWhileRunning, 2, 'the count sees both compute threads while the merge runs');
+  assert.equal(liveThreads(), 0, 'every compute thread exited');
   assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
 });
 
@@ -86,5 +94,5 @@ test('a compute thread that dies mid-batch is a clear merge error, not a hang', 
   } finally {
     await pool.close();
   }
-  assert.equal(liveComputeThreads(), 0);
+  assert.equal(liveThreads(), 0);
 });

@@ -6,7 +6,7 @@ import { openLora } from '../../src/core/lora/open-lora';
 import { describeAdapter, LoraDescription, NotLoraDescription } from '../../src/core/lora/recognise';
 import { summarizeAdapter } from '../../src/core/lora/summary';
 import { withSafetensors } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tempDir } from '../support/build-safetensors';
 import { LayerSpec, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendName, selectBackend } from '../../src/core/merge/backends';
-import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
+import { evaluateObjective, prepareLayer } from '../support/objective';
 import { DEFAULT_ZIPLORA_SETTINGS } from '../../src/core/merge/types';
-import { BatchSettings, LayerInput, LayerResult, solveAll, solveBatch } from '../../src/core/merge/ziplora-solver';
+import { BatchSettings, LayerInput, LayerResult, solveBatch } from '../../src/core/merge/ziplora-solver';
+import { solveAll } from '../support/solve-all';
 import { denseQuadratic, isPositiveDefinite, projectedGradientInf, quadraticValue, solveBoxQp } from '../support/box-qp-reference';
 import { asDelta, plantedLayer, sd15AttentionLayers } from '../support/planted';
 import { denseLoss, disjointInputsLayer, randomDelta } from '../support/random-lora';

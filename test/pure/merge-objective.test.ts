@@ -1,7 +1,7 @@
 /** The factored objective against a dense reference, and its gradient against finite differences. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
+import { evaluateObjective, prepareLayer } from '../support/objective';
 import { orientForColumns } from '../../src/core/merge/types';
 import { denseLoss, randomDelta, seededRandom } from '../support/random-lora';
 

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend } from '../../src/core/merge/backends';
-import { layerReport } from '../../src/core/merge/layer-report';
-import { prepareLayer } from '../../src/core/merge/objective';
+import { layerReport } from '../support/reference-report';
+import { prepareLayer } from '../support/objective';
 import { DEFAULT_ZIPLORA_SETTINGS } from '../../src/core/merge/types';
-import { LayerResult, solveAll } from '../../src/core/merge/ziplora-solver';
+import { LayerResult } from '../../src/core/merge/ziplora-solver';
+import { solveAll } from '../support/solve-all';
 import { asDelta, plantedLayer, sd15AttentionLayers, strongColumns } from '../support/planted';
 
 test('planted pair at the default settings: Σ error ≤ 0.7 × direct, strong columns keep m ≥ 0.9', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { reduceRank } from '../../src/core/merge/reduce-rank';
+import { reduceRank } from '../../src/core/linalg/reduce-rank';
 import { denseSvd, relativeFrobenius } from '../support/dense-svd';
 import { randomNormal, seededRandom } from '../support/seeded-random';
 

@@ -1,8 +1,8 @@
 /** Per-layer report measures against dense computations. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { layerReport } from '../../src/core/merge/layer-report';
-import { prepareLayer } from '../../src/core/merge/objective';
+import { layerReport } from '../support/reference-report';
+import { prepareLayer } from '../support/objective';
 import { denseDelta, denseLoss, randomDelta, seededRandom } from '../support/random-lora';
 
 test('cosines, overlaps, norm ratio and sparsity match dense column computations', () => {

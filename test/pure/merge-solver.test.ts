@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendName, selectBackend } from '../../src/core/merge/backends';
-import { evaluateObjective, prepareLayer } from '../../src/core/merge/objective';
-import { layerReport, reportFromResult } from '../../src/core/merge/layer-report';
-import { BatchSettings, LayerInput, LayerResult, planBatches, solveAll } from '../../src/core/merge/ziplora-solver';
+import { evaluateObjective, prepareLayer } from '../support/objective';
+import { reportFromResult } from '../../src/core/merge/layer-report';
+import { layerReport } from '../support/reference-report';
+import { BatchSettings, LayerInput, LayerResult, planBatches } from '../../src/core/merge/ziplora-solver';
+import { solveAll } from '../support/solve-all';
 import { disjointInputsLayer, randomDelta } from '../support/random-lora';
 import { referenceAdam } from '../support/reference-adam';
 

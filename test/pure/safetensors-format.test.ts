@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { openCheckpoint } from '../../src/core/safetensors/checkpoint';
 import { ALL_DTYPES, byteLengthOf, DType, isDecodable } from '../../src/core/safetensors/dtypes';
 import { SafetensorsFile, withSafetensors } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { fileFromHeader, rawFile, REAL_FIXTURES, tempDir, writeTemp } from '../support/build-safetensors';
 import { hasFixtures } from '../support/requirements';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tempDir } from '../support/build-safetensors';
 import path from 'node:path';
 

@@ -272,3 +272,20 @@ test('a test skips only through test/support/requirements.ts, which says why and
   for (const line of ['t.skip("no fixtures");', "test('x', { skip: true }, () => {});", 'this.skip();', "t.todo('later');", "suite.skip('menus', () => {});"]) assert.equal(directSkips(line).length, 1, line);
   assert.deepEqual(directSkips("const s = 'input_blocks.4.0.skip_connection'; chosen.skipped[0];"), []);
 });
+
+/** The scripts esbuild.js bundles as Node processes (the builds spread from `node`), as written there. */
+export function nodeEntries(buildScript: string): string[] {
+  return [...buildScript.matchAll(/\{\s*\.\.\.node\b[^}]*?entryPoints:\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/['"]([^'"]+)['"]/g)].map((e) => e[1]));
+}
+
+/** Entries under src/ outside the process folders (src/worker, src/extension, src/cli): the core is a library, not a process. */
+export function misplacedEntries(entries: readonly string[]): string[] {
+  return entries.filter((entry) => entry.startsWith('src/') && !/^src\/(worker|extension|cli)\//.test(entry));
+}
+
+test('process entries (the Node entries esbuild.js bundles) live in src/worker, src/extension or src/cli, none in src/core', () => {
+  const entries = nodeEntries(readFileSync(path.join(root, 'esbuild.js'), 'utf8'));
+  for (const process of ['src/extension/extension.ts', 'src/worker/main.ts', 'src/worker/compute-thread.ts', 'src/cli/main.ts']) assert.ok(entries.includes(process), `${process} among ${entries.join(', ')}`);
+  assert.deepEqual(misplacedEntries(entries), [], 'move the entry to the folder of its process');
+  assert.deepEqual(misplacedEntries(nodeEntries("{ ...node, entryPoints: ['src/core/merge/compute-thread.ts'], outfile: 'dist/x.js' }")), ['src/core/merge/compute-thread.ts'], 'the rule catches an entry in the core');
+});

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import { DType } from '../../src/core/safetensors/dtypes';
 import { decodeToF32, encodeFromF32 } from '../../src/core/safetensors/float';
 import { withSafetensors } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from '../support/write-safetensors';
 import { tensorStats } from '../../src/core/stats/file-stats';
-import { statsOfF32, TensorStatsAccumulator } from '../../src/core/stats/tensor-stats';
+import { TensorStatsAccumulator } from '../../src/core/stats/tensor-stats';
+import { statsOfF32 } from '../support/stats-of-f32';
 import { tempDir } from '../support/build-safetensors';
 
 function reference(values: ArrayLike<number>, bins: number) {

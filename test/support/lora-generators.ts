@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeFromF32 } from '../../src/core/safetensors/float';
-import { writeSafetensors, TensorToWrite } from '../../src/core/safetensors/writer';
+import { TensorToWrite } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from './write-safetensors';
 import { BaseModelFamily, canonicalToDiffusers, canonicalToKohya, kohyaToCanonical, splitComponent } from '../../src/core/lora/naming';
 import { SHAPE_DUMPS } from './build-safetensors';
 import { randomNormal } from './seeded-random';

@@ -4,7 +4,7 @@ import { readLayerFactors } from '../../src/core/lora/factors';
 import { openLora } from '../../src/core/lora/open-lora';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
-import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { writeSafetensors } from './write-safetensors';
 import { GeneratedScheme, LayerSpec, randomLayerValues, seededRandom, writeLora } from './lora-generators';
 
 /** SD1.5 UNet layers: linear attention projections, a 1×1 conv (proj_in) and a 3×3 conv (resnet). */

@@ -1,5 +1,5 @@
 /** A plain float64 Adam over the reference objective: the independent trajectory the backends must follow. */
-import { evaluateObjective, PreparedLayer } from '../../src/core/merge/objective';
+import { evaluateObjective, PreparedLayer } from './objective';
 
 export function referenceAdam(layer: PreparedLayer, steps: number, lambda: number, lr: number) {
   const n = layer.inFeatures;

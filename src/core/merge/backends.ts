@@ -12,10 +12,6 @@ export const BACKEND_NAMES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'w
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
-export function isBackendName(value: string): value is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(value);
-}
-
 export interface ComputeBackend {
   readonly name: ConcreteBackend;
   /** Human-readable device, e.g. "CPU (WebAssembly SIMD)" or the GPU adapter's name. */

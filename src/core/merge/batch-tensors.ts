@@ -51,13 +51,40 @@ function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: num
   return tf.tensor3d(data, [parts.length, rows, cols]);
 }
 
+/** G = B̃ᵀB̃ with B̃ = [s_c·B_c, s_s·B_s] ([B, R, R]): the up factors enter the objective only through this Gram. */
+function upGram(tf: typeof TF, layers: readonly LayerInput[]): Tensor3D {
+  const R = layers[0].content.rank + layers[0].style.rank;
+  const out = Math.max(...layers.map((l) => l.content.outFeatures));
+  const upT = stack(
+    tf,
+    layers.map((l) => [
+      { values: l.content.upTransposed, rowLength: l.content.outFeatures, scale: l.content.scale },
+      { values: l.style.upTransposed, rowLength: l.style.outFeatures, scale: l.style.scale },
+    ]),
+    R,
+    out,
+  );
+  try {
+    return tf.tidy(() => tf.matMul(upT, tf.transpose(upT, [0, 2, 1])) as Tensor3D);
+  } finally {
+    upT.dispose();
+  }
+}
+
+/** 1/N with N = ‖ΔW·ΔWᵀ‖² = tr((A·Aᵀ·H)²); a layer with a zero delta has no fidelity term (weight 0, not 1/0). */
+function inverseFidelityNorm(tf: typeof TF, down: Tensor3D, downT: Tensor3D, h: Tensor3D): Tensor3D {
+  return tf.tidy(() => {
+    const p = tf.matMul(tf.matMul(down, downT), h);
+    const norm = tf.sum(tf.mul(p, tf.transpose(p, [0, 2, 1])), [1, 2], true);
+    return tf.where(tf.greater(norm, 0), tf.div(1, norm), tf.zerosLike(norm)) as Tensor3D;
+  });
+}
+
 /** Uploads a batch's factors and computes what every evaluation reuses (Grams, norms). */
 export function prepareBatch(tf: typeof TF, layers: readonly LayerInput[], lambda: number): PreparedBatch {
   const B = layers.length;
   const { inFeatures: n, rank: rc } = layers[0].content;
   const rs = layers[0].style.rank;
-  const out = Math.max(...layers.map((l) => l.content.outFeatures));
-  const R = rc + rs;
   const owned: TF.Tensor[] = [];
   const keep = <T extends TF.Tensor>(t: T): T => {
     owned.push(t);
@@ -70,29 +97,10 @@ export function prepareBatch(tf: typeof TF, layers: readonly LayerInput[], lambd
     // the last axis, and every product in the loop is a plain, un-transposed one (XNNPACK's fast path on wasm).
     const downContentT = keep(tf.transpose(downContent, [0, 2, 1]));
     const downStyleT = keep(tf.transpose(downStyle, [0, 2, 1]));
-    // G = B̃ᵀB̃ with B̃ = [s_c·B_c, s_s·B_s]: the up factors enter only through this R × R Gram.
-    const upT = stack(
-      tf,
-      layers.map((l) => [
-        { values: l.content.upTransposed, rowLength: l.content.outFeatures, scale: l.content.scale },
-        { values: l.style.upTransposed, rowLength: l.style.outFeatures, scale: l.style.scale },
-      ]),
-      R,
-      out,
-    );
-    const gram = keep(tf.tidy(() => tf.matMul(upT, tf.transpose(upT, [0, 2, 1])) as Tensor3D));
-    upT.dispose();
+    const gram = keep(upGram(tf, layers));
     const block = (r0: number, rows: number, c0: number, cols: number) => keep(tf.slice(gram, [0, r0, c0], [B, rows, cols]));
     const [gramContent, gramStyle, gramCross] = [block(0, rc, 0, rc), block(rc, rs, rc, rs), block(0, rc, rc, rs)];
-    // 1/N with N = ‖ΔW·ΔWᵀ‖² = tr((A·Aᵀ·H)²); a layer with a zero delta has no fidelity term (weight 0, not 1/0).
-    const inverseNorm = (down: Tensor3D, downT: Tensor3D, h: Tensor3D) =>
-      keep(
-        tf.tidy(() => {
-          const p = tf.matMul(tf.matMul(down, downT), h);
-          const norm = tf.sum(tf.mul(p, tf.transpose(p, [0, 2, 1])), [1, 2], true);
-          return tf.where(tf.greater(norm, 0), tf.div(1, norm), tf.zerosLike(norm)) as Tensor3D;
-        }),
-      );
+    const inverseNorm = (down: Tensor3D, downT: Tensor3D, h: Tensor3D) => keep(inverseFidelityNorm(tf, down, downT, h));
     return {
       tf,
       size: B,

@@ -29,27 +29,21 @@ export function threadCount(requested: number): number {
   return requested > 0 ? requested : Math.min(os.availableParallelism(), AUTO_THREADS_LIMIT);
 }
 
-/** The thread's script: beside the bundle (dist/compute-thread.js), or the TypeScript source run through tsx. */
+/**
+ * The thread's script: beside the bundle (dist/compute-thread.js), or the TypeScript source run through tsx. The
+ * entry is a process of its own and lives with the worker (src/worker/compute-thread.ts); the pool names it only
+ * by path, so the core still imports nothing above it.
+ */
 function defaultEntry(): string {
   const bundled = path.join(__dirname, 'compute-thread.js');
-  return existsSync(bundled) ? bundled : path.join(__dirname, 'compute-thread.ts');
-}
-
-let live = 0;
-
-/** Compute threads of this process that have not exited yet (a cancel or a failure must bring it to 0). */
-export function liveComputeThreads(): number {
-  return live;
+  return existsSync(bundled) ? bundled : path.join(__dirname, '../../worker/compute-thread.ts');
 }
 
 function spawn(entry: string): Worker {
   // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads.
   const hook = 'tsx/cjs'; // a variable, so that the bundle (which never takes this path) does not look for it
   const code = `require(${JSON.stringify(require.resolve(hook))}); require(${JSON.stringify(entry)});`;
-  const worker = entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
-  live++;
-  worker.once('exit', () => live--);
-  return worker;
+  return entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
 }
 
 interface Pending {

@@ -11,7 +11,7 @@ import { ComputeBackend } from './backends';
 import { mergedFactors, WritableDtype } from './merged-tensors';
 import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
-import { reduceRank } from './reduce-rank';
+import { reduceRank } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
 import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
 
@@ -28,8 +28,8 @@ export interface LayerJob {
   readonly dtype: WritableDtype;
   /** One entry per up tensor written: where it goes and which rows of the merged up it holds (output-layout.ts). */
   readonly targets: readonly WriteTarget[];
-  /** Reduce to this rank (truncated SVD) when it is below r_c + r_s. */
-  readonly rank?: number;
+  /** The rank written (output-plan.ts): below r_c + r_s, the merged layer is reduced to it by truncated SVD. */
+  readonly rank: number;
 }
 
 export interface BatchJob {
@@ -82,7 +82,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
   return job.layers.map((layer, i) => {
     const { content, style } = deltas[i];
     const full = mergedFactors(content, style, results[i], job.columns);
-    const reduced = layer.rank !== undefined && layer.rank < full.rank ? reduceRank(full.up, full.down, content.outFeatures, full.rank, content.inFeatures, layer.rank) : undefined;
+    const reduced = layer.rank < full.rank ? reduceRank(full.up, full.down, content.outFeatures, full.rank, content.inFeatures, layer.rank) : undefined;
     const merged = reduced ?? full;
     return {
       result: results[i],

@@ -2,9 +2,6 @@
  * The per-layer report of a merge (DESIGN §5–6): fidelity of ZipLoRA and of the direct merge, column overlap
  * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
  */
-import { evaluateObjective, PreparedLayer } from './objective';
-import { columnBilinear, columnQuadratic } from '../linalg/gram';
-import { block } from './small-matrix';
 import type { LayerResult } from './ziplora-solver';
 import { SolverName } from './types';
 
@@ -46,62 +43,8 @@ export interface LayerReport {
 
 export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
 
-interface ColumnProducts {
-  readonly inner: Float64Array;
-  readonly normContent: Float64Array;
-  readonly normStyle: Float64Array;
-}
-
-/** ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and the column norms ‖c_j‖ = √(a_c,jᵀ·G_cc·a_c,j), from the up-Gram blocks. */
-export function columnProducts(layer: PreparedLayer): ColumnProducts {
-  const { inFeatures: n, rankContent: rc, rankStyle: rs, down, upGram } = layer;
-  const R = rc + rs;
-  const downContent = down.subarray(0, rc * n);
-  const downStyle = down.subarray(rc * n);
-  const root = (squares: Float64Array) => squares.map((v) => Math.sqrt(Math.max(0, v)));
-  return {
-    inner: columnBilinear(block(upGram, R, 0, rc, rc, R), downContent, rc, downStyle, rs, n),
-    normContent: root(columnQuadratic(block(upGram, R, 0, rc, 0, rc), downContent, rc, n)),
-    normStyle: root(columnQuadratic(block(upGram, R, rc, R, rc, R), downStyle, rs, n)),
-  };
-}
-
-export interface ReportInput {
-  readonly module: string;
-  readonly layer: PreparedLayer;
-  readonly mContent: ArrayLike<number>;
-  readonly mStyle: ArrayLike<number>;
-  readonly lambda: number;
-  readonly steps: number;
-  /** Weights of the direct merge it is compared with (1, 1 unless the user set others). */
-  readonly directWeights?: readonly [number, number];
-  readonly sparsityThreshold?: number;
-}
-
-export function layerReport(input: ReportInput): LayerReport {
-  const { layer, mContent, mStyle, lambda } = input;
-  const n = layer.inFeatures;
-  const [wc, ws] = input.directWeights ?? [1, 1];
-  const threshold = input.sparsityThreshold ?? DEFAULT_SPARSITY_THRESHOLD;
-  const merged = evaluateObjective(layer, mContent, mStyle, lambda);
-  const direct = evaluateObjective(layer, new Float64Array(n).fill(wc), new Float64Array(n).fill(ws), 0);
-  const { inner, normContent, normStyle } = columnProducts(layer);
-  const summary = columnSummary(inner, normContent.map((v) => v * v), normStyle.map((v) => v * v), mContent, mStyle, [wc, ws], threshold);
-  return {
-    module: input.module,
-    columns: n,
-    contentError: merged.contentError,
-    styleError: merged.styleError,
-    directContentError: direct.contentError,
-    directStyleError: direct.styleError,
-    ...summary,
-    steps: input.steps,
-    loss: merged.loss,
-  };
-}
-
-/** Column-level sums shared by the float64 reference and the backend results. */
-function columnSummary(
+/** Column-level sums of a report (the backend results here; the float64 reference in test/support). */
+export function columnSummary(
   inner: ArrayLike<number>,
   contentSquares: ArrayLike<number>,
   styleSquares: ArrayLike<number>,

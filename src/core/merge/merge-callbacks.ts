@@ -1,4 +1,7 @@
-/** How a running merge reports to whoever started it (worker, CLI, tests), and how it learns it was cancelled. */
+/**
+ * How a running merge reports to whoever started it (worker, CLI, extension host, tests). A cancel goes the other
+ * way, as an AbortSignal (runMerge's `signal`, the client's `startMerge`).
+ */
 import { LayerReport } from './layer-report';
 import { MergeProgress, MergeStart } from './request';
 
@@ -6,6 +9,4 @@ export interface MergeCallbacks {
   onStart?(start: MergeStart): void;
   onProgress?(progress: MergeProgress): void;
   onLayer?(report: LayerReport): void;
-  /** Throws to cancel; checked between layers, steps and tensors. */
-  checkCancelled?(): void;
 }

@@ -23,7 +23,8 @@ export interface NewtonSettings {
 
 /**
  * Stop at 10⁻⁴ of the starting projected-gradient norm, or after 50 iterations or 100 gradient-equivalents
- * (the budget of Adam's 100 steps), whichever comes first.
+ * (the budget of Adam's 100 steps), whichever comes first. The one home of the Newton defaults: the solver, the
+ * merged file's recipe and anything that describes or checks them import them from here.
  */
 export const DEFAULT_NEWTON_SETTINGS: NewtonSettings = { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 };
 
@@ -54,6 +55,16 @@ async function read(tensor: TF.Tensor): Promise<Float32Array> {
   return (await tensor.data()) as Float32Array;
 }
 
+/** Jacobi preconditioner, floored so that columns with (almost) no curvature take large, projected steps. */
+function jacobiDiagonal(q: BoxQuadratic, rankContent: number): Tensor3D {
+  const { tf } = q;
+  return tf.tidy(() => {
+    const d = hessianDiagonal(q, rankContent);
+    const largest = tf.max(d, [1, 2], true);
+    return tf.maximum(d, tf.add(tf.mul(largest, 1e-6), 1e-30)) as Tensor3D;
+  });
+}
+
 /**
  * Solves from `start` ([B, 2, in], inside the box; not disposed). `onIteration(done)` is awaited after every
  * Newton iteration (it may throw to cancel); `done` ∈ [0, 1] is the batch's mean share of its work: 1 for a
@@ -66,14 +77,7 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
   const evaluations = new Int32Array(B);
   const iterations = new Int32Array(B);
   const count = (who: readonly boolean[]) => who.forEach((on, i) => on && evaluations[i]++);
-  // Jacobi preconditioner, floored so that columns with (almost) no curvature take large, projected steps.
-  const diagonal = own(
-    tf.tidy(() => {
-      const d = hessianDiagonal(q, rankContent);
-      const largest = tf.max(d, [1, 2], true);
-      return tf.maximum(d, tf.add(tf.mul(largest, 1e-6), 1e-30)) as Tensor3D;
-    }),
-  );
+  const diagonal = own(jacobiDiagonal(q, rankContent));
   let x = tf.clone(start);
   let { loss, gradient } = lossAndGradientAt(q, x);
   const all = new Array<boolean>(B).fill(true);
@@ -123,6 +127,74 @@ export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number,
   }
 }
 
+/** The ε-active set: coefficients at (or within ε of) a bound whose gradient points out of the box are held. */
+function activeSet(q: BoxQuadratic, x: Tensor3D, gradient: Tensor3D, diagonal: Tensor3D): { free: Tensor3D; held: Tensor3D } {
+  const { tf } = q;
+  return tf.tidy(() => {
+    const scaledStep = tf.sub(tf.clipByValue(tf.sub(x, tf.div(gradient, diagonal)), 0, 1), x);
+    const epsilon = tf.minimum(tf.max(tf.abs(scaledStep), [1, 2], true), EPSILON_MAX);
+    const atLower = tf.logicalAnd(tf.lessEqual(x, epsilon), tf.greater(gradient, 0));
+    const atUpper = tf.logicalAnd(tf.greaterEqual(x, tf.sub(1, epsilon)), tf.less(gradient, 0));
+    const heldMask = tf.cast(tf.logicalOr(atLower, atUpper), 'float32');
+    return { free: tf.sub(1, heldMask) as Tensor3D, held: tf.mul(heldMask, tf.neg(tf.div(gradient, diagonal))) as Tensor3D };
+  });
+}
+
+/** Preconditioned CG's iterate on the free coefficients, per layer of the batch. */
+interface CgState {
+  readonly solution: Tensor3D;
+  readonly residual: Tensor3D;
+  readonly preconditioned: Tensor3D;
+  readonly direction: Tensor3D;
+  readonly rz: Tensor3D;
+}
+
+const disposeCg = (tf: typeof TF, state: CgState) => tf.dispose([state.solution, state.residual, state.preconditioned, state.direction, state.rz]);
+
+/**
+ * One PCG step for the layers in `runMask`; `flags` is [B, 2]: whether CG stops for non-positive curvature or a
+ * step that leaves the box, and the new rz. Returns new tensors, disposes none.
+ */
+function cgStep(q: BoxQuadratic, x: Tensor3D, cg: CgState, free: Tensor3D, diagonal: Tensor3D, runMask: TF.Tensor, first: boolean): { state: CgState; flags: TF.Tensor } {
+  const { tf } = q;
+  const { solution, residual, preconditioned, direction, rz } = cg;
+  return tf.tidy(() => {
+    const product = tf.mul(hessianProduct(q, direction), free);
+    const curvature = perLayer(tf, tf.mul(direction, product));
+    const scale = perLayer(tf, tf.mul(tf.square(direction), diagonal));
+    const negative = tf.cast(tf.lessEqual(curvature, tf.mul(scale, 1e-10)), 'float32');
+    const positive = tf.mul(tf.sub(1, negative), runMask);
+    const alpha = tf.mul(tf.div(rz, tf.where(tf.greater(curvature, 0), curvature, tf.onesLike(curvature))), positive);
+    // Non-positive curvature on the first CG step: go as far as the box allows along −D⁻¹g.
+    const farSide = tf.div(direction, tf.maximum(tf.max(tf.abs(direction), [1, 2], true), 1e-30));
+    const takeFarSide = first ? tf.mul(negative, runMask) : tf.zerosLike(negative);
+    const extended = tf.add(tf.add(solution, tf.mul(alpha, direction)), tf.mul(takeFarSide, farSide));
+    // A CG iterate that leaves the box is not taken (after the first): the projection of a long step along
+    // the Hessian's flat directions is no Newton step. The search continues from the last one inside.
+    const reached = tf.add(x, extended);
+    const violation = tf.max(tf.mul(tf.add(tf.relu(tf.neg(reached)), tf.relu(tf.sub(reached, 1))), free), [1, 2], true);
+    const leaves = first ? tf.zerosLike(violation) : tf.mul(tf.cast(tf.greater(violation, 1e-6), 'float32'), runMask);
+    const newSolution = tf.add(extended, tf.mul(leaves, tf.sub(solution, extended)));
+    const newResidual = tf.sub(residual, tf.mul(alpha, product));
+    const newPreconditioned = tf.div(newResidual, diagonal);
+    const newRz = perLayer(tf, tf.mul(newResidual, newPreconditioned));
+    const beta = tf.div(newRz, tf.where(tf.greater(rz, 0), rz, tf.onesLike(rz)));
+    const newDirection = tf.add(newPreconditioned, tf.mul(beta, direction));
+    // Layers that stop keep their direction, residual and rz unchanged.
+    const blend = (a: TF.Tensor, b: TF.Tensor) => tf.add(b, tf.mul(positive, tf.sub(a, b))) as Tensor3D;
+    return {
+      state: {
+        solution: newSolution as Tensor3D,
+        residual: blend(newResidual, residual),
+        preconditioned: blend(newPreconditioned, preconditioned),
+        direction: blend(newDirection, direction),
+        rz: blend(newRz, rz),
+      },
+      flags: tf.concat([tf.reshape(tf.maximum(negative, leaves), [-1, 1]), tf.reshape(newRz, [-1, 1])], 1),
+    };
+  });
+}
+
 /**
  * The projected Newton direction: −D⁻¹g on the ε-active coefficients, truncated PCG on H_FF·d = −g_F on the
  * free ones (a direction of non-positive curvature found first is followed to the box's far side instead).
@@ -139,22 +211,13 @@ async function newtonDirection(
   count: (who: readonly boolean[]) => void,
 ): Promise<Tensor3D> {
   const { tf } = q;
-  const { free, held } = tf.tidy(() => {
-    const scaledStep = tf.sub(tf.clipByValue(tf.sub(x, tf.div(gradient, diagonal)), 0, 1), x);
-    const epsilon = tf.minimum(tf.max(tf.abs(scaledStep), [1, 2], true), EPSILON_MAX);
-    const atLower = tf.logicalAnd(tf.lessEqual(x, epsilon), tf.greater(gradient, 0));
-    const atUpper = tf.logicalAnd(tf.greaterEqual(x, tf.sub(1, epsilon)), tf.less(gradient, 0));
-    const heldMask = tf.cast(tf.logicalOr(atLower, atUpper), 'float32');
-    return { free: tf.sub(1, heldMask) as Tensor3D, held: tf.mul(heldMask, tf.neg(tf.div(gradient, diagonal))) as Tensor3D };
-  });
+  const { free, held } = activeSet(q, x, gradient, diagonal);
   // Forcing term: a loose solve far from the solution, a tight one near it (superlinear convergence).
   const forcing = Array.from(norm, (v, i) => Math.min(0.5, Math.sqrt(initialNorm[i] > 0 ? v / initialNorm[i] : 0)));
-  let residual = tf.tidy(() => tf.mul(tf.neg(gradient), free) as Tensor3D);
-  let preconditioned = tf.div(residual, diagonal) as Tensor3D;
-  let direction = tf.clone(preconditioned);
-  let solution = tf.zerosLike(residual) as Tensor3D;
-  let rz = tf.tidy(() => perLayer(tf, tf.mul(residual, preconditioned)));
-  const rz0 = await read(rz);
+  const residual = tf.tidy(() => tf.mul(tf.neg(gradient), free) as Tensor3D);
+  const preconditioned = tf.div(residual, diagonal) as Tensor3D;
+  let cg: CgState = { solution: tf.zerosLike(residual), residual, preconditioned, direction: tf.clone(preconditioned), rz: tf.tidy(() => perLayer(tf, tf.mul(residual, preconditioned))) };
+  const rz0 = await read(cg.rz);
   const cgRunning = active.map((on, i) => on && rz0[i] > 0);
   try {
     for (let k = 0; k < MAX_CG_ITERATIONS && cgRunning.some(Boolean); k++) {
@@ -162,42 +225,10 @@ async function newtonDirection(
       if (!stillAllowed.some(Boolean)) break;
       count(stillAllowed);
       const runMask = hostMask(tf, stillAllowed);
-      const next = tf.tidy(() => {
-        const product = tf.mul(hessianProduct(q, direction), free);
-        const curvature = perLayer(tf, tf.mul(direction, product));
-        const scale = perLayer(tf, tf.mul(tf.square(direction), diagonal));
-        const negative = tf.cast(tf.lessEqual(curvature, tf.mul(scale, 1e-10)), 'float32');
-        const positive = tf.mul(tf.sub(1, negative), runMask);
-        const alpha = tf.mul(tf.div(rz, tf.where(tf.greater(curvature, 0), curvature, tf.onesLike(curvature))), positive);
-        // Non-positive curvature on the first CG step: go as far as the box allows along −D⁻¹g.
-        const farSide = tf.div(direction, tf.maximum(tf.max(tf.abs(direction), [1, 2], true), 1e-30));
-        const takeFarSide = k === 0 ? tf.mul(negative, runMask) : tf.zerosLike(negative);
-        const extended = tf.add(tf.add(solution, tf.mul(alpha, direction)), tf.mul(takeFarSide, farSide));
-        // A CG iterate that leaves the box is not taken (after the first): the projection of a long step along
-        // the Hessian's flat directions is no Newton step. The search continues from the last one inside.
-        const reached = tf.add(x, extended);
-        const violation = tf.max(tf.mul(tf.add(tf.relu(tf.neg(reached)), tf.relu(tf.sub(reached, 1))), free), [1, 2], true);
-        const leaves = k === 0 ? tf.zerosLike(violation) : tf.mul(tf.cast(tf.greater(violation, 1e-6), 'float32'), runMask);
-        const newSolution = tf.add(extended, tf.mul(leaves, tf.sub(solution, extended)));
-        const newResidual = tf.sub(residual, tf.mul(alpha, product));
-        const newPreconditioned = tf.div(newResidual, diagonal);
-        const newRz = perLayer(tf, tf.mul(newResidual, newPreconditioned));
-        const beta = tf.div(newRz, tf.where(tf.greater(rz, 0), rz, tf.onesLike(rz)));
-        const newDirection = tf.add(newPreconditioned, tf.mul(beta, direction));
-        // Layers that stop keep their direction, residual and rz unchanged.
-        const blend = (a: TF.Tensor, b: TF.Tensor) => tf.add(b, tf.mul(positive, tf.sub(a, b))) as Tensor3D;
-        return {
-          solution: newSolution as Tensor3D,
-          residual: blend(newResidual, residual),
-          preconditioned: blend(newPreconditioned, preconditioned),
-          direction: blend(newDirection, direction),
-          rz: blend(newRz, rz),
-          flags: tf.concat([tf.reshape(tf.maximum(negative, leaves), [-1, 1]), tf.reshape(newRz, [-1, 1])], 1),
-        };
-      });
+      const next = cgStep(q, x, cg, free, diagonal, runMask, k === 0);
       runMask.dispose();
-      tf.dispose([solution, residual, preconditioned, direction, rz]);
-      ({ solution, residual, preconditioned, direction, rz } = next);
+      disposeCg(tf, cg);
+      cg = next.state;
       const flags = await read(next.flags);
       next.flags.dispose();
       stillAllowed.forEach((on, i) => {
@@ -208,9 +239,11 @@ async function newtonDirection(
       });
       for (let i = 0; i < cgRunning.length; i++) if (!stillAllowed[i]) cgRunning[i] = false;
     }
+    const solution = cg.solution;
     return tf.tidy(() => tf.add(tf.mul(solution, free), held) as Tensor3D);
   } finally {
-    tf.dispose([residual, preconditioned, direction, solution, rz, free, held]);
+    disposeCg(tf, cg);
+    tf.dispose([free, held]);
   }
 }
 

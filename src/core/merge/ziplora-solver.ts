@@ -13,8 +13,6 @@ import { LayerMeasures, LayerResult, measureBatch } from './batch-measures';
 import { lossAndGradient, PreparedBatch, prepareBatch, Tensor3D } from './batch-tensors';
 import { boxQuadratic, BoxQuadratic, lossAndGradientAt, projectedGradientNorm } from './box-quadratic';
 import { DEFAULT_NEWTON_SETTINGS, NewtonSettings, solveProjectedNewton } from './projected-newton';
-
-export { DEFAULT_NEWTON_SETTINGS };
 import { LayerInput, SolverName } from './types';
 
 export type { LayerInput, LayerResult };
@@ -34,14 +32,14 @@ export interface BatchSettings {
   readonly newton?: Partial<NewtonSettings>;
 }
 
-
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-8;
 /** Default bound on batch × R × max(in, out), so that intermediates stay within a few hundred MB. */
 export const DEFAULT_MAX_BATCH_ELEMENTS = 8 << 20;
 
-export interface LayerShape {
+/** The sizes of one layer's merge problem, oriented for the chosen columns (in is the coefficients' length). */
+export interface ProblemShape {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly rankContent: number;
@@ -54,7 +52,7 @@ export interface LayerShape {
  * on a GPU. tfjs-wasm gets one layer per batch: its fast XNNPACK products are 2-D only, batched ones run ≈8×
  * slower. `maxElements` bounds batch × R × max(in, out) (memory).
  */
-export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boolean, maxElements = DEFAULT_MAX_BATCH_ELEMENTS): number[][] {
+export function planBatches(shapes: readonly ProblemShape[], oneLayerPerBatch: boolean, maxElements = DEFAULT_MAX_BATCH_ELEMENTS): number[][] {
   const groups = new Map<string, number[]>();
   shapes.forEach((s, index) => {
     const key = `${s.inFeatures}:${s.rankContent}:${s.rankStyle}`;
@@ -83,7 +81,7 @@ export function planBatches(shapes: readonly LayerShape[], oneLayerPerBatch: boo
 }
 
 /** Multiply-adds of one optimisation step of one layer (for GFLOP/s reports). */
-export function multiplyAddsPerStep(shape: LayerShape): number {
+export function multiplyAddsPerStep(shape: ProblemShape): number {
   const R = shape.rankContent + shape.rankStyle;
   return 2 * R * R * shape.inFeatures;
 }
@@ -210,35 +208,5 @@ async function solveAdam(prepared: PreparedBatch, settings: BatchSettings, onSte
   } finally {
     tf.dispose(losses);
     disposeState(tf, state);
-  }
-}
-
-export interface SolveCallbacks {
-  /** Called as each layer's result is ready, in any order. */
-  onLayerSolved(index: number, result: LayerResult): void;
-  /** Layer-steps done so far out of all of them. */
-  onProgress?(doneLayerSteps: number, totalLayerSteps: number): void;
-  /** Throws (e.g. on a cancel) to stop; checked between steps. */
-  checkCancelled?(): void;
-}
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Solves every layer, batch by batch (tests and benchmarks; the merge pipeline streams batches itself). */
-export async function solveAll(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, callbacks: SolveCallbacks): Promise<void> {
-  const shapes = layers.map((l) => ({ inFeatures: l.content.inFeatures, outFeatures: l.content.outFeatures, rankContent: l.content.rank, rankStyle: l.style.rank }));
-  const total = layers.length * Math.max(1, settings.steps);
-  let done = 0;
-  for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {
-    callbacks.checkCancelled?.();
-    let reported = 0;
-    const results = await solveBatch(backend, batch.map((i) => layers[i]), settings, async (step) => {
-      done += (step - reported) * batch.length;
-      reported = step;
-      callbacks.onProgress?.(done, total);
-      await yieldToEventLoop();
-      callbacks.checkCancelled?.();
-    });
-    batch.forEach((layerIndex, i) => callbacks.onLayerSolved(layerIndex, results[i]));
   }
 }

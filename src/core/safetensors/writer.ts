@@ -23,8 +23,10 @@ export interface WriteOptions {
   readonly protect?: readonly string[];
   /** Replace an existing file at the target path. */
   readonly overwrite?: boolean;
-  /** Called after each tensor is written; throwing from it (e.g. on cancel) aborts the write cleanly. */
+  /** Called after each tensor is written (progress). */
   readonly onTensorWritten?: (index: number, count: number) => void;
+  /** Checked before and after every tensor and before the late metadata: once aborted, the write stops cleanly. */
+  readonly signal?: AbortSignal;
   /**
    * Metadata known only once the data is written (e.g. the inputs' hashes, computed meanwhile): the header is
    * then written last. Its values must encode to the same length as those passed as `metadata`.
@@ -99,6 +101,24 @@ export async function checkWritableTarget(target: string, options: Pick<WriteOpt
   }
 }
 
+/** Writes the tensors' data one at a time from `position`; returns the position after the last. */
+async function writeTensors(handle: fs.FileHandle, tensors: readonly TensorToWrite[], position: number, options: WriteOptions): Promise<number> {
+  for (let i = 0; i < tensors.length; i++) {
+    options.signal?.throwIfAborted();
+    const tensor = tensors[i];
+    const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
+    const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
+    if (data.byteLength !== expected) {
+      throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
+    }
+    await writeAll(handle, data, position);
+    position += data.byteLength;
+    options.signal?.throwIfAborted();
+    options.onTensorWritten?.(i, tensors.length);
+  }
+  return position;
+}
+
 /** A file written in full to its temporary path, waiting to be renamed into place or thrown away. */
 export interface StagedFile {
   readonly target: string;
@@ -129,20 +149,10 @@ export async function stageSafetensors(
   try {
     handle = await tracked(fs.open(temporary, 'wx'));
     if (!options.lateMetadata) await writeAll(handle, header, 0);
-    let position = header.byteLength;
-    for (let i = 0; i < tensors.length; i++) {
-      const tensor = tensors[i];
-      const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
-      const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
-      if (data.byteLength !== expected) {
-        throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
-      }
-      await writeAll(handle, data, position);
-      position += data.byteLength;
-      options.onTensorWritten?.(i, tensors.length);
-    }
+    const position = await writeTensors(handle, tensors, header.byteLength, options);
     if (position !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
     if (options.lateMetadata) {
+      options.signal?.throwIfAborted();
       const late = encodeHeader(tensors, await options.lateMetadata()).bytes;
       if (late.byteLength !== header.byteLength) throw new Error('internal error: the late metadata changed the header length');
       await writeAll(handle, late, 0);
@@ -173,17 +183,7 @@ export async function stageSafetensors(
 
 /** System errors become a message about the target; others (a cancel, a bad tensor) pass through as they are. */
 function asSystemError(error: unknown, target: string): unknown {
-  return (error as NodeJS.ErrnoException).code ? asFileError(error, target) : error;
-}
-
-/** Writes a safetensors file atomically: readers see the old file or the whole new one, never part of it. */
-export async function writeSafetensors(
-  target: string,
-  tensors: readonly TensorToWrite[],
-  metadata: Readonly<Record<string, string>> = {},
-  options: WriteOptions = {},
-): Promise<void> {
-  (await stageSafetensors(target, tensors, metadata, options)).commit();
+  return typeof (error as NodeJS.ErrnoException).code === 'string' && (error as Error).name !== 'AbortError' ? asFileError(error, target) : error;
 }
 
 async function writeAll(handle: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {

@@ -275,10 +275,3 @@ function valuesOf(dtype: DType, bytes: Uint8Array): ArrayLike<number> {
       throw new RangeError(`no generic statistics for ${dtype}`);
   }
 }
-
-/** Statistics of a whole array of float32 values (for computed tensors, and as a test reference). */
-export function statsOfF32(values: Float32Array, bins = DEFAULT_HISTOGRAM_BINS): TensorStats {
-  const accumulator = new TensorStatsAccumulator('F32');
-  accumulator.add(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  return accumulator.result(bins);
-}

@@ -1,4 +1,4 @@
-/** Small dense row-major float64 products for r × r algebra (Grams of thin factors are in linalg/gram.ts). */
+/** Small dense row-major float64 products, for the float64 reference objective (objective.ts). */
 
 /** C (m × n) = A (m × k) · B (k × n). */
 export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -20,11 +20,4 @@ export function traceOfProduct(x: ArrayLike<number>, y: ArrayLike<number>, n: nu
   let sum = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sum += x[i * n + j] * y[j * n + i];
   return sum;
-}
-
-/** The sub-block rows [r0, r1) × cols [c0, c1) of an n-column matrix. */
-export function block(x: ArrayLike<number>, n: number, r0: number, r1: number, c0: number, c1: number): Float64Array {
-  const out = new Float64Array((r1 - r0) * (c1 - c0));
-  for (let i = r0; i < r1; i++) for (let j = c0; j < c1; j++) out[(i - r0) * (c1 - c0) + (j - c0)] = x[i * n + j];
-  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The ZipLoRA objective of one layer (DESIGN §5), in float64 on the CPU, in factored form only:
  * no out × in matrix is ever built. The compute backends run the same formulas batched; this module is the
- * reference they are tested against, and computes the per-layer report once a merge has converged.
+ * reference they are tested against (tests and benchmarks only; the product measures on its backend).
  *
  * Notation: A = [A_c; A_s] (R × in, R = r_c + r_s) stacks the down factors; B̃ = [s_c·B_c, s_s·B_s] the scaled
  * up factors, so ΔW_m = B̃·[A_c·diag(m_c); A_s·diag(m_s)] and ΔW_c = B̃·[A_c; 0].
@@ -10,9 +10,10 @@
  *   ‖…‖² = tr(Z_cᵀ·G·Z_c·H_c),   and the normaliser ‖ΔW_c·ΔW_cᵀ‖² = tr((A_cA_cᵀ·H_c)²).
  * The style term is the same with the roles swapped.
  */
-import { crossGramRows, gramRows } from '../linalg/gram';
-import { block, matmul, traceOfProduct } from './small-matrix';
-import { FactoredDelta, LayerInput } from './types';
+import { crossGramRows, gramRows } from '../../src/core/linalg/gram';
+import { block } from '../../src/core/linalg/small-matrix';
+import { matmul, traceOfProduct } from './small-matrix';
+import { FactoredDelta, LayerInput } from '../../src/core/merge/types';
 
 export interface PreparedLayer {
   readonly inFeatures: number;

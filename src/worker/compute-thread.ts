@@ -3,10 +3,10 @@
  * JavaScript realm, and tfjs-wasm runs one WebAssembly thread), solving the batches it is sent, one at a time.
  */
 import { parentPort } from 'node:worker_threads';
-import { describeError } from '../safetensors/errors';
-import { ComputeBackend, selectBackend } from './backends';
-import { outputBuffers, runBatchJob } from './layer-job';
-import { FromThread, ToThread } from './thread-protocol';
+import { describeError } from '../core/safetensors/errors';
+import { ComputeBackend, selectBackend } from '../core/merge/backends';
+import { outputBuffers, runBatchJob } from '../core/merge/layer-job';
+import { FromThread, ToThread } from '../core/merge/thread-protocol';
 
 const port = parentPort!;
 let backend: ComputeBackend | undefined;
