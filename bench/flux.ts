@@ -1,5 +1,5 @@
 /**
- * Flux benchmark (README "Flux pair"): `ziplora compare` and `ziplora merge` (defaults, and --method direct) of
+ * Flux benchmark (docs/benchmarks.md "Flux pair"): `ziplora compare` and `ziplora merge` (defaults, and --method direct) of
  * a kohya rank-16 and a diffusers rank-32 Flux.1-dev LoRA (bench/flux-pair.ts), through the built CLI in a fresh
  * process per run. Times are wall clock; peak RSS is the CLI process's (and, for merge, the worker's, which
  * does the work). Usage: node --import tsx bench/flux.ts [--runs N] [--ziplora-runs N] [--steps N] [--backend B]

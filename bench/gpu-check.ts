@@ -1,5 +1,5 @@
 /**
- * The device check (README "On a GPU"): one prepared run on a machine with a GPU. Reports the backends
+ * The device check (docs/benchmarks.md "On a GPU"): one prepared run on a machine with a GPU. Reports the backends
  * auto finds, matmul rates, whether webgpu and wasm agree on ZipLoRA coefficients, and the SDXL merge
  * benchmark through the built CLI on each backend that works there. Bundled to dist/gpu-check.js by
  * `node esbuild.js --gpu-check`; run as `node dist/gpu-check.js DUMP.json OUT_DIR`.
@@ -82,7 +82,7 @@ async function main(dump: string, outDir: string): Promise<void> {
   });
   const cli = path.join(__dirname, 'cli.js');
   const output = path.join(os.tmpdir(), 'sdxl-merged.safetensors');
-  // GPU_CHECK_THREADS=1: only the CPU compute threads, 1 against every core (README "Every core").
+  // GPU_CHECK_THREADS=1: only the CPU compute threads, 1 against every core (docs/architecture.md §5, "Every core").
   if (process.env.GPU_CHECK_THREADS === '1') {
     const cores = String(os.availableParallelism());
     for (const threads of ['1', cores]) await step(`direct merge (wasm), ${threads} threads`, () => merge(cli, files, output, ['--method', 'direct', '--backend', 'wasm', '--threads', threads]));

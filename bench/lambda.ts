@@ -1,5 +1,5 @@
 /**
- * The λ experiment behind the default (README "Choosing λ"): ZipLoRA at several penalty weights on the planted
+ * The λ experiment behind the default (docs/merge-method.md §4): ZipLoRA at several penalty weights on the planted
  * pair (known overlap and column importance) and, when ../shared is present, on the two real SD1.5 LoRAs.
  * Fidelity is Σ(content + style error) relative to the direct merge's; "overlap" is mean |m_c·m_s| over the
  * planted shared columns; "strong kept" is the share of the columns carrying 90 % of each LoRA's energy

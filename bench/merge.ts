@@ -1,5 +1,5 @@
 /**
- * Merge benchmarks (README "Merge benchmark"): the SDXL pair merged directly and with ZipLoRA on each backend
+ * Merge benchmarks (docs/benchmarks.md "merge"): the SDXL pair merged directly and with ZipLoRA on each backend
  * and thread count, through the built CLI (so the worker process, reading and writing are included), next to
  * each backend's 1024³ matmul rate. Usage:
  *   node --import tsx bench/merge.ts [--backends wasm,cpu] [--solver newton|adam] [--steps 100] [--runs 1]

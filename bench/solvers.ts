@@ -1,5 +1,5 @@
 /**
- * The solver comparison (README "Solvers"): Adam (the paper's recipe, 100 steps) against projected Newton-CG
+ * The solver comparison (docs/benchmarks.md "Solvers"): Adam (the paper's recipe, 100 steps) against projected Newton-CG
  * on the planted pair, the real SD1.5 pair in ../shared/fixtures/real (when present) and a slice of the SDXL
  * kohya rank-32 layers (every 10th linear layer, generated in memory from the shapes dump). Per pair and solver:
  * optimisation time on wasm, Σ(content + style error) / Σ direct at λ = 0 and at the default λ, gradient-

@@ -1,7 +1,7 @@
 /**
  * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers, kohya sd-scripts and musubi-tuner accept
  * (test/support/loader-rules.ts, one predicate per loader from its source). One row per family × inputs × --naming,
- * with the loaders that must take the output: the README table "Output that loads" says the same. A new family
+ * with the loaders that must take the output: the table "Output that loads" in docs/model-families.md says the same. A new family
  * or naming is one more row. Files have real names and shapes (test/fixtures/*.layout.json, e.g. Flux.1-dev),
  * two blocks of each kind at rank 2.
  */
@@ -53,7 +53,7 @@ interface Row {
   readonly content: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
   readonly style: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
   readonly naming: NamingChoice;
-  /** The loaders that must take every tensor of the output; the others must not (README table). */
+  /** The loaders that must take every tensor of the output; the others must not (docs/model-families.md). */
   readonly loads: readonly Loader[];
 }
 

@@ -54,7 +54,7 @@ for (const backendName of ['wasm', 'cpu'] as const) {
         const reference = solveBoxQp(q);
         assert.ok(projectedGradientInf(q, reference) < 1e-12, `layer ${i}: the reference did not converge`);
         const optimum = quadraticValue(q, reference);
-        // The dense quadratic is the objective as DESIGN §5 writes it.
+        // The dense quadratic is the objective as docs/merge-method.md §2 writes it.
         const asWritten = denseLoss(layer.content, layer.style, reference.subarray(0, layer.content.inFeatures), reference.subarray(layer.content.inFeatures), lambda).loss;
         assert.ok(Math.abs(asWritten - optimum) <= 1e-12 * optimum, `layer ${i}: quadratic ${optimum} vs loss ${asWritten}`);
         const reached = quadraticValue(q, coefficients(results[i]));
@@ -106,7 +106,7 @@ test('degenerate layers: zero columns, a zero LoRA, identical content and style'
   for (const lambda of [0, 0.01]) {
     const results = await solve('wasm', [zeroColumns, zeroContent, identical], newton(lambda, TIGHT));
     for (const r of results) for (const v of coefficients(r)) assert.ok(Number.isFinite(v) && v >= 0 && v <= 1, `λ ${lambda}: coefficient ${v}`);
-    // Identical LoRAs with a penalty: m_c = m_s is a saddle the symmetric start cannot leave (DESIGN §5's trap:
+    // Identical LoRAs with a penalty: m_c = m_s is a saddle the symmetric start cannot leave (a trap of docs/merge-method.md §2:
     // the penalty alone cannot pick a winner), so the optimum is checked only without it.
     const checked = lambda === 0 ? [zeroColumns, zeroContent, identical] : [zeroColumns, zeroContent];
     checked.forEach((layer, i) => {

@@ -7,7 +7,7 @@ import { denseLoss, randomDelta, seededRandom } from '../support/random-lora';
 
 const relClose = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(Math.abs(b), 1e-12), `${what}: ${a} vs ${b}`);
 
-test('loss terms equal the dense computation of DESIGN §5 on small layers', () => {
+test('loss terms equal the dense computation of docs/merge-method.md §2 on small layers', () => {
   const random = seededRandom(11);
   for (const [n, out, rc, rs] of [[12, 9, 3, 2], [20, 30, 4, 4], [7, 5, 1, 3]]) {
     const content = randomDelta(n, out, rc, 100 + n, 0.7);

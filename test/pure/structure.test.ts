@@ -1,5 +1,5 @@
 /**
- * The layering the README describes, checked on the sources: the core (used by the CLI, the worker and the
+ * The layering docs/architecture.md §4 describes, checked on the sources: the core (used by the CLI, the worker and the
  * host) imports nothing above it and no `vscode`, and its modules import each other without cycles; the
  * webview (a browser bundle) imports only itself, a documented set of pure core modules and protocol types.
  */

@@ -1,6 +1,6 @@
 /**
  * An independent float64 reference for the ZipLoRA objective as a box-constrained quadratic, built densely from
- * the ΔW's (DESIGN §5 as written): the content term is ‖(ΔW_m − ΔW_c)·ΔW_cᵀ‖² / ‖ΔW_c·ΔW_cᵀ‖², and
+ * the ΔW's (docs/merge-method.md §2 as written): the content term is ‖(ΔW_m − ΔW_c)·ΔW_cᵀ‖² / ‖ΔW_c·ΔW_cᵀ‖², and
  * (ΔW_m − ΔW_c)·ΔW_cᵀ = Σ_j (m_c,j·c_j + m_s,j·s_j)·c_jᵀ − ΔW_c·ΔW_cᵀ is linear in x = (m_c, m_s), so the
  * term is ‖K_c·x − k_c‖² / N_c with the out² × 2·in matrix K_c written out; likewise the style term. Q, b, c of
  * L = ½xᵀQx + bᵀx + c follow, and the box QP is solved by projected coordinate descent (Gauss–Seidel) to

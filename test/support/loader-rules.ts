@@ -1,6 +1,6 @@
 /**
  * What the LoRA loaders people use accept, as small predicates over a file's tensor names and shapes — so that the
- * key sets the merge WRITES can be checked against them (test/process/output-loads.test.ts; README "Output that
+ * key sets the merge WRITES can be checked against them (test/process/output-loads.test.ts; docs/model-families.md "Output that
  * loads"). Each rule is written from the loader's source (facts, not code), named in `source`:
  *   ComfyUI  Comfy-Org/ComfyUI comfy/lora.py @17358c8f (model_lora_keys_unet / model_lora_keys_clip / load_lora) and
  *            comfy/weight_adapter/lora.py @6f98b150 (LoRAAdapter.load: the factor suffixes); HunyuanVideo's own names from

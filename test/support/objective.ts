@@ -1,5 +1,5 @@
 /**
- * The ZipLoRA objective of one layer (DESIGN §5), in float64 on the CPU, in factored form only:
+ * The ZipLoRA objective of one layer (docs/merge-method.md §2), in float64 on the CPU, in factored form only:
  * no out × in matrix is ever built. The compute backends run the same formulas batched; this module is the
  * reference they are tested against (tests and benchmarks only; the product measures on its backend).
  *

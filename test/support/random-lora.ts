@@ -50,7 +50,7 @@ export function frobeniusOfProductT(x: Float64Array, y: Float64Array, p: number,
   return total;
 }
 
-/** The §5 loss computed densely, as written in DESIGN.md: an independent reference for small layers. */
+/** The loss of docs/merge-method.md §2 computed densely, as written there: an independent reference for small layers. */
 export function denseLoss(content: FactoredDelta, style: FactoredDelta, mContent: ArrayLike<number>, mStyle: ArrayLike<number>, lambda: number) {
   const wc = denseDelta(content);
   const ws = denseDelta(style);

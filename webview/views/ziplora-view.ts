@@ -1,5 +1,5 @@
 /**
- * ZipLoRA tab (DESIGN §6): the recipe, then per-layer charts in network order by block — coefficient
+ * ZipLoRA tab (docs/merge-method.md §6): the recipe, then per-layer charts in network order by block — coefficient
  * sparsity, column overlap before and after merging, relative errors of ZipLoRA and of the direct merge.
  * Opening a layer asks the host for its coefficients and shows m_c against m_s per column with its numbers.
  */

@@ -1,5 +1,5 @@
 /**
- * Optional lossy reduction of a merged layer to rank k (DESIGN §5): QR of both factors, an R × R SVD of the
+ * Optional lossy reduction of a merged layer to rank k (docs/merge-method.md §5): QR of both factors, an R × R SVD of the
  * product of their triangular parts, and the top k singular directions. Never forms the out × in matrix.
  */
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';

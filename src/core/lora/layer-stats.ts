@@ -1,5 +1,5 @@
 /**
- * Per-layer measures of ΔW = s·B·A (DESIGN §6) without forming the out × in matrix: everything goes through
+ * Per-layer measures of ΔW = s·B·A (docs/merge-method.md §6) without forming the out × in matrix: everything goes through
  * the r × r Grams BᵀB and A·Aᵀ, whose cost is r²·(in + out).
  */
 import { columnBilinear, columnQuadratic, crossGramRows, frobeniusInner, gramRows, Real } from '../linalg/gram';
@@ -82,7 +82,7 @@ export interface ColumnCosine {
 }
 
 /**
- * Column cosine between two LoRAs of the same layer (DESIGN §6): with X = B_cᵀB_s,
+ * Column cosine between two LoRAs of the same layer (docs/merge-method.md §6): with X = B_cᵀB_s,
  * ⟨c_j, s_j⟩ = s_c·s_s·a_cjᵀ·X·a_sj and ‖c_j‖² = s_c²·a_cjᵀ·(B_cᵀB_c)·a_cj. The scales cancel in the cosine.
  */
 export function columnCosine(content: LayerGrams, style: LayerGrams): ColumnCosine {

@@ -1,5 +1,5 @@
 /**
- * The measures of a solved batch (DESIGN §6): fidelity at the result and at the direct merge's weights, the
+ * The measures of a solved batch (docs/merge-method.md §6): fidelity at the result and at the direct merge's weights, the
  * per-column forms the report and charts use, and the loss history, read back from the backend once.
  */
 import type * as TF from '@tensorflow/tfjs-core';

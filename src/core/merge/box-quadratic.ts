@@ -1,5 +1,5 @@
 /**
- * The ZipLoRA objective of a batch as the quadratic it is on the box (DESIGN §5): with m ≥ 0 the penalty
+ * The ZipLoRA objective of a batch as the quadratic it is on the box (docs/merge-method.md §2): with m ≥ 0 the penalty
  * λ·mean|m_c·m_s| is the bilinear λ/n·Σ m_c·m_s, so L is ½·xᵀQx + bᵀx + c in x = (m_c, m_s). The two fidelity
  * terms are fused into one R × R residual: with A = [A_c; A_s] (R × in) and W(x) = [A_c·diag(m_c); A_s·diag(m_s)],
  *   Z = [W(x − e_c)·A_cᵀ, W(x − e_s)·A_sᵀ],   fidelity = tr(Zᵀ·G·Z·Ĥ),   Ĥ = blockdiag(H_c/N_c, H_s/N_s),

@@ -1,5 +1,5 @@
 /**
- * The per-layer report of a merge (DESIGN §5–6): fidelity of ZipLoRA and of the direct merge, column overlap
+ * The per-layer report of a merge (docs/merge-method.md §2, §6): fidelity of ZipLoRA and of the direct merge, column overlap
  * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
  */
 import type { LayerResult } from './ziplora-solver';

@@ -1,6 +1,6 @@
 /**
  * Where each layer goes in the merged file. A diffusion transformer with a naming table (its family's spec in
- * lora/families/) is written in ONE layout per file, the one its naming's loaders read (README
+ * lora/families/) is written in ONE layout per file, the one its naming's loaders read (docs/model-families.md,
  * "Output that loads"): kohya naming in the native layout (`lora_unet_double_blocks_0_img_attn_qkv`, fused: what
  * sd-scripts / musubi-tuner read, and diffusers drops every `lora_unet_` key of a file that also has
  * `lora_transformer_` ones); diffusers naming in the diffusers layout (`transformer.transformer_blocks.0.attn.to_q`,

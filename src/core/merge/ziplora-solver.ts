@@ -1,5 +1,5 @@
 /**
- * ZipLoRA's per-layer optimisation on a tfjs backend (DESIGN §5), by one of two solvers: projected Newton-CG
+ * ZipLoRA's per-layer optimisation on a tfjs backend (docs/merge-method.md §3), by one of two solvers: projected Newton-CG
  * run to convergence on the box-constrained quadratic (projected-newton.ts, on the fused form box-quadratic.ts),
  * or the paper's recipe, Adam on (m_c, m_s) from the initial coefficients, clamped to [0, 1] after each step.
  * The batch's tensors and the objective's analytic gradient are in batch-tensors.ts (tested against the float64
