@@ -15,6 +15,7 @@ import { checkWritableTarget } from '../safetensors/writer';
 import { ComputePool, threadCount } from './compute-pool';
 import { BatchJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
+import { fitMergeToMemory, problemShape } from './memory-fit';
 import { LayerReport, reportFromResult } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
 import { outputDtype } from './merged-tensors';
@@ -78,7 +79,9 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     const hashes = Promise.all([sha256(request.content), sha256(request.style)] as const);
     hashes.catch(() => undefined);
     // The direct merge needs no optimisation, but its report is measured on the same backend.
-    pool = await ComputePool.start(request.backend, threadCount(request.threads));
+    // Memory hook (memory-fit.ts): fewer threads, or a refusal, when the machine lacks the memory this merge needs.
+    const { threads } = fitMergeToMemory(request, pairing, threadCount(request.threads), LAYERS_AHEAD_PER_THREAD);
+    pool = await ComputePool.start(request.backend, threads);
     const backend = pool.backend;
     callbacks.onStart?.({
       backend: backend.name,
@@ -148,10 +151,7 @@ async function mergeLayers(context: MergeContext) {
     directWeights: request.directWeights,
   };
   // Shapes from the headers alone, oriented like the problem (output columns swap in and out).
-  const shapes: LayerShape[] = pairing.paired.map(({ first, second }) => {
-    const [inFeatures, outFeatures] = request.columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
-    return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
-  });
+  const shapes: LayerShape[] = pairing.paired.map((pair) => problemShape(pair, request.columns));
   // In file order of their first layer, so that results arrive about in the order the writer needs them.
   const batches = planBatches(shapes, pool.backend.oneLayerPerBatch, pool.backend.maxBatchElements).sort((a, b) => Math.min(...a) - Math.min(...b));
   const total = pairing.paired.length;
