@@ -25,7 +25,8 @@ const SEED = Number(process.env.ZIPLORA_FUZZ_SEED ?? 18);
 const CASES = Number(process.env.ZIPLORA_FUZZ_CASES ?? 60);
 /** Every CLI_EVERY-th case also runs through the built CLI, each command in a process of its own. */
 const CLI_EVERY = Number(process.env.ZIPLORA_FUZZ_CLI_EVERY ?? 12);
-const CASE_TIMEOUT_MS = 20_000;
+/** Generous: a loaded machine (or the first case, which compiles the compute thread from source) is slow, a hang is not. */
+const CASE_TIMEOUT_MS = Number(process.env.ZIPLORA_FUZZ_CASE_TIMEOUT_MS ?? 60_000);
 const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
 type Outcome = { ok: true } | { ok: false; message: string };
