@@ -19,10 +19,11 @@ const MiB = 2 ** 20;
 
 /**
  * The worker's own memory before any layer is read (Node, the core modules, headers, the writer's and the
- * hashes' buffers, the allocator's slack): fitted to the measured peaks (bench/memory.ts: the SDXL pair at 2
- * threads, the Wan pair at 1 and 2; the per-thread part matched as modelled, the rest was this constant).
+ * hashes' buffers, the allocator's slack): fitted to the measured peaks (bench/memory.ts, the SDXL pair and
+ * the Wan pair at 1 and 2 threads: the estimate is then within 10 % of each; the per-thread part matched the
+ * model, the rest was this constant).
  */
-export const PROCESS_BASE_BYTES = 180 * MiB;
+export const PROCESS_BASE_BYTES = 165 * MiB;
 /** One compute thread's engine: its isolate, tfjs and the backend's module, before the first batch. */
 export const THREAD_ENGINE_BYTES = 40 * MiB;
 /** The solver's and the thread's float32 copies per R × in and per R × out of a batch (see the list above). */
