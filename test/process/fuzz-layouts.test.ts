@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { runCompare } from '../../src/cli/compare';
 import { runInspect } from '../../src/cli/inspect';
 import { runMerge } from '../../src/core/merge/pipeline';
+import { MergeSummary } from '../../src/core/merge/request';
 import { describeError } from '../../src/core/safetensors/errors';
 import { tempDir } from '../support/build-safetensors';
 import { crashIn, FuzzCase, fuzzCases, leftBehind, withTimeout, writeCase } from '../support/layout-fuzz';
@@ -29,13 +30,12 @@ const CLI_EVERY = Number(process.env.ZIPLORA_FUZZ_CLI_EVERY ?? 12);
 const CASE_TIMEOUT_MS = Number(process.env.ZIPLORA_FUZZ_CASE_TIMEOUT_MS ?? 60_000);
 const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-type Outcome = { ok: true } | { ok: false; message: string };
+type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
 
 /** Runs a command in this process: its result, or its one-line refusal; a crash or a hang fails the test. */
 async function attempt(c: FuzzCase, command: string, work: () => Promise<unknown>): Promise<Outcome> {
   try {
-    await withTimeout(work(), CASE_TIMEOUT_MS, `${command} of ${c.label}`);
-    return { ok: true };
+    return { ok: true, result: await withTimeout(work(), CASE_TIMEOUT_MS, `${command} of ${c.label}`) };
   } catch (error) {
     const message = describeError(error);
     const crash = crashIn(error, message);
@@ -64,7 +64,14 @@ async function runInProcess(c: FuzzCase, root: string): Promise<string[]> {
   outcomes.push(`merge: ${merged.ok ? 'result' : merged.message}`);
   const expected = merged.ok ? ['merged.safetensors', 'merged.ziplora.safetensors'] : [];
   assert.deepEqual(leftBehind(outDir, expected), [], `merge of ${c.label} left files behind (${outcomes.at(-1)})`);
-  if (merged.ok) assert.ok(existsSync(path.join(outDir, 'merged.ziplora.safetensors')), `merge of ${c.label} reported a result without its sidecar`);
+  if (merged.ok) {
+    assert.ok(existsSync(path.join(outDir, 'merged.ziplora.safetensors')), `merge of ${c.label} reported a result without its sidecar`);
+    // A merge that reports a result merged finite values: NaN or Inf in an input must be refused, not written.
+    const summary = merged.result as MergeSummary;
+    for (const key of ['meanContentError', 'meanStyleError', 'meanDirectContentError', 'meanDirectStyleError'] as const) {
+      assert.ok(Number.isFinite(summary[key]), `merge of ${c.label} wrote a result with ${key} ${summary[key]}`);
+    }
+  }
   return outcomes;
 }
 
