@@ -112,6 +112,7 @@ it(`renders the LoRA tab of ${LAYERS.length} layers within 1 s and stays respons
   await page.keyboard.type('single_transformer_blocks.2', { delay: 30 });
   await page.waitForFunction(() => /of/.test(document.querySelector('.lora .filter-count')?.textContent ?? ''));
   for (let i = 0; i < 6; i++) await page.keyboard.press('Backspace', { delay: 30 });
+  await page.keyboard.press('Control+A');
   await page.keyboard.type('/\\.(to_q|proj_mlp)$/', { delay: 30 });
   await page.waitForTimeout(300);
   const { inputToPaint, longTasks } = (await page.evaluate('({ inputToPaint: window.__inputToPaint, longTasks: window.__longTasks })')) as { inputToPaint: number[]; longTasks: number[] };
