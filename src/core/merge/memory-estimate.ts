@@ -94,7 +94,7 @@ export class NotEnoughMemoryError extends Error {
   override name = 'NotEnoughMemoryError';
 }
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.round(bytes / MiB)} MiB`);
 
 export interface ThreadsThatFit {
   readonly threads: number;
@@ -114,7 +114,7 @@ export function threadsThatFit(plan: MemoryPlan, freeBytes: number, residentByte
   const one = estimateMergeMemory({ ...plan, threads: 1 });
   const largest = plan.layers.reduce((a, l) => (l.shape.inFeatures * (l.shape.rankContent + l.shape.rankStyle) > a.inFeatures * (a.rankContent + a.rankStyle) ? l.shape : a), plan.layers[0]?.shape ?? { inFeatures: 0, outFeatures: 0, rankContent: 0, rankStyle: 0 });
   throw new NotEnoughMemoryError(
-    `this merge needs about ${gib(one.totalBytes)} of memory even with --threads 1 and ${gib(Math.max(0, freeBytes + residentBytes))} is free: ` +
+    `this merge needs about ${size(one.totalBytes)} of memory even with --threads 1, ${size(one.totalBytes - residentBytes)} more than the worker holds, and ${size(Math.max(0, freeBytes))} is free: ` +
       `close other programs or merge on a machine with more memory (the solver works at the inputs' rank ${largest.rankContent} + ${largest.rankStyle} on ${largest.inFeatures} features; --rank lowers only what is written)`,
   );
 }
