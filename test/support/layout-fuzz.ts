@@ -94,6 +94,23 @@ const valueChange = (name: string, pattern: RegExp, value: number): Mutation => 
     return fileFromHeader(header, copy);
   },
 });
+/** A tensor given `bytes` bytes of data (its first ones), the later tensors' offsets shifted: a consistent file. */
+const resized = (name: string, pattern: RegExp, dtype: string, divisor: number): Mutation => ({
+  name,
+  apply: ({ header, data }, random) => {
+    const h = clone(header);
+    const target = pick(named(h, pattern), random);
+    const [start, end] = entryOf(h, target).data_offsets as [number, number];
+    const bytes = (end - start) / divisor;
+    for (const n of tensorNames(h)) {
+      const e = entryOf(h, n);
+      const [a, b] = e.data_offsets as [number, number];
+      if (a > start) e.data_offsets = [a - (end - start - bytes), b - (end - start - bytes)];
+    }
+    Object.assign(entryOf(h, target), { dtype, data_offsets: [start, start + bytes] });
+    return fileFromHeader(h, Buffer.concat([data.subarray(0, start + bytes), data.subarray(end)]));
+  },
+});
 const DOWN = /(lora_down|lora_A|lora\.down)\.weight$/;
 const UP = /(lora_up|lora_B|lora\.up)\.weight$/;
 const ALPHA = /\.alpha$/;
@@ -119,9 +136,10 @@ export const MUTATIONS: readonly Mutation[] = [
   headerChange('rank mismatch inside a layer', (h, r) => { const e = entryOf(h, pick(named(h, DOWN), r)); const [rank, cols] = e.shape as number[]; e.shape = [rank * 2, cols / 2]; }),
   headerChange('dtype unknown', (h, r) => { entryOf(h, pick(tensorNames(h), r)).dtype = 'F12'; }),
   headerChange('dtype integer', (h, r) => { entryOf(h, pick(named(h, DOWN), r)).dtype = 'I16'; }),
-  headerChange('dtype one byte', (h, r) => { const e = entryOf(h, pick(named(h, UP), r)); e.dtype = 'F8_E4M3'; const [a, b] = e.data_offsets as number[]; e.data_offsets = [a, a + (b - a) / 2]; }),
+  resized('dtype one byte', UP, 'F8_E4M3', 2),
   headerChange('dtype wider than the data', (h, r) => { entryOf(h, pick(named(h, DOWN), r)).dtype = 'F32'; }),
-  headerChange('dtype BOOL', (h, r) => { const e = entryOf(h, pick(named(h, UP), r)); e.dtype = 'BOOL'; const [a, b] = e.data_offsets as number[]; e.data_offsets = [a, a + (b - a) / 2]; }),
+  resized('dtype BOOL', UP, 'BOOL', 2),
+  resized('dtype F64', DOWN, 'F64', 0.25),
   headerChange('up removed', (h, r) => { delete h[pick(named(h, UP), r)]; }),
   headerChange('down removed', (h, r) => { delete h[pick(named(h, DOWN), r)]; }),
   headerChange('every tensor removed', (h) => { for (const n of tensorNames(h)) delete h[n]; }),
