@@ -4,7 +4,7 @@
  * `merge` (the merge pipeline with its compute threads, in this process); a sample of cases also through the
  * built CLI in a process of its own. Each run ends in a result or in one line (exit status 1 for the CLI): no
  * crash, no hang, no file left behind in the output folder. Seeded; ZIPLORA_FUZZ_CASES and ZIPLORA_FUZZ_SEED
- * run more cases or other ones (every (family, mutation) pair: ZIPLORA_FUZZ_CASES=185; a longer run:
+ * run more cases or other ones (every (family, mutation) pair: ZIPLORA_FUZZ_CASES=190; a longer run:
  * ZIPLORA_FUZZ_CASES=2000).
  */
 import assert from 'node:assert/strict';
