@@ -4,6 +4,7 @@
  */
 import { benchCompare } from './compare';
 import { benchFlux } from './flux';
+import { benchMemory } from './memory';
 import { benchMerge } from './merge';
 import { benchSafetensors } from './safetensors';
 import { benchSolvers } from './solvers';
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   merge: () => benchMerge([]),
   solvers: () => benchSolvers([]),
   flux: () => benchFlux([]),
+  memory: () => benchMemory([]),
 };
 
 async function main(names: string[]): Promise<void> {

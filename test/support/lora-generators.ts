@@ -181,10 +181,11 @@ export function withRank(layers: readonly LayerSpec[], rank: number): LayerSpec[
 /**
  * A compact layout under test/fixtures: module paths with a block index letter (`N` every block, `M` every block
  * but the last, `L` the last block only), `[out, in]` each, and block counts per container (`joint_blocks`,
- * `text_model.encoder.layers`); a path without a letter is one module.
+ * `text_model.encoder.layers`); a path without a letter is one module. (`__filename`, not `__dirname`: the
+ * webview tests load this module from ES modules, where tsx defines only the former.)
  */
 export function layersFromLayout(fileName: string, rank: number, component = 'transformer'): LayerSpec[] {
-  const layout = JSON.parse(readFileSync(path.join(__dirname, '../fixtures', fileName), 'utf8')) as {
+  const layout = JSON.parse(readFileSync(path.join(path.dirname(__filename), '../fixtures', fileName), 'utf8')) as {
     blocks: Record<string, number>;
     modules: Record<string, [number, number]>;
   };

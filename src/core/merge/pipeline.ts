@@ -17,6 +17,7 @@ import { MergeStop } from './cancellation';
 import { ComputePool, threadCount } from './compute-pool';
 import { LayerJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
+import { fitMergeToMemory, problemShape } from './memory-fit';
 import { LayerReport, reportFromResult } from './layer-report';
 import { MergeCallbacks } from './merge-callbacks';
 import { OutputPlan, planOutput } from './output-plan';
@@ -108,7 +109,9 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     const hashes = Promise.all([sha256(request.content, stop.signal), sha256(request.style, stop.signal)] as const);
     hashes.catch(() => undefined);
     // The direct merge needs no optimisation, but its report is measured on the same backend.
-    pool = await ComputePool.start(request.backend, threadCount(request.threads));
+    // Fewer threads, or a refusal, where the machine lacks the memory this merge needs (memory-fit.ts).
+    const { threads } = fitMergeToMemory(request, pairing, threadCount(request.threads), LAYERS_AHEAD_PER_THREAD);
+    pool = await ComputePool.start(request.backend, threads);
     stop.signal.throwIfAborted();
     callbacks.onStart?.(startOf(pool, pairing));
     const context: MergeContext = { request, content, style, pairing, plan, pool, callbacks, started, hashes, stop };
@@ -178,10 +181,7 @@ function batchSettings(request: MergeRequest): BatchSettings {
 
 /** Shapes from the headers alone, oriented like the problem (output columns swap in and out). */
 function problemShapes(context: MergeContext): ProblemShape[] {
-  return context.pairing.paired.map(({ first, second }) => {
-    const [inFeatures, outFeatures] = context.request.columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
-    return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
-  });
+  return context.pairing.paired.map((pair) => problemShape(pair, context.request.columns));
 }
 
 /** The solved layers' results as they arrive from the threads, for the sidecar and the summary. */

@@ -1,0 +1,51 @@
+/**
+ * The merge's memory check, run before the compute threads start: the estimate (memory-estimate.ts) of this
+ * merge's layers at the requested thread count, against the memory the machine has free. Fewer threads when
+ * that is enough; a one-line refusal when even one thread would not fit.
+ */
+import os from 'node:os';
+import { LayerPair, PairingReport } from '../lora/pairing';
+import { byteLengthOf } from '../safetensors/dtypes';
+import { BackendName } from './backends';
+import { LayerFootprint, MemoryPlan, ThreadsThatFit, threadsThatFit } from './memory-estimate';
+import { outputDtype } from './merged-tensors';
+import { MergeRequest } from './request';
+import { ColumnMode } from './types';
+import { ProblemShape, planBatches } from './ziplora-solver';
+
+/** A paired layer's problem shape from the headers alone, oriented like the problem (output columns swap in and out). */
+export function problemShape({ first, second }: LayerPair, columns: ColumnMode): ProblemShape {
+  const [inFeatures, outFeatures] = columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
+  return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
+}
+
+/** Backends that batch layers (and run one thread); the others solve one layer per batch on each thread. */
+const BATCHING_BACKENDS: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node'];
+
+export function memoryPlan(request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>, pairing: PairingReport, threads: number, layersAheadPerThread: number): MemoryPlan {
+  const layers: LayerFootprint[] = pairing.paired.map((pair) => ({
+    shape: problemShape(pair, request.columns),
+    inputBytesPerValue: ((byteLengthOf(pair.first.down.dtype, 1) ?? 4) + (byteLengthOf(pair.second.down.dtype, 1) ?? 4)) / 2,
+    outputBytesPerValue: byteLengthOf(outputDtype(request, pair.first), 1) ?? 4,
+  }));
+  const batching = BATCHING_BACKENDS.includes(request.backend);
+  const batches = planBatches(layers.map((l) => l.shape), !batching);
+  return { layers, batches, threads: batching ? 1 : threads, layersAheadPerThread };
+}
+
+/** Memory the machine can give this process now, beyond what it holds (a container's limit counts). */
+export function freeMemoryBytes(): number {
+  const available = (process as { availableMemory?: () => number }).availableMemory?.();
+  return available && available > 0 ? available : os.freemem();
+}
+
+/** The thread count this merge fits in at `freeBytes` (the machine's free memory unless given). */
+export function fitMergeToMemory(
+  request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>,
+  pairing: PairingReport,
+  threads: number,
+  layersAheadPerThread: number,
+  freeBytes = freeMemoryBytes(),
+): ThreadsThatFit {
+  return threadsThatFit(memoryPlan(request, pairing, threads, layersAheadPerThread), freeBytes, process.memoryUsage().rss);
+}
