@@ -8,6 +8,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LayerReport } from '../core/merge/layer-report';
 import { MergeProgress, MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from '../core/merge/request';
+import { claimMergeOutput } from '../core/merge/merge-claim';
+import { OutputClaim } from '../core/output-claim';
+import { partialWriterPid } from '../core/temporary-files';
 import { FromWorker, isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
 
 export interface MergeHandlers {
@@ -40,19 +43,36 @@ export function workerEntry(): { file: string; execArgv: string[] } {
   throw new Error(`the merge worker was not found beside ${__dirname}; run \`npm run build\``);
 }
 
-/** Removes what a killed worker may have left: temporary `.NAME.*.partial` files, and outputs it created. */
-async function removeLeftovers(request: MergeRequest, existedBefore: Set<string>): Promise<void> {
+/**
+ * Removes what a worker that died without finishing may have left: its own temporary files (named with its pid),
+ * and outputs that did not exist when this merge claimed them (under the claim, no other merge wrote them).
+ */
+async function removeLeftovers(request: MergeRequest, workerPid: number | undefined, existedBefore: Set<string>): Promise<void> {
   for (const target of [request.output, sidecarPathFor(request.output)]) {
     const folder = path.dirname(path.resolve(target));
     const prefix = `.${path.basename(target)}.`;
     const entries = await fs.readdir(folder).catch(() => [] as string[]);
-    await Promise.all(entries.filter((e) => e.startsWith(prefix) && e.endsWith('.partial')).map((e) => fs.rm(path.join(folder, e), { force: true })));
+    const ours = entries.filter((e) => e.startsWith(prefix) && partialWriterPid(e) === workerPid);
+    await Promise.all(ours.map((e) => fs.rm(path.join(folder, e), { force: true })));
     if (!existedBefore.has(target)) await fs.rm(target, { force: true });
   }
 }
 
+/** A merge refused before it started (its output is claimed by another): no worker, the reason as its result. */
+function refusedMerge(error: unknown): RunningMerge {
+  const result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  return { result, pid: undefined, cancel: () => undefined };
+}
+
 export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}): RunningMerge {
   const entry = workerEntry();
+  // Claimed before anything else (claim-hook 1 of 2): held until the worker has ended and its leftovers are gone.
+  let claim: OutputClaim;
+  try {
+    claim = claimMergeOutput(request);
+  } catch (error) {
+    return refusedMerge(error);
+  }
   const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
   const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
   let stderr = '';
@@ -91,8 +111,14 @@ export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}):
     child.on('exit', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       void (async () => {
-        if (settled?.ok) return resolve(settled.summary);
-        await removeLeftovers(request, existedBefore);
+        // claim-hook 2 of 2: released on every path, after what the worker left is cleaned up.
+        if (settled?.ok) {
+          claim.release();
+          return resolve(settled.summary);
+        }
+        // A worker that reported an error or a cancel removed its own files; only a dead one leaves any.
+        if (!settled) await removeLeftovers(request, child.pid, existedBefore).catch(() => undefined);
+        claim.release();
         if (settled) return reject(settled.error);
         if (cancelRequested) return reject(new MergeCancelledError());
         const why = signal ? `was killed (${signal})` : `exited with status ${code}`;
