@@ -6,7 +6,7 @@ import { evaluateObjective, PreparedLayer } from './objective';
 import { columnBilinear, columnQuadratic } from '../linalg/gram';
 import { block } from './small-matrix';
 import type { LayerResult } from './ziplora-solver';
-import { SolverName } from './types';
+import { DEFAULT_SPARSITY_THRESHOLD, SolverName } from './types';
 
 export interface LayerReport {
   readonly module: string;
@@ -44,7 +44,7 @@ export interface LayerReport {
   readonly converged?: boolean;
 }
 
-export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
+export { DEFAULT_SPARSITY_THRESHOLD };
 
 interface ColumnProducts {
   readonly inner: Float64Array;
