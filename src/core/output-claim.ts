@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isRunning } from './temporary-files';
 
 /** What a lock file holds. */
 export interface ClaimHolder {
@@ -34,16 +35,6 @@ export class OutputClaimedError extends Error {
 
 export function lockPathFor(file: string): string {
   return `${path.resolve(file)}.lock`;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists and belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(lock: string): ClaimHolder | undefined {

@@ -57,7 +57,8 @@ export function removeLiveTemporaries(): void {
   live.clear();
 }
 
-function isRunning(pid: number): boolean {
+/** Whether process `pid` exists on this machine (the output claim's staleness test uses it too). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

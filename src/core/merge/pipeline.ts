@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { pairLayers, PairingReport } from '../lora/pairing';
+import { InputWatch } from '../input-change';
 import { asFileError } from '../safetensors/errors';
 import { checkWritableTarget } from '../safetensors/writer';
 import { ComputePool, threadCount } from './compute-pool';
@@ -64,6 +65,8 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
   if (path.resolve(request.content) === path.resolve(request.style)) {
     throw new MergeError(`content and style are the same file (${request.content}): choose two different LoRAs`);
   }
+  // input-hook 1 of 3: the inputs' identities, before either is opened.
+  const inputWatch = await InputWatch.start([request.content, request.style]);
   const content = await openLora(request.content);
   let style: OpenLora | undefined;
   let pool: ComputePool | undefined;
@@ -92,6 +95,8 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     });
     const merged = await mergeLayers({ request, content, style, pairing, pool, callbacks, started, hashes });
     const { reports, solutions, retained, optimiseSeconds, shapes, settings } = merged;
+    // input-hook 2 of 3: every input byte is read; a changed input fails the merge before anything is in place.
+    await inputWatch.checkUnchanged(() => merged.staged.discard());
     const sidecarReports = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
     await writeSidecar({ request, sidecar, pairing, merged: merged.staged, metadata: merged.metadata, solutions, reports: sidecarReports, callbacks, started });
     // Work done: each layer's Adam steps, or the gradient-equivalents the Newton solver used.
@@ -115,6 +120,9 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
       unmerged: unmergedTensors(pairing, { content: content.lora.extraTensors, style: style.lora.extraTensors }, merged),
       reports,
     };
+  } catch (error) {
+    // input-hook 3 of 3: a failure caused by an input changing under the reads is reported as that.
+    throw await inputWatch.explain(error, callbacks.checkCancelled);
   } finally {
     await pool?.close();
     await content.file.close();
