@@ -21,10 +21,14 @@ export interface ClaimHolder {
   readonly description: string;
   /** Tells this claim from a later one by the same pid (a release never removes someone else's lock). */
   readonly token: string;
+  /** Processes working for the claim (the merge worker): it stays live while any of them runs. */
+  readonly helpers?: readonly number[];
 }
 
 export interface OutputClaim {
   readonly files: readonly string[];
+  /** Records a process working for this claim (a worker that may outlive a killed parent for a moment). */
+  addHelper(pid: number): void;
   /** Removes the locks this claim still holds; safe to call more than once. */
   release(): void;
 }
@@ -51,7 +55,8 @@ export function isStale(holder: ClaimHolder): boolean {
   if (holder.hostname !== os.hostname()) return false;
   // A pid reused after a restart would otherwise keep a dead merge's lock alive.
   const bootTime = Date.now() - os.uptime() * 1000;
-  return !isRunning(holder.pid) || Date.parse(holder.started) < bootTime;
+  const alive = [holder.pid, ...(Array.isArray(holder.helpers) ? holder.helpers : [])].some(isRunning);
+  return !alive || Date.parse(holder.started) < bootTime;
 }
 
 /**
@@ -143,6 +148,14 @@ function installExitHook(): void {
   });
 }
 
+/** Replaces our own lock's content in one step (a rename over it); a lock that is no longer ours is left alone. */
+function rewriteLock(lock: string, holder: ClaimHolder): void {
+  if (readHolder(lock)?.token !== holder.token) return;
+  const draft = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(draft, JSON.stringify(holder, null, 2) + '\n', { flag: 'wx' });
+  renameSync(draft, lock);
+}
+
 function releaseLock(lock: string, token: string): void {
   held.delete(lock);
   if (readHolder(lock)?.token !== token) return;
@@ -158,7 +171,7 @@ function releaseLock(lock: string, token: string): void {
  * before it starts anything and no other code runs between the check and the claim.
  */
 export function claimOutputs(files: readonly string[], description: string): OutputClaim {
-  const holder: ClaimHolder = { pid: process.pid, hostname: os.hostname(), started: new Date().toISOString(), description, token: randomBytes(8).toString('hex') };
+  let holder: ClaimHolder = { pid: process.pid, hostname: os.hostname(), started: new Date().toISOString(), description, token: randomBytes(8).toString('hex') };
   const claimed: string[] = [];
   const release = () => {
     for (const file of claimed.splice(0)) releaseLock(lockPathFor(file), holder.token);
@@ -174,5 +187,9 @@ export function claimOutputs(files: readonly string[], description: string): Out
     throw error;
   }
   installExitHook();
-  return { files: [...files], release };
+  const addHelper = (pid: number) => {
+    holder = { ...holder, helpers: [...(holder.helpers ?? []), pid] };
+    for (const file of claimed) rewriteLock(lockPathFor(file), holder);
+  };
+  return { files: [...files], addHelper, release };
 }

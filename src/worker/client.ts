@@ -66,7 +66,7 @@ function refusedMerge(error: unknown): RunningMerge {
 
 export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}): RunningMerge {
   const entry = workerEntry();
-  // Claimed before anything else (claim-hook 1 of 2): held until the worker has ended and its leftovers are gone.
+  // Claimed before anything else (claim-hook 1 of 3): held until the worker has ended and its leftovers are gone.
   let claim: OutputClaim;
   try {
     claim = claimMergeOutput(request);
@@ -75,6 +75,8 @@ export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}):
   }
   const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
   const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  // claim-hook 3 of 3: the claim stays live while the worker runs, even if this process is killed first.
+  if (child.pid !== undefined) claim.addHelper(child.pid);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   let cancelRequested = false;
@@ -111,7 +113,7 @@ export function startMerge(request: MergeRequest, handlers: MergeHandlers = {}):
     child.on('exit', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       void (async () => {
-        // claim-hook 2 of 2: released on every path, after what the worker left is cleaned up.
+        // claim-hook 2 of 3: released on every path, after what the worker left is cleaned up.
         if (settled?.ok) {
           claim.release();
           return resolve(settled.summary);

@@ -75,3 +75,13 @@ test('a lock that cannot be read is refused with the path to remove; a release n
   claim.release();
   assert.ok(existsSync(lockPathFor(other)), 'released a lock that another claim had taken');
 });
+
+test('a claim stays live while a helper it recorded (the worker) runs, after its own process is gone', () => {
+  const output = path.join(folder(), 'out.safetensors');
+  writeFileSync(lockPathFor(output), JSON.stringify({ ...JSON.parse(lockOf({ pid: DEAD_PID })), helpers: [process.pid] }));
+  assert.throws(() => claimOutputs([output], 'the next merge'), OutputClaimedError);
+  const claim = claimOutputs([path.join(path.dirname(output), 'mine.safetensors')], 'a merge');
+  claim.addHelper(DEAD_PID);
+  assert.deepEqual(JSON.parse(readFileSync(lockPathFor(path.join(path.dirname(output), 'mine.safetensors')), 'utf8')).helpers, [DEAD_PID]);
+  claim.release();
+});
