@@ -61,6 +61,8 @@ async function removeLeftovers(request: MergeRequest, workerPid: number | undefi
 /** A merge refused before it started (its output is claimed by another): no worker, the reason as its result. */
 function refusedMerge(error: unknown): RunningMerge {
   const result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  // Handled by whoever awaits it; not an unhandled rejection while the caller has yet to.
+  result.catch(() => undefined);
   return { result, pid: undefined, cancel: () => undefined };
 }
 
