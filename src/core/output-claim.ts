@@ -193,3 +193,14 @@ export function claimOutputs(files: readonly string[], description: string): Out
   };
   return { files: [...files], addHelper, release };
 }
+
+/**
+ * For a helper whose claimant was killed outright (and so cannot release): removes the locks of `files` that name
+ * `pid` as a helper. Synchronous, for a 'disconnect' handler just before the process ends.
+ */
+export function releaseClaimsHelpedBy(files: readonly string[], pid: number): void {
+  for (const file of files) {
+    const holder = readHolder(lockPathFor(file));
+    if (holder && Array.isArray(holder.helpers) && holder.helpers.includes(pid)) releaseLock(lockPathFor(file), holder.token);
+  }
+}

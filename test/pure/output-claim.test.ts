@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { claimOutputs, lockPathFor, OutputClaimedError } from '../../src/core/output-claim';
+import { claimOutputs, lockPathFor, OutputClaimedError, releaseClaimsHelpedBy } from '../../src/core/output-claim';
 import { tempDir } from '../support/build-safetensors';
 
 const root = tempDir('output-claim-rules-');
@@ -84,4 +84,13 @@ test('a claim stays live while a helper it recorded (the worker) runs, after its
   claim.addHelper(DEAD_PID);
   assert.deepEqual(JSON.parse(readFileSync(lockPathFor(path.join(path.dirname(output), 'mine.safetensors')), 'utf8')).helpers, [DEAD_PID]);
   claim.release();
+});
+
+test('a helper releases only the locks that name it, for a claimant killed outright', () => {
+  const dir = folder();
+  const [mine, theirs] = [path.join(dir, 'mine.safetensors'), path.join(dir, 'theirs.safetensors')];
+  writeFileSync(lockPathFor(mine), JSON.stringify({ ...JSON.parse(lockOf({ pid: DEAD_PID })), helpers: [4242] }));
+  writeFileSync(lockPathFor(theirs), JSON.stringify({ ...JSON.parse(lockOf({ pid: DEAD_PID })), helpers: [4243] }));
+  releaseClaimsHelpedBy([mine, theirs], 4242);
+  assert.deepEqual(readdirSync(dir), ['theirs.safetensors.lock']);
 });

@@ -8,7 +8,12 @@ export function describeMerge(request: Pick<MergeRequest, 'method' | 'content' |
   return `a ${request.method} merge of ${path.basename(request.content)} + ${path.basename(request.style)} into ${path.basename(request.output)}`;
 }
 
+/** The files a merge claims: what it writes. */
+export function claimedFiles(request: Pick<MergeRequest, 'output'>): string[] {
+  return [request.output, sidecarPathFor(request.output)];
+}
+
 /** Claims the output and its sidecar, or throws OutputClaimedError naming the merge that holds them. */
 export function claimMergeOutput(request: MergeRequest): OutputClaim {
-  return claimOutputs([request.output, sidecarPathFor(request.output)], describeMerge(request));
+  return claimOutputs(claimedFiles(request), describeMerge(request));
 }
