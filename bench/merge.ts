@@ -75,7 +75,7 @@ export async function benchMerge(argv: string[] = process.argv.slice(2)): Promis
     const n = backend === 'cpu' ? cpuSteps : steps;
     let base: number | undefined;
     for (const threads of threadCounts) {
-      const results = Array.from({ length: backend === 'cpu' ? 1 : runs }, () => merge(files, ['--backend', backend, '--solver', values.solver!, '--steps', String(n), '--threads', String(threads)]));
+      const results = Array.from({ length: backend === 'cpu' ? 1 : runs }, () => merge(files, ['--backend', backend, '--solver', values.solver!, ...(values.solver === 'adam' ? ['--steps', String(n)] : []), '--threads', String(threads)]));
       const total = median(results.map((r) => r.seconds));
       const optimise = median(results.map((r) => r.optimiseSeconds));
       const gflops = median(results.map((r) => r.gflops ?? 0));

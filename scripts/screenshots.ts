@@ -73,7 +73,7 @@ async function prepareFlux(dir: string, files: Workspace): Promise<void> {
   await writeLora(style, layersFromLayout('flux1-dev-diffusers-transformer.layout.json', 4), (l) => randomLayerValues(l, random), { scheme: 'peft', family: 'flux', dtype: 'BF16' });
   const merged = path.join(dir, 'flux_subject_style_ziplora.safetensors');
   const t = Date.now();
-  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'merge', files.fluxLora, style, '-o', merged, '--steps', '30'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'merge', files.fluxLora, style, '-o', merged], { stdio: 'ignore' });
   files.fluxSidecar = merged.replace(/\.safetensors$/, '.ziplora.safetensors');
   log(`merged the Flux pair in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }

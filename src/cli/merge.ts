@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES } from '../core/merge/backends';
-import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
+import { inapplicableOptions, MergeOptionKey, optionProblem } from '../core/merge/merge-options';
 import { DEFAULT_MERGE_OPTIONS, MERGE_METHODS, MergeRequest, MergeSummary, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
 import { COLUMN_MODES, SOLVERS } from '../core/merge/types';
 import { MergeProgressTracker } from '../core/format/merge-progress';
@@ -23,6 +23,19 @@ function flag<K extends MergeOptionKey>(key: K, name: string, text: string | und
   const problem = optionProblem(key, value, name, text);
   if (problem) throw new UsageError(problem);
   return value as MergeRequest[K];
+}
+
+/** Each option's flags, so that every row of the applicability table (merge-options.ts) is checked here. */
+const FLAGS_OF: Partial<Record<MergeOptionKey, readonly string[]>> = {
+  method: ['method'], solver: ['solver'], steps: ['steps'], lambda: ['lambda'], learningRate: ['lr'], columns: ['columns'], backend: ['backend'],
+  rank: ['rank'], dtype: ['dtype'], naming: ['naming'], overwrite: ['force'], directWeights: ['content-weight', 'style-weight'], threads: ['threads'],
+};
+
+/** A flag the user typed that the chosen method or solver does not use is refused, never ignored; defaults never are. */
+function refuseInapplicable(values: Record<string, unknown>, request: MergeRequest): void {
+  const given = (Object.keys(FLAGS_OF) as MergeOptionKey[]).filter((key) => FLAGS_OF[key]!.some((flag) => values[flag] !== undefined));
+  const problems = inapplicableOptions(given, request, (key) => FLAGS_OF[key]!.map((flag) => `--${flag}`).join('/'));
+  if (problems.length) throw new UsageError(problems.join('; '));
 }
 
 export function parseMergeArgs(args: string[]): { request: MergeRequest; json: boolean; report?: string } {
@@ -56,6 +69,7 @@ export function parseMergeArgs(args: string[]): { request: MergeRequest; json: b
     sparsityThreshold: d.sparsityThreshold,
     threads: flag('threads', '--threads', values.threads, d.threads, numeric),
   };
+  refuseInapplicable(values, request);
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
   return { request, json: Boolean(values.json), report: values.report };
 }

@@ -5,7 +5,7 @@
  * (machine crash, SIGKILL): only files with exactly our pattern whose writing pid is no longer running.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, rmSync } from 'node:fs';
+import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 /** `.NAME.PID.8HEX.partial` — the pid lets a later run tell a dead writer's leftover from a live one. */
@@ -57,10 +57,20 @@ export function removeLiveTemporaries(): void {
   live.clear();
 }
 
-function isRunning(pid: number): boolean {
+/** A process that has ended but was not reaped (an orphan whose new parent does not reap): not running. */
+function isZombie(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.[0] === 'Z';
+  } catch {
+    return false; // No /proc (not Linux), or already gone: the signal test decides.
+  }
+}
+
+/** Whether process `pid` is running on this machine (the output claim's staleness test uses it too). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     // EPERM: it exists but belongs to someone else — running, so not ours to judge.
     return (error as NodeJS.ErrnoException).code === 'EPERM';

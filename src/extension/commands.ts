@@ -5,11 +5,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_MERGE_OPTIONS, MergeSummary } from '../core/merge/request';
+import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
+import { MergeSummary } from '../core/merge/request';
 import { isSidecar } from '../core/view/file-view';
 import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
-import { buildMergeRequest, defaultOutputPath, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
+import { buildMergeRequest, defaultOutputPath, inapplicableCommandArgs, inapplicableSettings, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { MergeRunner } from './merge-runner';
 import { showComparisonPanel } from './compare-panel';
@@ -31,11 +32,12 @@ async function pickSafetensors(title: string, exclude: string[] = []): Promise<s
   return chosen?.[0]?.fsPath;
 }
 
-async function askNumber(title: string, value: number, valid: (n: number) => boolean, hint: string): Promise<number | undefined> {
+/** Asks for an option's number, checked by that option's rule (merge-options.ts). */
+async function askNumber(title: string, value: number, option: MergeOptionKey): Promise<number | undefined> {
   const text = await vscode.window.showInputBox({
     title,
     value: String(value),
-    validateInput: (t) => (t.trim() !== '' && valid(Number(t)) ? undefined : hint),
+    validateInput: (t) => optionProblem(option, t.trim() === '' ? NaN : Number(t), option, t),
   });
   return text === undefined ? undefined : Number(text);
 }
@@ -64,10 +66,10 @@ async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promi
   if (method === 'ziplora') {
     // The Newton solver stops on convergence: steps are asked only for the Adam recipe.
     if ((given.solver ?? settings.solver) === 'adam') {
-      steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, (n) => Number.isInteger(n) && n >= 0 && n <= 100_000, 'a whole number from 0 to 100000');
+      steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, 'steps');
       if (steps === undefined) return undefined;
     }
-    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, (n) => Number.isFinite(n) && n >= 0, `a number ≥ 0 (default ${DEFAULT_MERGE_OPTIONS.lambda})`);
+    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, 'lambda');
     if (lambda === undefined) return undefined;
   }
   if (!output) {
@@ -80,6 +82,21 @@ async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promi
     output = target.fsPath;
   }
   return { ...given, content, style, method, steps, lambda, output, overwrite: given.overwrite ?? existsSync(output) };
+}
+
+/** A `ziplora.*` setting the user set (in any scope), as opposed to its default. */
+function settingIsSet(setting: string): boolean {
+  const scopes = vscode.workspace.getConfiguration('ziplora').inspect(setting);
+  return scopes?.globalValue !== undefined || scopes?.workspaceValue !== undefined || scopes?.workspaceFolderValue !== undefined;
+}
+
+const warned = new Set<string>();
+/** Each warning once per session: a setting is a standing choice, not a mistake to repeat on every merge. */
+function warnOnce(warnings: readonly string[]): void {
+  for (const warning of warnings.filter((w) => !warned.has(w))) {
+    warned.add(warning);
+    void vscode.window.showWarningMessage(`ZipLoRA: ${warning}; it has no effect on this merge.`);
+  }
 }
 
 function requireTrust(): boolean {
@@ -102,7 +119,15 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
     const complete = await completeArgs(args ?? {}, askOptions);
     if (!complete) return undefined;
     const settings = readMergeSettings((key) => vscode.workspace.getConfiguration('ziplora').get(key));
-    return runner.run(buildMergeRequest(complete, settings), { quiet: Boolean(args?.content && args?.style && !askOptions) });
+    const request = buildMergeRequest(complete, settings);
+    // What applies to which merge: merge-options.ts. Arguments that do not apply are refused, settings warned about once.
+    const refused = inapplicableCommandArgs(args ?? {}, request);
+    if (refused.length) {
+      void vscode.window.showErrorMessage(`ZipLoRA: Merge LoRAs: ${refused.join('; ')}`);
+      return undefined;
+    }
+    warnOnce(inapplicableSettings(request, settingIsSet));
+    return runner.run(request, { quiet: Boolean(args?.content && args?.style && !askOptions) });
   };
 
   const register = (id: string, handler: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { BackendName } from '../core/merge/backends';
-import { MERGE_OPTION_RULES, MergeOptionKey, validateMergeOptions } from '../core/merge/merge-options';
+import { inapplicableOptions, MERGE_OPTION_RULES, MergeOptionKey, validateMergeOptions } from '../core/merge/merge-options';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest, OutputDtype, sidecarPathFor } from '../core/merge/request';
 import { ColumnMode, SolverName } from '../core/merge/types';
 
@@ -86,4 +86,22 @@ export function buildMergeRequest(args: MergeCommandArgs & { content: string; st
     sparsityThreshold: settings.sparsityThreshold,
     threads: args.threads ?? settings.threads,
   };
+}
+
+/** The `ziplora.*` setting behind each option that has one. */
+const SETTING_OF: Partial<Record<MergeOptionKey, string>> = {
+  solver: 'solver', steps: 'steps', lambda: 'lambda', learningRate: 'learningRate', columns: 'columns', backend: 'backend',
+  dtype: 'outputDtype', rank: 'outputRank', sparsityThreshold: 'sparsityThreshold', threads: 'threads',
+};
+
+/** Settings the user set (`isSet`) that `request` does not use, in words, for a warning (merge-options.ts decides). */
+export function inapplicableSettings(request: MergeRequest, isSet: (setting: string) => boolean): string[] {
+  const set = (Object.keys(SETTING_OF) as MergeOptionKey[]).filter((key) => isSet(SETTING_OF[key]!));
+  return inapplicableOptions(set, request, (key) => `the setting ziplora.${SETTING_OF[key]}`);
+}
+
+/** Command arguments given from outside that `request` does not use: refused, like the CLI's flags. */
+export function inapplicableCommandArgs(args: MergeCommandArgs, request: MergeRequest): string[] {
+  const given = (Object.keys(args) as (keyof MergeCommandArgs)[]).filter((key) => args[key] !== undefined);
+  return inapplicableOptions(given, request);
 }

@@ -7,7 +7,10 @@ import { ChildProcess, fork } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MergeCallbacks } from '../core/merge/merge-callbacks';
+import { claimMergeOutput } from '../core/merge/merge-claim';
 import { MergeRequest, MergeSummary, sidecarPathFor } from '../core/merge/request';
+import { OutputClaim } from '../core/output-claim';
+import { partialWriterPid } from '../core/temporary-files';
 import { isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
 
 export class MergeCancelledError extends Error {
@@ -34,19 +37,34 @@ export function workerEntry(): { file: string; execArgv: string[] } {
   throw new Error(`the merge worker was not found beside ${__dirname}; run \`npm run build\``);
 }
 
-/** Removes what a killed worker may have left: temporary `.NAME.*.partial` files, and outputs it created. */
-async function removeLeftovers(request: MergeRequest, existedBefore: Set<string>): Promise<void> {
+/**
+ * Removes what a worker that died without finishing may have left: its own temporary files (named with its pid),
+ * and outputs that did not exist when this merge claimed them (under the claim, no other merge wrote them).
+ */
+async function removeLeftovers(request: MergeRequest, workerPid: number | undefined, existedBefore: Set<string>): Promise<void> {
   for (const target of [request.output, sidecarPathFor(request.output)]) {
     const folder = path.dirname(path.resolve(target));
     const prefix = `.${path.basename(target)}.`;
     const entries = await fs.readdir(folder).catch(() => [] as string[]);
-    await Promise.all(entries.filter((e) => e.startsWith(prefix) && e.endsWith('.partial')).map((e) => fs.rm(path.join(folder, e), { force: true })));
+    const ours = entries.filter((e) => e.startsWith(prefix) && partialWriterPid(e) === workerPid);
+    await Promise.all(ours.map((e) => fs.rm(path.join(folder, e), { force: true })));
     if (!existedBefore.has(target)) await fs.rm(target, { force: true });
   }
 }
 
-/** Settles a merge from the worker's messages and its exit: a killed or failed worker leaves no file behind. */
-function settleMerge(child: ChildProcess, request: MergeRequest, existedBefore: Set<string>, handlers: MergeCallbacks, wasCancelled: () => boolean): Promise<MergeSummary> {
+/** A merge refused before it started (its output is claimed by another): no worker, the reason as its result. */
+function refusedMerge(error: unknown): RunningMerge {
+  const result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  // Handled by whoever awaits it; not an unhandled rejection while the caller has yet to.
+  result.catch(() => undefined);
+  return { result, pid: undefined, cancel: () => undefined };
+}
+
+/**
+ * Settles a merge from the worker's messages and its exit: a killed worker leaves no file behind, and the
+ * output's claim is released on every path, after that clean-up.
+ */
+function settleMerge(child: ChildProcess, request: MergeRequest, claim: OutputClaim, existedBefore: Set<string>, handlers: MergeCallbacks, wasCancelled: () => boolean): Promise<MergeSummary> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise<MergeSummary>((resolve, reject) => {
@@ -65,8 +83,14 @@ function settleMerge(child: ChildProcess, request: MergeRequest, existedBefore: 
     });
     child.on('exit', (code, signal) => {
       void (async () => {
-        if (settled?.ok) return resolve(settled.summary);
-        await removeLeftovers(request, existedBefore);
+        // The claim is released on every path, after what the worker left is cleaned up.
+        if (settled?.ok) {
+          claim.release();
+          return resolve(settled.summary);
+        }
+        // A worker that reported an error or a cancel removed its own files; only a dead one leaves any.
+        if (!settled) await removeLeftovers(request, child.pid, existedBefore).catch(() => undefined);
+        claim.release();
         if (settled) return reject(settled.error);
         if (wasCancelled()) return reject(new MergeCancelledError());
         const why = signal ? `was killed (${signal})` : `exited with status ${code}`;
@@ -83,8 +107,17 @@ function settleMerge(child: ChildProcess, request: MergeRequest, existedBefore: 
  */
 export function startMerge(request: MergeRequest, handlers: MergeCallbacks = {}, signal?: AbortSignal): RunningMerge {
   const entry = workerEntry();
+  // Claimed before anything else, and held until the worker has ended and its leftovers are gone.
+  let claim: OutputClaim;
+  try {
+    claim = claimMergeOutput(request);
+  } catch (error) {
+    return refusedMerge(error);
+  }
   const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
   const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  // The claim stays live while the worker runs, even if this process is killed first.
+  if (child.pid !== undefined) claim.addHelper(child.pid);
   let cancelRequested = false;
   let killTimer: NodeJS.Timeout | undefined;
   const cancel = () => {
@@ -97,7 +130,7 @@ export function startMerge(request: MergeRequest, handlers: MergeCallbacks = {},
     if (killTimer) clearTimeout(killTimer);
     signal?.removeEventListener('abort', cancel);
   });
-  const result = settleMerge(child, request, existedBefore, handlers, () => cancelRequested);
+  const result = settleMerge(child, request, claim, existedBefore, handlers, () => cancelRequested);
   child.send({ type: 'merge', request } satisfies ToWorker);
   if (signal?.aborted) cancel();
   else signal?.addEventListener('abort', cancel, { once: true });

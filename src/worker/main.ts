@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { runMerge } from '../core/merge/pipeline';
+import { claimedFiles } from '../core/merge/merge-claim';
 import { validateMergeRequest } from '../core/merge/merge-options';
+import { releaseClaimsHelpedBy } from '../core/output-claim';
 import { describeError } from '../core/safetensors/errors';
 import { removeStalePartials } from '../core/temporary-files';
 import { exitWithParent } from './lifecycle';
@@ -30,6 +32,8 @@ async function merge(request: unknown): Promise<void> {
     return;
   }
   running = true;
+  // A parent killed outright cannot release the claim that names this worker; the worker does.
+  process.once('disconnect', () => releaseClaimsHelpedBy(claimedFiles(request as { output: string }), process.pid));
   try {
     // Leftovers of a merge into this folder whose worker died with the machine (never a live writer's file).
     await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));

@@ -40,7 +40,7 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
       for (const file of [output, sidecarPathFor(output)]) writeFileSync(file, randomNormal(4096, seededRandom(seed)));
       const before = folderSnapshot(dir);
       const marker = path.join(root, `worker-${seed}.pid`);
-      const cli = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'merge', content, style, '-o', output, '--force', '--steps', '20', '--backend', 'wasm'], {
+      const cli = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'merge', content, style, '-o', output, '--force', '--backend', 'wasm'], {
         cwd: PROJECT_ROOT,
         env: phaseDelayEnv(phase, 300, marker),
       });

@@ -13,14 +13,14 @@ const dir = tempDir();
 test('merge --json prints the summary; report writes a standalone HTML file', async () => {
   const { content, style } = await writePair(dir);
   const output = path.join(dir, 'out.safetensors');
-  const result = runCli(['merge', content, style, '-o', output, '--steps', '10', '--backend', 'wasm', '--json']);
+  const result = runCli(['merge', content, style, '-o', output, '--backend', 'wasm', '--json']);
   assert.equal(result.status, 0, result.stderr);
   const summary = JSON.parse(result.stdout);
   assert.equal(summary.layers.merged, SD15_LAYERS.length);
   assert.equal(summary.backend, 'wasm');
   assert.equal(summary.layerReports.length, SD15_LAYERS.length);
   assert.ok(existsSync(output) && existsSync(path.join(dir, 'out.ziplora.safetensors')));
-  const again = runCli(['merge', content, style, '-o', output, '--steps', '1']);
+  const again = runCli(['merge', content, style, '-o', output]);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /out\.safetensors: already exists .*--force/);
   const html = path.join(dir, 'report.html');

@@ -3,7 +3,7 @@
  * before and after, coefficient sparsity, and the size of the merged update — all from thin factors.
  */
 import type { LayerResult } from './ziplora-solver';
-import { SolverName } from './types';
+import { DEFAULT_SPARSITY_THRESHOLD, SolverName } from './types';
 
 export interface LayerReport {
   readonly module: string;
@@ -41,7 +41,7 @@ export interface LayerReport {
   readonly converged?: boolean;
 }
 
-export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
+export { DEFAULT_SPARSITY_THRESHOLD };
 
 /** Column-level sums of a report (the backend results here; the float64 reference in test/support). */
 export function columnSummary(

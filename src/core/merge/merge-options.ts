@@ -4,8 +4,8 @@
  * the same way and refused with the same words wherever it comes from.
  */
 import { BACKEND_NAMES } from './backends';
-import { COLUMN_MODES, SOLVERS } from './types';
-import { MERGE_METHODS, MergeRequest, OUTPUT_DTYPES, OUTPUT_NAMINGS } from './request';
+import { COLUMN_MODES, SOLVERS, SolverName } from './types';
+import { MERGE_METHODS, MergeMethod, MergeRequest, OUTPUT_DTYPES, OUTPUT_NAMINGS } from './request';
 
 export interface OptionRule {
   /** What a valid value is, in words: "<option> must be <expected>". */
@@ -82,4 +82,67 @@ export function validateMergeOptions(value: unknown, allowed: readonly MergeOpti
 /** A whole request that crossed a process boundary (the worker's input): every option but `rank` is present. */
 export function validateMergeRequest(value: unknown): string[] {
   return validateMergeOptions(value, MERGE_OPTION_KEYS, MERGE_OPTION_KEYS.filter((key) => key !== 'rank'));
+}
+
+/** What decides whether an option means anything to a merge. */
+export interface MergeKind {
+  readonly method: MergeMethod;
+  readonly solver: SolverName;
+}
+
+export interface Applicability {
+  readonly applies: (merge: MergeKind) => boolean;
+  /** What the option is used by, in words: "<option> applies only to <usedBy>". */
+  readonly usedBy: string;
+}
+
+const ZIPLORA_ONLY: Applicability = { applies: (m) => m.method === 'ziplora', usedBy: 'the ziplora method' };
+const ADAM_ONLY: Applicability = { applies: (m) => m.method === 'ziplora' && m.solver === 'adam', usedBy: 'the ziplora method with the adam solver' };
+const EVERY_MERGE: Applicability = { applies: () => true, usedBy: 'every merge' };
+
+/**
+ * Which merges each option applies to: one table for the CLI's flags, the extension's settings and its command
+ * arguments. An option the user gave that does not apply is refused (or, for a setting, warned about once), never
+ * ignored in silence. `columns` applies to the direct merge too (the axis its report measures overlap on), and
+ * the direct weights to ZipLoRA (the direct merge its report compares against).
+ */
+export const OPTION_APPLIES_TO: { readonly [K in MergeOptionKey]-?: Applicability } = {
+  content: EVERY_MERGE,
+  style: EVERY_MERGE,
+  output: EVERY_MERGE,
+  method: EVERY_MERGE,
+  solver: ZIPLORA_ONLY,
+  steps: ADAM_ONLY,
+  lambda: ZIPLORA_ONLY,
+  learningRate: ADAM_ONLY,
+  columns: EVERY_MERGE,
+  backend: EVERY_MERGE,
+  rank: EVERY_MERGE,
+  dtype: EVERY_MERGE,
+  naming: EVERY_MERGE,
+  overwrite: EVERY_MERGE,
+  directWeights: EVERY_MERGE,
+  sparsityThreshold: EVERY_MERGE,
+  threads: EVERY_MERGE,
+};
+
+function kindInWords(merge: MergeKind): string {
+  return merge.method === 'direct' ? 'is a direct merge' : `uses the ${merge.solver} solver`;
+}
+
+/**
+ * Why an option the user gave does not apply to `merge`, or undefined when it does. `name` is what the caller
+ * calls the option (`--lr`, `ziplora.learningRate`). Only for options the user chose: a default never does.
+ */
+export function inapplicableProblem(key: MergeOptionKey, merge: MergeKind, name: string = key): string | undefined {
+  const rule = OPTION_APPLIES_TO[key];
+  return rule.applies(merge) ? undefined : `${name} applies only to ${rule.usedBy}, and this merge ${kindInWords(merge)}`;
+}
+
+/** The problems of every given option that does not apply to `merge`, in the table's order. */
+export function inapplicableOptions(given: Iterable<MergeOptionKey>, merge: MergeKind, nameOf: (key: MergeOptionKey) => string = (key) => key): string[] {
+  const chosen = new Set(given);
+  return MERGE_OPTION_KEYS.filter((key) => chosen.has(key))
+    .map((key) => inapplicableProblem(key, merge, nameOf(key)))
+    .filter((problem): problem is string => problem !== undefined);
 }

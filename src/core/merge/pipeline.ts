@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { pairLayers, PairingReport } from '../lora/pairing';
+import { InputWatch } from '../input-change';
 import { asFileError } from '../safetensors/errors';
 import { checkWritableTarget } from '../safetensors/writer';
 import { MergeStop } from './cancellation';
@@ -97,6 +98,8 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
   const sidecar = sidecarPathFor(request.output);
   await checkTargets(request, sidecar);
   const stop = new MergeStop(signal);
+  // The inputs' identities, before either is opened: a change by the end of the reads fails the merge.
+  const inputWatch = await InputWatch.start([request.content, request.style]);
   const content = await openLora(request.content);
   let style: OpenLora | undefined;
   let pool: ComputePool | undefined;
@@ -117,9 +120,14 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     const context: MergeContext = { request, content, style, pairing, plan, pool, callbacks, started, hashes, stop };
     const merged = await mergeLayers(context);
     const { reports, retained } = merged;
+    // Every input byte is read: a changed input fails the merge before anything is put in place.
+    await inputWatch.checkUnchanged(() => merged.staged.discard());
     const sidecarReports = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
     await writeSidecar({ request, sidecar, pairing, merged: merged.staged, metadata: merged.metadata, solutions: merged.solutions, reports: sidecarReports, callbacks, started, signal: stop.signal });
     return summaryOf(context, merged, sidecar);
+  } catch (error) {
+    // A failure caused by an input changing under the reads is reported as that (a cancel stays a cancel).
+    throw await inputWatch.explain(error, signal?.aborted === true);
   } finally {
     await pool?.close();
     await content.file.close();

@@ -1,7 +1,7 @@
 /** What a merge is asked to do, and what it reports back: shared by the worker, the CLI and the host. */
 import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
-import { ColumnMode, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
+import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
@@ -48,7 +48,7 @@ export const DEFAULT_MERGE_OPTIONS = {
   naming: 'content' as NamingChoice,
   overwrite: false,
   directWeights: [1, 1] as const,
-  sparsityThreshold: 0.05,
+  sparsityThreshold: DEFAULT_SPARSITY_THRESHOLD,
   threads: 0,
 };
 

@@ -38,6 +38,9 @@ export interface ZipLoraSettings {
   readonly columns: ColumnMode;
 }
 
+/** A coefficient below this counts as switched off in the reports' sparsity; the one home of the default. */
+export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
+
 export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { solver: 'newton', steps: 100, lambda: 0.03, learningRate: 0.01, columns: 'input' };
 
 /**
