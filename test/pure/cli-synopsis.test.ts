@@ -85,8 +85,10 @@ test('--help describes every long flag under its command', () => {
 
 test('the merge parser accepts every flag of its table and refuses any other', () => {
   const values: Record<string, string> = { output: 'o.safetensors', method: 'direct', solver: 'adam', steps: '5', lambda: '0.1', lr: '0.02', columns: 'output', backend: 'cpu', threads: '1', rank: '4', dtype: 'F32', naming: 'kohya', 'content-weight': '1', 'style-weight': '0.5', report: 'r.html' };
+  // Adam's flags apply only with --solver adam (merge-options' table); each is given with what it needs.
+  const context: Record<string, string[]> = { steps: ['--solver', 'adam'], lr: ['--solver', 'adam'] };
   for (const [name, option] of Object.entries(CLI_OPTIONS.merge)) {
-    const args = ['c.safetensors', 's.safetensors', ...(name === 'output' ? [] : ['-o', 'o.safetensors']), `--${name}`, ...(option.type === 'string' ? [values[name]] : [])];
+    const args = ['c.safetensors', 's.safetensors', ...(name === 'output' ? [] : ['-o', 'o.safetensors']), ...(context[name] ?? []), `--${name}`, ...(option.type === 'string' ? [values[name]] : [])];
     assert.doesNotThrow(() => parseMergeArgs(args), `merge refused --${name}`);
   }
   assert.throws(() => parseMergeArgs(['c.safetensors', 's.safetensors', '-o', 'o.safetensors', '--not-a-flag']), (error: NodeJS.ErrnoException) => error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
