@@ -1,5 +1,5 @@
 /**
- * The Flux benchmark pair (issue 10): a kohya sd-scripts Flux.1-dev LoRA at rank 16 (BFL names, fused qkv and
+ * The Flux benchmark pair: a kohya sd-scripts Flux.1-dev LoRA at rank 16 (BFL names, fused qkv and
  * linear1, 304 modules) and a diffusers one at rank 32 (split q/k/v and proj_mlp, 495 modules), with the real
  * names and shapes of test/fixtures/flux1-dev-*.layout.json and seeded random BF16 weights, generated into .bench/.
  */

@@ -1,5 +1,5 @@
 /**
- * Memory benchmark (issue 18 point 4): the merge's peak-memory estimate (src/core/merge/memory-estimate.ts)
+ * Memory benchmark: the merge's peak-memory estimate (src/core/merge/memory-estimate.ts)
  * against the measured peak RSS of the worker, on the SDXL pair and a Wan 2.1 14B pair (kohya/musubi-tuner
  * names, rank 32 + rank 64, real module shapes from test/fixtures, seeded BF16 weights), through the built CLI.
  * Usage: node --import tsx bench/memory.ts [--threads 1,2] [--wan-blocks 4] [--sdxl-layers N] [--method ziplora|direct]

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the safetensors reader and statistics (issue 2):
+ * Benchmarks of the safetensors reader and statistics:
  * header parse + table of multi-GB checkpoints with SDXL-base names and shapes (sparse files), statistics
  * throughput over F16 data, one 1280×1280 F16 tensor, and peak memory of whole-file statistics.
  */

@@ -1,7 +1,7 @@
 /**
  * The core code the webview runs: the one file under webview/ that imports from src/core. Everything named
  * here is bundled into dist/webview.js and runs in VS Code's browser sandbox, so each module (and all it
- * imports) must be pure TypeScript: no node:, no vscode, no npm package, no I/O. test/unit/structure.test.ts
+ * imports) must be pure TypeScript: no node:, no vscode, no npm package, no I/O. test/pure/structure.test.ts
  * checks that, and that no other webview file imports src/core. Types come through src/shared/webview-protocol.
  *
  * - lora/network-blocks: a module's block and the network's order, from its name (string rules only).

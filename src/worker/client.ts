@@ -7,8 +7,8 @@ import { ChildProcess, fork } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MergeCallbacks } from '../core/merge/merge-callbacks';
-import { claimMergeOutput } from '../core/merge/merge-claim';
-import { MergeRequest, MergeSummary, sidecarPathFor } from '../core/merge/request';
+import { claimedFiles, claimMergeOutput } from '../core/merge/merge-claim';
+import { MergeRequest, MergeSummary } from '../core/merge/request';
 import { OutputClaim } from '../core/output-claim';
 import { partialWriterPid } from '../core/temporary-files';
 import { isFromWorker, ToWorker, WorkerTask, WorkerTaskResults } from './protocol';
@@ -42,7 +42,7 @@ export function workerEntry(): { file: string; execArgv: string[] } {
  * and outputs that did not exist when this merge claimed them (under the claim, no other merge wrote them).
  */
 async function removeLeftovers(request: MergeRequest, workerPid: number | undefined, existedBefore: Set<string>): Promise<void> {
-  for (const target of [request.output, sidecarPathFor(request.output)]) {
+  for (const target of claimedFiles(request)) {
     const folder = path.dirname(path.resolve(target));
     const prefix = `.${path.basename(target)}.`;
     const entries = await fs.readdir(folder).catch(() => [] as string[]);
@@ -68,37 +68,56 @@ function settleMerge(child: ChildProcess, request: MergeRequest, claim: OutputCl
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise<MergeSummary>((resolve, reject) => {
-    let settled: { ok: true; summary: MergeSummary } | { ok: false; error: Error } | undefined;
+    // What the worker itself reported: after 'error' or 'cancelled' it has removed its own files.
+    let reported: { ok: true; summary: MergeSummary } | { ok: false; error: Error } | undefined;
+    let processError: Error | undefined;
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return;
       if (message.type === 'started') handlers.onStart?.(message.start);
       else if (message.type === 'progress') handlers.onProgress?.(message.progress);
       else if (message.type === 'layer') handlers.onLayer?.(message.report);
-      else if (message.type === 'done') settled = { ok: true, summary: message.summary };
-      else if (message.type === 'cancelled') settled = { ok: false, error: new MergeCancelledError() };
-      else if (message.type === 'error') settled = { ok: false, error: Object.assign(new Error(message.message), { detail: message.detail }) };
+      else if (message.type === 'done') reported = { ok: true, summary: message.summary };
+      else if (message.type === 'cancelled') reported = { ok: false, error: new MergeCancelledError() };
+      else if (message.type === 'error') reported = { ok: false, error: Object.assign(new Error(message.message), { detail: message.detail }) };
     });
     child.on('error', (error) => {
-      settled ??= { ok: false, error };
+      processError ??= error;
+      // A worker that could not be started emits no 'exit': settle here, or the claim would be held for good.
+      if (child.pid === undefined) {
+        claim.release();
+        reject(new Error(`the merge worker could not be started: ${error.message}; no output was written`));
+      }
     });
     child.on('exit', (code, signal) => {
       void (async () => {
-        // The claim is released on every path, after what the worker left is cleaned up.
-        if (settled?.ok) {
+        if (reported?.ok) {
           claim.release();
-          return resolve(settled.summary);
+          return resolve(reported.summary);
         }
-        // A worker that reported an error or a cancel removed its own files; only a dead one leaves any.
-        if (!settled) await removeLeftovers(request, child.pid, existedBefore).catch(() => undefined);
+        if (!reported) await removeLeftovers(request, child.pid, existedBefore).catch(() => undefined);
         claim.release();
-        if (settled) return reject(settled.error);
+        if (reported) return reject(reported.error);
         if (wasCancelled()) return reject(new MergeCancelledError());
         const why = signal ? `was killed (${signal})` : `exited with status ${code}`;
-        const last = stderr.trim().split('\n').pop();
+        const last = processError?.message ?? stderr.trim().split('\n').pop();
         reject(new Error(`the merge worker ${why} before finishing${last ? `: ${last}` : ''}; no output was written`));
       })();
     });
   });
+}
+
+/** Forks the worker for a claimed merge; a fork that throws releases the claim before the error goes on. */
+function forkClaimed(claim: OutputClaim): ChildProcess {
+  const entry = workerEntry();
+  try {
+    const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    // The claim stays live while the worker runs, even if this process is killed first.
+    if (child.pid !== undefined) claim.addHelper(child.pid);
+    return child;
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
 }
 
 /**
@@ -106,24 +125,24 @@ function settleMerge(child: ChildProcess, request: MergeRequest, claim: OutputCl
  * token there; a worker that has not exited CANCEL_GRACE_MS later is killed.
  */
 export function startMerge(request: MergeRequest, handlers: MergeCallbacks = {}, signal?: AbortSignal): RunningMerge {
-  const entry = workerEntry();
   // Claimed before anything else, and held until the worker has ended and its leftovers are gone.
   let claim: OutputClaim;
+  let child: ChildProcess;
+  const existedBefore = new Set<string>();
   try {
     claim = claimMergeOutput(request);
+    for (const file of claim.files) if (existsSync(file)) existedBefore.add(file);
+    child = forkClaimed(claim);
   } catch (error) {
     return refusedMerge(error);
   }
-  const existedBefore = new Set([request.output, sidecarPathFor(request.output)].filter((f) => existsSync(f)));
-  const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
-  // The claim stays live while the worker runs, even if this process is killed first.
-  if (child.pid !== undefined) claim.addHelper(child.pid);
   let cancelRequested = false;
   let killTimer: NodeJS.Timeout | undefined;
   const cancel = () => {
     if (cancelRequested || child.exitCode !== null) return;
     cancelRequested = true;
-    child.send({ type: 'cancel' } satisfies ToWorker);
+    // A closed channel (the worker is already going) answers through the callback, not as a process error.
+    if (child.connected) child.send({ type: 'cancel' } satisfies ToWorker, () => undefined);
     killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
   };
   child.on('exit', () => {
@@ -131,7 +150,7 @@ export function startMerge(request: MergeRequest, handlers: MergeCallbacks = {},
     signal?.removeEventListener('abort', cancel);
   });
   const result = settleMerge(child, request, claim, existedBefore, handlers, () => cancelRequested);
-  child.send({ type: 'merge', request } satisfies ToWorker);
+  if (child.connected) child.send({ type: 'merge', request } satisfies ToWorker, () => undefined);
   if (signal?.aborted) cancel();
   else signal?.addEventListener('abort', cancel, { once: true });
   return { result, pid: child.pid, cancel };

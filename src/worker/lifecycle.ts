@@ -5,9 +5,18 @@
  */
 import { removeLiveTemporariesOnceCreated } from '../core/temporary-files';
 
-export function exitWithParent(isJobRunning: () => boolean): void {
+/**
+ * `stopJob` aborts the running job at once, so that it commits nothing while its files are removed; `release`
+ * runs last, just before the exit: an output claim that names this worker is freed only when nothing of it is
+ * left for a later merge to meet.
+ */
+export function exitWithParent(isJobRunning: () => boolean, onParentGone: { stopJob(): void; release(): void }): void {
   process.on('disconnect', () => {
     if (!isJobRunning()) return;
-    void removeLiveTemporariesOnceCreated().finally(() => process.exit(0));
+    onParentGone.stopJob();
+    void removeLiveTemporariesOnceCreated().finally(() => {
+      onParentGone.release();
+      process.exit(0);
+    });
   });
 }

@@ -18,6 +18,8 @@ class CancelledError extends Error {}
 
 /** The merge's cancellation token: the cancel message aborts it. */
 const cancel = new AbortController();
+/** The output claim's files of the running merge (its parent holds the claim, with this worker as a helper). */
+let claimedByThisMerge: string[] = [];
 let running = false;
 const delayPhaseForTests = phaseDelayForTests();
 
@@ -32,8 +34,8 @@ async function merge(request: unknown): Promise<void> {
     return;
   }
   running = true;
-  // A parent killed outright cannot release the claim that names this worker; the worker does.
-  process.once('disconnect', () => releaseClaimsHelpedBy(claimedFiles(request as { output: string }), process.pid));
+  // A parent killed outright cannot release the claim that names this worker; the worker does, as it exits.
+  claimedByThisMerge = claimedFiles(request as { output: string });
   try {
     // Leftovers of a merge into this folder whose worker died with the machine (never a live writer's file).
     await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));
@@ -82,4 +84,7 @@ process.on('message', (message: unknown) => {
   else void task(message.task).then(() => process.disconnect?.());
 });
 // A parent that goes away takes the work with it, and its temporary files, whatever phase it was in.
-exitWithParent(() => running);
+exitWithParent(() => running, {
+  stopJob: () => cancel.abort(new CancelledError('the process that started the merge went away')),
+  release: () => releaseClaimsHelpedBy(claimedByThisMerge, process.pid),
+});

@@ -39,7 +39,7 @@ buildSync({
   entryPoints: {
     cli: path.join(PROJECT_ROOT, 'src/cli/main.ts'),
     worker: path.join(PROJECT_ROOT, 'src/worker/main.ts'),
-    'compute-thread': path.join(PROJECT_ROOT, 'src/core/merge/compute-thread.ts'),
+    'compute-thread': path.join(PROJECT_ROOT, 'src/worker/compute-thread.ts'),
   },
   outdir: bundle,
 });

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { claimTemporary } from '../../src/core/temporary-files';
 import { exitWithParent } from '../../src/worker/lifecycle';
 
-exitWithParent(() => true);
+exitWithParent(() => true, { stopJob: () => undefined, release: () => undefined });
 const temporary = claimTemporary(process.argv[2]);
 writeFileSync(temporary, 'half of a merged file');
 process.send?.({ temporary, pid: process.pid });

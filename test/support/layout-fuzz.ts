@@ -1,5 +1,5 @@
 /**
- * Fuzzing the newer families' LoRAs (issue 18 point 6): small LoRAs built from the layouts in test/fixtures
+ * Fuzzing the newer families' LoRAs: small LoRAs built from the layouts in test/fixtures
  * (real module names and widths, rank 2–4), mutated in their header, shapes, dtypes, alphas and values, then
  * run through `inspect`, `compare` and `merge`. Every run must end in a result or in one line of error: no
  * JavaScript error escaping as such (a TypeError is a crash), no hang, no file left behind. Seeded: the same

@@ -1,6 +1,6 @@
 /**
  * A batch of layers of equal (in, r_c, r_s) as tensors on a compute backend, and the ZipLoRA objective on it:
- * loss and analytic gradient per layer (the float64 reference is objective.ts). Every product goes through thin
+ * loss and analytic gradient per layer (tested against a float64 reference, docs/merge-method.md §2). Every product goes through thin
  * matrices (R × in, R × r, R × out), never out × in.
  */
 import type * as TF from '@tensorflow/tfjs-core';

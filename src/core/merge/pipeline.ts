@@ -100,10 +100,11 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
   const stop = new MergeStop(signal);
   // The inputs' identities, before either is opened: a change by the end of the reads fails the merge.
   const inputWatch = await InputWatch.start([request.content, request.style]);
-  const content = await openLora(request.content);
+  let content: OpenLora | undefined;
   let style: OpenLora | undefined;
   let pool: ComputePool | undefined;
   try {
+    content = await openLora(request.content);
     style = await openLora(request.style);
     const pairing = pairInputs(request, content, style);
     // Planned once, before any layer is solved: the threads and the writer both follow this plan.
@@ -126,11 +127,13 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     await writeSidecar({ request, sidecar, pairing, merged: merged.staged, metadata: merged.metadata, solutions: merged.solutions, reports: sidecarReports, callbacks, started, signal: stop.signal });
     return summaryOf(context, merged, sidecar);
   } catch (error) {
-    // A failure caused by an input changing under the reads is reported as that (a cancel stays a cancel).
+    // Every phase stops (the hashing included); a failure caused by an input changing under the reads is
+    // reported as that change (a cancel stays a cancel).
+    stop.stop(error);
     throw await inputWatch.explain(error, signal?.aborted === true);
   } finally {
     await pool?.close();
-    await content.file.close();
+    await content?.file.close();
     await style?.file.close();
   }
 }

@@ -110,7 +110,14 @@ export interface MergeSummary {
   readonly reports: readonly LayerReport[];
 }
 
+/** How a merge's sidecar (the coefficients and the per-layer report) is named. */
+export const SIDECAR_SUFFIX = '.ziplora.safetensors';
+
 /** `model.safetensors` → `model.ziplora.safetensors`, beside it. */
 export function sidecarPathFor(output: string): string {
-  return output.replace(/(\.safetensors)?$/i, '.ziplora.safetensors');
+  return output.replace(/(\.safetensors)?$/i, SIDECAR_SUFFIX);
+}
+
+export function isSidecar(file: string): boolean {
+  return file.endsWith(SIDECAR_SUFFIX);
 }

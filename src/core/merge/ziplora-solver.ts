@@ -2,8 +2,8 @@
  * ZipLoRA's per-layer optimisation on a tfjs backend (docs/merge-method.md §3), by one of two solvers: projected Newton-CG
  * run to convergence on the box-constrained quadratic (projected-newton.ts, on the fused form box-quadratic.ts),
  * or the paper's recipe, Adam on (m_c, m_s) from the initial coefficients, clamped to [0, 1] after each step.
- * The batch's tensors and the objective's analytic gradient are in batch-tensors.ts (tested against the float64
- * reference objective.ts), the measures of the result in batch-measures.ts. Layers of equal (in, r_c, r_s) are
+ * The batch's tensors and the objective's analytic gradient are in batch-tensors.ts (tested against a float64
+ * reference of docs/merge-method.md §2), the measures of the result in batch-measures.ts. Layers of equal (in, r_c, r_s) are
  * independent problems and run as one batch. Per gradient (or Hessian product) and layer that is 2·R²·in
  * multiply-adds.
  */

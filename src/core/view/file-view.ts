@@ -9,7 +9,7 @@ import { describeAdapter } from '../lora/recognise';
 import { loraHeaderSummary, LoraSummary } from '../lora/summary';
 import { adviceFor } from '../lora/tensor-names';
 import { LayerReport } from '../merge/layer-report';
-import { sidecarPathFor } from '../merge/request';
+import { isSidecar, SIDECAR_SUFFIX, sidecarPathFor } from '../merge/request';
 import { openCheckpoint } from '../safetensors/checkpoint';
 import { SafetensorsError } from '../safetensors/errors';
 import { withSafetensors } from '../safetensors/reader';
@@ -39,11 +39,7 @@ export interface SidecarReport {
   readonly layers: readonly LayerReport[];
 }
 
-const SIDECAR_SUFFIX = '.ziplora.safetensors';
 
-export function isSidecar(file: string): boolean {
-  return file.endsWith(SIDECAR_SUFFIX);
-}
 
 /** The sidecar that belongs with a file: itself, or the one beside a merged LoRA; undefined if none. */
 export function sidecarFor(file: string): string | undefined {
