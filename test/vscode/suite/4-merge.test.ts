@@ -14,7 +14,7 @@ suite('merge', () => {
     const { content, style } = await writePair(dir);
     const output = path.join(dir, 'merged.safetensors');
     const before = log.recentLines().length;
-    const summary = await vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, steps: 20, backend: 'wasm' });
+    const summary = await vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, backend: 'wasm' });
     assert.ok(summary, 'the merge returned no summary (see the ZipLoRA output lines above)');
     assert.equal(summary.layers.merged, SD15_LAYERS.length);
     assert.equal(summary.output, output);
@@ -41,7 +41,7 @@ suite('merge', () => {
 });
 
 suite('merge: failures, refusals and interruptions as the user sees them', () => {
-  const request = (content: string, style: string, output: string, overrides: Partial<MergeRequest> = {}) => mergeRequest(content, style, output, { steps: 10, ...overrides });
+  const request = (content: string, style: string, output: string, overrides: Partial<MergeRequest> = {}) => mergeRequest(content, style, output, overrides);
 
   test('a failed merge shows one notification and logs the same text, for each kind of error', async () => {
     const { log, runner } = await api();
@@ -142,7 +142,7 @@ suite('merge: failures, refusals and interruptions as the user sees them', () =>
       process.env.ZIPLORA_TEST_PHASE_DELAY = phaseDelayEnv(phase, 300, marker).ZIPLORA_TEST_PHASE_DELAY;
       let merging: Thenable<MergeSummary | undefined>;
       try {
-        merging = vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, overwrite: true, steps: 10, backend: 'wasm' });
+        merging = vscode.commands.executeCommand<MergeSummary | undefined>('ziplora.mergeLoras', { content, style, output, overwrite: true, backend: 'wasm' });
         await waitFor(`the worker to reach ${phase}`, () => existsSync(marker));
       } finally {
         if (saved === undefined) delete process.env.ZIPLORA_TEST_PHASE_DELAY;
