@@ -5,8 +5,10 @@ import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
 import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
 import { batchWorkingBytes, estimateMergeMemory, LayerFootprint, MemoryPlan, NotEnoughMemoryError, PROCESS_BASE_BYTES, THREAD_ENGINE_BYTES, threadsThatFit } from '../../src/core/merge/memory-estimate';
+import { BACKEND_TRAITS } from '../../src/core/merge/backends';
 import { fitMergeToMemory, memoryPlan } from '../../src/core/merge/memory-fit';
 import { DEFAULT_MERGE_OPTIONS } from '../../src/core/merge/request';
+import { planBatches } from '../../src/core/merge/ziplora-solver';
 import { tempDir } from '../support/build-safetensors';
 import { layersFromLayout, randomLayerValues, seededRandom, withRank, writeLora } from '../support/lora-generators';
 
@@ -89,6 +91,11 @@ test('the plan of a real pairing: shapes from the headers, bytes per value from 
   const gpu = memoryPlan({ ...request, backend: 'webgpu' }, pairing, 4, 2);
   assert.equal(gpu.threads, 1, 'a batching backend runs one thread');
   assert.ok(gpu.batches.length < 10, 'layers of one shape share a batch');
+  // The JavaScript backend is an engine per thread that still batches: as backends.ts runs it.
+  const cpu = memoryPlan({ ...request, backend: 'cpu' }, pairing, 4, 2);
+  assert.equal(cpu.threads, 4);
+  assert.deepEqual(cpu.batches, planBatches(cpu.layers.map((l) => l.shape), BACKEND_TRAITS.cpu.oneLayerPerBatch, BACKEND_TRAITS.cpu.maxBatchElements));
+  assert.ok(cpu.batches.length < 10, 'layers of one shape share a batch');
 });
 
 test('the merge fits its threads to an injected free-memory figure and refuses below one thread', async () => {

@@ -12,6 +12,33 @@ export const BACKEND_NAMES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'w
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
+/** 8 Mi elements ≈ 32 MB per batched tensor on the CPU; 128 Mi ≈ 512 MB on a GPU with tens of GB. */
+const CPU_BATCH_ELEMENTS = 8 << 20;
+const GPU_BATCH_ELEMENTS = 128 << 20;
+
+/** How a backend runs the solver; one table for the backends, the compute pool and the memory estimate. */
+export interface BackendTraits {
+  /** Solve one layer per batch (WebAssembly: batching does not pay on one thread), or batch equal shapes. */
+  readonly oneLayerPerBatch: boolean;
+  readonly maxBatchElements: number;
+  /** One single-threaded engine per compute thread (so more threads help), or an engine with threads or a GPU of its own. */
+  readonly enginePerThread: boolean;
+}
+
+export const BACKEND_TRAITS: Readonly<Record<ConcreteBackend, BackendTraits>> = {
+  'tfjs-node-gpu': { oneLayerPerBatch: false, maxBatchElements: GPU_BATCH_ELEMENTS, enginePerThread: false },
+  webgpu: { oneLayerPerBatch: false, maxBatchElements: GPU_BATCH_ELEMENTS, enginePerThread: false },
+  'tfjs-node': { oneLayerPerBatch: false, maxBatchElements: CPU_BATCH_ELEMENTS, enginePerThread: false },
+  wasm: { oneLayerPerBatch: true, maxBatchElements: CPU_BATCH_ELEMENTS, enginePerThread: true },
+  cpu: { oneLayerPerBatch: false, maxBatchElements: CPU_BATCH_ELEMENTS, enginePerThread: true },
+};
+
+/** The batching part of a backend's traits, as a ComputeBackend carries it. */
+function batchingOf(name: ConcreteBackend): Pick<BackendTraits, 'oneLayerPerBatch' | 'maxBatchElements'> {
+  const { oneLayerPerBatch, maxBatchElements } = BACKEND_TRAITS[name];
+  return { oneLayerPerBatch, maxBatchElements };
+}
+
 export interface ComputeBackend {
   readonly name: ConcreteBackend;
   /** Human-readable device, e.g. "CPU (WebAssembly SIMD)" or the GPU adapter's name. */
@@ -104,14 +131,14 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       const tf = tfCore();
       load('@tensorflow/tfjs-backend-cpu');
       await activate(tf, 'cpu');
-      return { name, device: 'CPU (JavaScript)', tf, oneLayerPerBatch: false, maxBatchElements: CPU_BATCH_ELEMENTS };
+      return { name, device: 'CPU (JavaScript)', tf, ...batchingOf(name) };
     }
     case 'wasm': {
       const tf = tfCore();
       const wasm = load('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
       wasm.setWasmPaths(wasmDirectory());
       await activate(tf, 'wasm');
-      return { name, device: 'CPU (WebAssembly SIMD)', tf, oneLayerPerBatch: true, maxBatchElements: CPU_BATCH_ELEMENTS };
+      return { name, device: 'CPU (WebAssembly SIMD)', tf, ...batchingOf(name) };
     }
     case 'tfjs-node':
     case 'tfjs-node-gpu': {
@@ -126,7 +153,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       if (gpu && (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === false) {
         throw new Error('libtensorflow registered no GPU device (it needs CUDA 11.2 and cuDNN 8 matching the driver)');
       }
-      return { name, device: gpu ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, oneLayerPerBatch: false, maxBatchElements: gpu ? GPU_BATCH_ELEMENTS : CPU_BATCH_ELEMENTS };
+      return { name, device: gpu ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, ...batchingOf(name) };
     }
     case 'webgpu': {
       const dawn = load('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
@@ -145,14 +172,11 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       load('@tensorflow/tfjs-backend-webgpu');
       await activate(tf, 'webgpu');
       const device = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
-      return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, oneLayerPerBatch: false, maxBatchElements: GPU_BATCH_ELEMENTS };
+      return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, ...batchingOf(name) };
     }
   }
 }
 
-/** 8 Mi elements ≈ 32 MB per batched tensor on the CPU; 128 Mi ≈ 512 MB on a GPU with tens of GB. */
-const CPU_BATCH_ELEMENTS = 8 << 20;
-const GPU_BATCH_ELEMENTS = 128 << 20;
 
 const AUTO_ORDER: ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BackendName, ConcreteBackend } from './backends';
+import { BACKEND_TRAITS, BackendName } from './backends';
 import { BatchJob, jobBuffers, LayerOutput } from './layer-job';
 import { FromThread, ThreadBackend, ToThread } from './thread-protocol';
 
@@ -15,8 +15,6 @@ export class ComputeThreadError extends Error {
   override name = 'ComputeThreadError';
 }
 
-/** Backends that are one single-threaded engine per thread; the others run their own threads or a GPU. */
-const SCALES_WITH_THREADS: readonly ConcreteBackend[] = ['wasm', 'cpu'];
 
 /**
  * At most this many threads unless more are asked for: each holds its own engine (≈ 45–50 MiB while it works,
@@ -85,7 +83,7 @@ export class ComputePool {
     }
     const pool = new ComputePool(chosen);
     pool.adopt(first);
-    const more = SCALES_WITH_THREADS.includes(chosen.name) ? Math.max(0, threads - 1) : 0;
+    const more = BACKEND_TRAITS[chosen.name].enginePerThread ? Math.max(0, threads - 1) : 0;
     const started = await Promise.allSettled(
       Array.from({ length: more }, async () => {
         const worker = spawn(entry);

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { LayerPair, PairingReport } from '../lora/pairing';
 import { byteLengthOf } from '../safetensors/dtypes';
-import { BackendName } from './backends';
+import { BACKEND_TRAITS } from './backends';
 import { LayerFootprint, MemoryPlan, ThreadsThatFit, threadsThatFit } from './memory-estimate';
 import { outputDtype } from './merged-tensors';
 import { MergeRequest } from './request';
@@ -19,8 +19,6 @@ export function problemShape({ first, second }: LayerPair, columns: ColumnMode):
   return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
 }
 
-/** Backends that batch layers (and run one thread); the others solve one layer per batch on each thread. */
-const BATCHING_BACKENDS: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node'];
 
 export function memoryPlan(request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>, pairing: PairingReport, threads: number, layersAheadPerThread: number): MemoryPlan {
   const layers: LayerFootprint[] = pairing.paired.map((pair) => ({
@@ -28,9 +26,10 @@ export function memoryPlan(request: Pick<MergeRequest, 'columns' | 'dtype' | 'ba
     inputBytesPerValue: ((byteLengthOf(pair.first.down.dtype, 1) ?? 4) + (byteLengthOf(pair.second.down.dtype, 1) ?? 4)) / 2,
     outputBytesPerValue: byteLengthOf(outputDtype(request, pair.first), 1) ?? 4,
   }));
-  const batching = BATCHING_BACKENDS.includes(request.backend);
-  const batches = planBatches(layers.map((l) => l.shape), !batching);
-  return { layers, batches, threads: batching ? 1 : threads, layersAheadPerThread };
+  // `auto` is estimated as WebAssembly: where a GPU backend is chosen instead, it needs less of this machine's memory.
+  const traits = BACKEND_TRAITS[request.backend === 'auto' ? 'wasm' : request.backend];
+  const batches = planBatches(layers.map((l) => l.shape), traits.oneLayerPerBatch, traits.maxBatchElements);
+  return { layers, batches, threads: traits.enginePerThread ? threads : 1, layersAheadPerThread };
 }
 
 /** Memory the machine can give this process now, beyond what it holds (a container's limit counts). */
