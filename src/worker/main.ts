@@ -2,6 +2,7 @@
  * The worker: a child process (child_process.fork) that does every heavy step — merges, and the extension's
  * statistics and comparisons — so the extension host and the CLI never block. One job per process.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { runMerge } from '../core/merge/pipeline';
 import { claimedFiles } from '../core/merge/merge-claim';
@@ -15,6 +16,18 @@ import { runTask } from './tasks';
 import { phaseDelayForTests } from './test-phase-delay';
 
 class CancelledError extends Error {}
+
+/**
+ * The worker runs below the priority of the process that started it, and its compute threads (started later
+ * from this thread) inherit that: a merge that fills every core must not starve VS Code's extension host and UI.
+ * Niceness only matters while the cores are contended, so a merge alone runs as fast.
+ */
+const WORKER_NICENESS = 10;
+try {
+  os.setPriority(Math.max(os.getPriority(), WORKER_NICENESS));
+} catch {
+  // Not permitted here: the worker keeps its parent's priority.
+}
 
 /** The merge's cancellation token: the cancel message aborts it. */
 const cancel = new AbortController();
