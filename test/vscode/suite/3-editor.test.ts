@@ -6,7 +6,7 @@ import { SAFETENSORS_EDITOR_VIEW_TYPE as EDITOR } from '../../../src/extension/e
 import { sidecarPathFor } from '../../../src/core/merge/request';
 import { withSafetensors } from '../../../src/core/safetensors/reader';
 import { readSidecar, SD15_LAYERS, writePair } from '../../support/merge-fixtures';
-import { api, closeAllEditors, recordCommands, waitForEditor, wasSent, workspaceDir } from './helpers';
+import { api, closeAllEditors, lastOfType, recordCommands, waitForEditor, wasSent, workspaceDir } from './helpers';
 
 suite('safetensors editor', () => {
   suiteSetup(async () => {
@@ -67,7 +67,8 @@ suite('the webview\'s requests, answered by the host', () => {
     const tensor = state.view.summary.tensors.find((t) => t.name.endsWith('lora_down.weight'))!;
     await editors.receiveFromWebview(merged, { type: 'requestTensorStats', name: tensor.name });
     const values = await withSafetensors(merged, (file) => file.readF32(tensor.name));
-    const stats = editors.stateOf(merged)!.recent.at(-1);
+    // The last answer of its type: the host also sends other messages (the busy indicator) around it.
+    const stats = lastOfType(editors.stateOf(merged)!, 'tensorStats');
     assert.ok(stats?.type === 'tensorStats' && stats.name === tensor.name && stats.stats, `answer: ${JSON.stringify(stats)}`);
     assert.equal(stats.stats.count, values.length);
     assert.equal(stats.stats.min, Math.min(...values));
@@ -77,7 +78,7 @@ suite('the webview\'s requests, answered by the host', () => {
     const module = SD15_LAYERS[2].canonical;
     await editors.receiveFromWebview(merged, { type: 'requestLayerCoefficients', module });
     const { coefficients } = await readSidecar(sidecarPathFor(merged));
-    const answer = editors.stateOf(merged)!.recent.at(-1);
+    const answer = lastOfType(editors.stateOf(merged)!, 'layerCoefficients');
     assert.ok(answer?.type === 'layerCoefficients' && answer.module === module && !answer.error, `answer: ${JSON.stringify(answer)?.slice(0, 300)}`);
     assert.deepEqual(answer.mContent, [...coefficients.get(module)!.mContent]);
     assert.deepEqual(answer.mStyle, [...coefficients.get(module)!.mStyle]);

@@ -46,6 +46,11 @@ export function waitForEditor(file: string, types: string[]): Promise<EditorStat
   });
 }
 
+/** The editor's most recent message of this type to its webview, if any is among its recent ones. */
+export function lastOfType(state: EditorState, type: string): EditorState['recent'][number] | undefined {
+  return state.recent.filter((message) => message.type === type).at(-1);
+}
+
 /** Whether a message of this type is among the editor's recent messages to its webview. */
 export function wasSent(state: EditorState, type: string): boolean {
   return state.recent.some((message) => message.type === type);
