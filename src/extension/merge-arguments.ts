@@ -23,26 +23,32 @@ export interface MergeSettings {
   readonly threads: number;
 }
 
+/** The `ziplora.*` setting behind each option that has one. */
+const SETTING_OF: Partial<Record<MergeOptionKey, string>> = {
+  solver: 'solver', steps: 'steps', lambda: 'lambda', learningRate: 'learningRate', columns: 'columns', backend: 'backend',
+  dtype: 'outputDtype', rank: 'outputRank', sparsityThreshold: 'sparsityThreshold', threads: 'threads',
+};
+
 /** Reads the settings through `get` (VS Code's configuration), falling back to the defaults on bad values. */
 export function readMergeSettings(get: (key: string) => unknown): MergeSettings {
-  // A setting is checked by the rule of the option it feeds (merge-options.ts).
-  const pick = <T>(key: string, option: MergeOptionKey, fallback: T): T => {
-    const value = get(key);
+  // A setting is read under its name in SETTING_OF and checked by the rule of the option it feeds (merge-options.ts).
+  const pick = <T>(option: MergeOptionKey, fallback: T): T => {
+    const value = get(SETTING_OF[option]!);
     return MERGE_OPTION_RULES[option].valid(value) ? (value as T) : fallback;
   };
-  const outputRank = get('outputRank');
+  const d = DEFAULT_MERGE_OPTIONS;
   return {
-    backend: pick('backend', 'backend', DEFAULT_MERGE_OPTIONS.backend),
-    solver: pick('solver', 'solver', DEFAULT_MERGE_OPTIONS.solver),
-    steps: pick('steps', 'steps', DEFAULT_MERGE_OPTIONS.steps),
-    lambda: pick('lambda', 'lambda', DEFAULT_MERGE_OPTIONS.lambda),
-    learningRate: pick('learningRate', 'learningRate', DEFAULT_MERGE_OPTIONS.learningRate),
-    columns: pick('columns', 'columns', DEFAULT_MERGE_OPTIONS.columns),
-    outputDtype: pick('outputDtype', 'dtype', DEFAULT_MERGE_OPTIONS.dtype),
+    backend: pick('backend', d.backend),
+    solver: pick('solver', d.solver),
+    steps: pick('steps', d.steps),
+    lambda: pick('lambda', d.lambda),
+    learningRate: pick('learningRate', d.learningRate),
+    columns: pick('columns', d.columns),
+    outputDtype: pick('dtype', d.dtype),
     // 0 (the default) keeps the full rank.
-    outputRank: outputRank === 0 ? 0 : pick('outputRank', 'rank', 0),
-    sparsityThreshold: pick('sparsityThreshold', 'sparsityThreshold', DEFAULT_MERGE_OPTIONS.sparsityThreshold),
-    threads: pick('threads', 'threads', DEFAULT_MERGE_OPTIONS.threads),
+    outputRank: get(SETTING_OF.rank!) === 0 ? 0 : pick('rank', 0),
+    sparsityThreshold: pick('sparsityThreshold', d.sparsityThreshold),
+    threads: pick('threads', d.threads),
   };
 }
 
@@ -87,12 +93,6 @@ export function buildMergeRequest(args: MergeCommandArgs & { content: string; st
     threads: args.threads ?? settings.threads,
   };
 }
-
-/** The `ziplora.*` setting behind each option that has one. */
-const SETTING_OF: Partial<Record<MergeOptionKey, string>> = {
-  solver: 'solver', steps: 'steps', lambda: 'lambda', learningRate: 'learningRate', columns: 'columns', backend: 'backend',
-  dtype: 'outputDtype', rank: 'outputRank', sparsityThreshold: 'sparsityThreshold', threads: 'threads',
-};
 
 /** Settings the user set (`isSet`) that `request` does not use, in words, for a warning (merge-options.ts decides). */
 export function inapplicableSettings(request: MergeRequest, isSet: (setting: string) => boolean): string[] {
