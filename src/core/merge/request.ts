@@ -12,6 +12,22 @@ export type OutputDtype = (typeof OUTPUT_DTYPES)[number];
 export const OUTPUT_NAMINGS = ['content', 'style', 'kohya', 'diffusers'] as const;
 export type NamingChoice = (typeof OUTPUT_NAMINGS)[number];
 
+/**
+ * What a block does in the merge: `zip` solves ZipLoRA coefficients, `direct` writes the sum of the weighted deltas
+ * (the m = 1 solution, no solve), `skip` leaves the block out of the output.
+ */
+export const BLOCK_METHODS = ['zip', 'direct', 'skip'] as const;
+export type BlockMethod = (typeof BLOCK_METHODS)[number];
+
+/** Weights and method for the blocks a pattern names (syntax and matching in block-rules.ts). */
+export interface BlockRule {
+  /** A block name (`unet.mid_block`), a prefix of block names (`unet.up_blocks`) or an index range (`transformer.single_blocks.0-19`). */
+  readonly block: string;
+  /** One per input, each in [0, 4]: scales that input's ΔW in the matched blocks; 0 leaves the input out there. */
+  readonly weights?: readonly number[];
+  readonly method?: BlockMethod;
+}
+
 export interface MergeRequest {
   readonly content: string;
   readonly style: string;
