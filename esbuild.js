@@ -1,7 +1,7 @@
 // Bundles each process of the product into dist/: the extension host, the merge worker (a child process),
 // the command-line tool and the safetensors editor's webview (a browser bundle, dist/webview.js + .css). The tfjs packages and optional GPU backends are loaded at run time from
 // node_modules (src/core/merge/backends.ts), so that every backend shares one tfjs engine.
-// `node esbuild.js --watch` rebuilds on change.
+// The merge panel's page is a second browser bundle (dist/merge-panel.js + .css). `node esbuild.js --watch` rebuilds on change.
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -38,6 +38,18 @@ const builds = [
     logLevel: 'warning',
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
+  },
+  // The merge panel's page (src/extension/merge-panel.ts): its own bundle, dist/merge-panel.js + .css, without the charts.
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/merge-panel-main.ts'],
+    outfile: 'dist/merge-panel.js',
   },
 ];
 
