@@ -13,6 +13,8 @@ import { buildMergeRequest, defaultOutputPath, inapplicableCommandArgs, inapplic
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { MergeRunner } from './merge-runner';
 import { showComparisonPanel } from './compare-panel';
+import { MergePanels } from './merge-panel';
+import { pickAndRoute, registerMergePanelCommands } from './merge-panel-commands';
 import { DisposableSet } from './disposables';
 
 const BROWSE = '$(folder-opened) Browse…';
@@ -106,7 +108,7 @@ function requireTrust(): boolean {
   return false;
 }
 
-export function registerCommands(context: vscode.ExtensionContext, runner: MergeRunner, log: Log): void {
+export function registerCommands(context: vscode.ExtensionContext, runner: MergeRunner, log: Log, panels: MergePanels): void {
   /** `askOptions`: a person started this from a menu, so ask for method and options even with both files known. */
   const merge = async (args?: MergeCommandArgs, askOptions = false): Promise<MergeSummary | undefined> => {
     if (!requireTrust()) return undefined;
@@ -130,23 +132,12 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
   };
 
   const register = (id: string, handler: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
-  register('ziplora.mergeLoras', (args?: MergeCommandArgs) => merge(args));
+  // Without arguments a person picks 2 to 8 LoRAs: two go on to the two-file flow, more open the merge panel.
+  const mergeTwo = (content: string, style: string) => merge({ content, style }, true);
+  register('ziplora.mergeLoras', (args?: MergeCommandArgs) => (args === undefined ? pickAndRoute(panels, mergeTwo) : merge(args)));
   register('ziplora.mergeAsContent', (uri?: vscode.Uri) => merge(uri ? { content: uri.fsPath } : {}, true));
   register('ziplora.mergeAsStyle', (uri?: vscode.Uri) => merge(uri ? { style: uri.fsPath } : {}, true));
-  register('ziplora.mergeSelected', async (uri?: vscode.Uri, selected?: vscode.Uri[]) => {
-    const files = (selected?.length ? selected : uri ? [uri] : []).map((u) => u.fsPath);
-    if (files.length !== 2) {
-      void vscode.window.showErrorMessage(`Select exactly two .safetensors files to merge (${files.length} selected).`);
-      return undefined;
-    }
-    const content = await vscode.window.showQuickPick(
-      files.map((f) => ({ label: path.basename(f), detail: f })),
-      { title: 'ZipLoRA: which one is the content (subject) LoRA?' },
-    );
-    if (!content?.detail) return undefined;
-    const style = files.find((f) => f !== content.detail)!;
-    return merge({ content: content.detail, style }, true);
-  });
+  registerMergePanelCommands(context, panels, mergeTwo);
   register('ziplora.cancelMerge', () => {
     if (!runner.cancel()) void vscode.window.showInformationMessage('No ZipLoRA merge is running.');
   });
@@ -155,9 +146,9 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
     if (target) await vscode.commands.executeCommand('vscode.openWith', target, SAFETENSORS_EDITOR_VIEW_TYPE);
     return target?.fsPath;
   });
-  const panels = new DisposableSet();
-  context.subscriptions.push(panels);
-  register('ziplora.compareLoras', (args?: { first?: string; second?: string }) => compareLoras(args, { extensionUri: context.extensionUri, log, panels }));
+  const comparePanels = new DisposableSet();
+  context.subscriptions.push(comparePanels);
+  register('ziplora.compareLoras', (args?: { first?: string; second?: string }) => compareLoras(args, { extensionUri: context.extensionUri, log, panels: comparePanels }));
 }
 
 /** Compares two LoRAs in the worker; shows the panel when a person picked the files (callers with paths get the report). */

@@ -11,6 +11,7 @@ import { registerCommands } from './commands';
 import { EditorProbe, SafetensorsEditorProvider } from './editor/provider';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
+import { MergePanelProbe, MergePanels } from './merge-panel';
 import { MergeRunner } from './merge-runner';
 
 /** What activate() returns (the extension's `exports`): used by the extension tests and open to other extensions. */
@@ -20,16 +21,20 @@ export interface ZipLoraApi {
   readonly runner: MergeRunner;
   /** The 'ZipLoRA' output channel's log (its recent lines). */
   readonly log: Log;
+  /** The merge panel, as tests may see it and hand it messages (its webview is out of their reach). */
+  readonly mergePanels: MergePanelProbe;
 }
 
 export function activate(context: vscode.ExtensionContext): ZipLoraApi {
   const log = new Log();
   const runner = new MergeRunner(log);
   const editors = new SafetensorsEditorProvider(context, log);
+  const mergePanels = new MergePanels(context.extensionUri, runner, log);
   context.subscriptions.push(
     log,
     runner,
     editors,
+    mergePanels,
     vscode.window.registerCustomEditorProvider(SAFETENSORS_EDITOR_VIEW_TYPE, editors, {
       // State is kept by the webview itself (setState); the host only keeps the file's header facts.
       webviewOptions: { retainContextWhenHidden: false },
@@ -55,8 +60,8 @@ export function activate(context: vscode.ExtensionContext): ZipLoraApi {
       }
     }),
   );
-  registerCommands(context, runner, log);
-  return { editors, runner, log };
+  registerCommands(context, runner, log, mergePanels);
+  return { editors, runner, log, mergePanels };
 }
 
 export function deactivate(): void {}

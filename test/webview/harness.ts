@@ -27,14 +27,18 @@ export interface WebviewServer {
   close(): Promise<void>;
 }
 
-/** dist/webview.js and dist/webview.css as esbuild.js builds them, without touching dist/. */
-export async function bundleWebview(): Promise<{ js: string; css: string }> {
+/** Which browser bundle of esbuild.js: the editor's (webview/main.ts) or the merge panel's (webview/merge-panel-main.ts). */
+export type BundleName = 'webview' | 'merge-panel';
+const BUNDLE_ENTRIES: Readonly<Record<BundleName, string>> = { webview: 'webview/main.ts', 'merge-panel': 'webview/merge-panel-main.ts' };
+
+/** dist/webview.js and dist/webview.css (or the merge panel's pair) as esbuild.js builds them, without touching dist/. */
+export async function bundleWebview(bundleName: BundleName = 'webview'): Promise<{ js: string; css: string }> {
   const result = await esbuild.build({
     bundle: true,
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
-    entryPoints: ['webview/main.ts'],
+    entryPoints: [BUNDLE_ENTRIES[bundleName]],
     outfile: 'dist/webview.js',
     write: false,
     logLevel: 'silent',
@@ -47,8 +51,8 @@ export async function bundleWebview(): Promise<{ js: string; css: string }> {
   return { js: file('webview.js'), css: file('webview.css') };
 }
 
-export async function startWebviewServer(): Promise<WebviewServer> {
-  const bundle = await bundleWebview();
+export async function startWebviewServer(bundleName: BundleName = 'webview'): Promise<WebviewServer> {
+  const bundle = await bundleWebview(bundleName);
   let origin = '';
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', origin).pathname;
@@ -204,11 +208,11 @@ export async function openTab(page: Page, label: string): Promise<void> {
 }
 
 /** Starts the page server and Chromium before a test file's tests, stops both after, and opens pages. */
-export function useWebviewSession(): { open(theme: ThemeName): Promise<WebviewPage> } {
+export function useWebviewSession(bundleName: BundleName = 'webview'): { open(theme: ThemeName): Promise<WebviewPage> } {
   let browser: Browser | undefined;
   let server: WebviewServer | undefined;
   before(async () => {
-    server = await startWebviewServer();
+    server = await startWebviewServer(bundleName);
     browser = await launchChromium();
   });
   after(async () => {

@@ -90,9 +90,11 @@ export class MergePanelView {
     if (focused) this.focus(focused);
   }
 
+  /** Focuses a control by key once it has rendered (a custom element just created takes focus only after its first update). */
   private focus(key: string): void {
     const target = this.main.querySelector<HTMLElement>(`[data-focus="${CSS.escape(key)}"]`);
-    target?.focus();
+    if (!target) return;
+    void Promise.resolve((target as { updateComplete?: Promise<unknown> }).updateComplete).then(() => target.focus());
   }
 
   private inputsSection(settings: MergePanelSettings): HTMLElement {
@@ -163,8 +165,8 @@ export class MergePanelView {
     });
     const autoBox = el('vscode-checkbox', { attrs: { label: 'auto (read off the trade-off curve, per layer)', checked: auto, disabled: !ziplora, 'data-focus': 'lambda-auto' } });
     autoBox.addEventListener('change', () => this.change({ ...this.settings!, lambda: autoBox.checked ? 'auto' : this.lastLambda }, 'all'));
-    const rank = this.numberField({ key: 'rank', label: 'Output rank limit (empty: exact rank Σ rᵢ)', value: settings.rank, min: 1, step: 1, integer: true, optional: true, onValue: (value) => this.change({ ...this.settings!, rank: value }) });
-    const energy = this.numberField({ key: 'rank-energy', label: 'Rank energy: share of ‖ΔW‖² kept per layer (empty: exact)', value: settings.rankEnergy, min: 0, max: 1, step: 0.005, exclusiveMin: true, optional: true, onValue: (value) => this.change({ ...this.settings!, rankEnergy: value }) });
+    const rank = this.numberField({ key: 'rank', label: 'Output rank limit (empty: exact rank Σ rᵢ)', value: settings.rank, min: 1, step: 1, integer: true, optional: true, placeholder: 'exact', onValue: (value) => this.change({ ...this.settings!, rank: value }) });
+    const energy = this.numberField({ key: 'rank-energy', label: 'Rank energy: share of ‖ΔW‖² kept per layer (empty: exact)', value: settings.rankEnergy, min: 0, max: 1, step: 0.005, exclusiveMin: true, optional: true, placeholder: 'exact', onValue: (value) => this.change({ ...this.settings!, rankEnergy: value }) });
     const output = el('vscode-textfield', { className: 'output-field', attrs: { 'aria-label': 'Output file', 'data-focus': 'output' } });
     output.label = 'Output file';
     output.value = settings.output;
@@ -229,7 +231,7 @@ export class MergePanelView {
         'tr',
         {},
         ...overlap.pairs.map((pair) => el('th', { className: 'num', text: pairName(pair), attrs: { scope: 'col', title: `${inputLabel(pair[0], n)} and ${inputLabel(pair[1], n)}` } })),
-        ...settings.inputs.map((input, i) => el('th', { className: 'num', text: String(i + 1), attrs: { scope: 'col', title: `${inputLabel(i, n)}: ${baseName(input.path)}` } })),
+        ...settings.inputs.map((input, i) => el('th', { className: 'weight-head', text: String(i + 1), attrs: { scope: 'col', title: `${inputLabel(i, n)}: ${baseName(input.path)}` } })),
       ),
     );
     const rows = overlap.blocks.map(({ block, meanAbsCosine }) => {
@@ -237,7 +239,7 @@ export class MergePanelView {
       const cells = meanAbsCosine.map((value, p) => {
         const level = heatLevel(value);
         const [a, b] = overlap.pairs[p];
-        return el('td', { className: `num heat${level === null ? '' : ` heat-${level}`}`, text: value === null ? '—' : formatValue(value, 2), attrs: { title: `${block}: mean |cos| between ${inputLabel(a, n)} and ${inputLabel(b, n)}${value === null ? ': not measured' : ` = ${formatValue(value, 3)}`}` } });
+        return el('td', { className: `num heat${level === null ? '' : ` heat-${level}`}`, text: value === null ? '—' : value.toFixed(2), attrs: { title: `${block}: mean |cos| between ${inputLabel(a, n)} and ${inputLabel(b, n)}${value === null ? ': not measured' : ` = ${formatValue(value, 3)}`}` } });
       });
       const weights = row.weights.map((weight, i) =>
         el(
@@ -323,13 +325,14 @@ export class MergePanelView {
     integer?: boolean;
     exclusiveMin?: boolean;
     optional?: Optional;
+    placeholder?: string;
     disabled?: boolean;
     compact?: boolean;
     onValue: (value: Optional extends true ? number | null : number) => void;
   }): TextField {
     const field = el('vscode-textfield', {
       className: options.compact ? 'number-field number-field--compact' : 'number-field',
-      attrs: { type: 'number', min: options.min, max: options.max, step: options.step, 'aria-label': options.label, title: options.label, 'data-focus': options.key, disabled: options.disabled },
+      attrs: { type: 'number', min: options.min, max: options.max, step: options.step, 'aria-label': options.label, title: options.label, 'data-focus': options.key, disabled: options.disabled, placeholder: options.placeholder },
     });
     field.label = options.label;
     field.value = options.value === null ? '' : String(options.value);
