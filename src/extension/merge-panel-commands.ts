@@ -7,18 +7,12 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { isSidecar, MAX_INPUTS, MIN_INPUTS } from '../core/merge/request';
 import { MergePanels } from './merge-panel';
+import { selectionRoute } from './merge-panel-request';
 
 /** The quick two-file merge: `content` and `style` known, the method and options still to ask. */
 export type MergeTwo = (content: string, style: string) => Promise<unknown>;
 
 const BROWSE = '$(folder-opened) Browse…';
-
-/** What a selection of `count` files leads to: the two-file flow, the panel, or a refusal in words. */
-export function selectionRoute(count: number): 'two' | 'panel' | string {
-  if (count === 2) return 'two';
-  if (count > 2 && count <= MAX_INPUTS) return 'panel';
-  return `Select ${MIN_INPUTS} to ${MAX_INPUTS} .safetensors files to merge (${count} selected).`;
-}
 
 /** Several LoRAs from the workspace (or browsed for), in the order listed; undefined when the user stops. */
 export async function pickLoras(title: string): Promise<string[] | undefined> {

@@ -84,3 +84,10 @@ export function panelProblems(panel: MergePanelSettings, settings: MergeSettings
   });
   return [...problems, ...rules];
 }
+
+/** What a selection of `count` files leads to: the two-file flow, the panel, or a refusal in words. */
+export function selectionRoute(count: number): 'two' | 'panel' | string {
+  if (count === 2) return 'two';
+  if (count > 2 && count <= MAX_INPUTS) return 'panel';
+  return `Select ${MIN_INPUTS} to ${MAX_INPUTS} .safetensors files to merge (${count} selected).`;
+}

@@ -133,7 +133,8 @@ export function importsOf(file: string, source: string): { specifier: string; ty
 const webviewDir = path.join(root, 'webview');
 /** The one webview file that imports the core; what it names is the pure module set (its comment says why each). */
 const WEBVIEW_CORE_GATE = path.join(webviewDir, 'core-modules.ts');
-const WEBVIEW_PROTOCOL = path.join(root, 'src/shared/webview-protocol.ts');
+/** The protocols of the webview bundles' boundaries: the editor's, and the merge panel's. */
+const WEBVIEW_PROTOCOLS = [path.join(root, 'src/shared/webview-protocol.ts'), path.join(root, 'src/shared/merge-panel-protocol.ts')];
 const isUnder = (dir: string, target: string) => target.startsWith(dir + path.sep);
 
 /** What a webview file may not import, as `file: specifier (why)`: the browser bundle's boundary. */
@@ -146,9 +147,9 @@ export function webviewImportViolations(file: string, source: string): string[] 
     const target = resolveRelative(file, specifier);
     if (isUnder(webviewDir, target)) return [];
     // The protocol: its types, and its constants (the pure-closure check below covers its runtime imports).
-    if (target === WEBVIEW_PROTOCOL) return [];
+    if (WEBVIEW_PROTOCOLS.includes(target)) return [];
     if (file === WEBVIEW_CORE_GATE && isUnder(coreDir, target)) return [];
-    return [`${where}: ${specifier} (outside webview/: the core only through webview/core-modules.ts, src/shared only the protocol)`];
+    return [`${where}: ${specifier} (outside webview/: the core only through webview/core-modules.ts, src/shared only the protocols)`];
   });
 }
 
@@ -162,7 +163,7 @@ export function impureImports(modules: string[], read: (file: string) => string)
     for (const { specifier, typeOnly } of importsOf(file, read(file))) {
       if (typeOnly) continue;
       const target = specifier.startsWith('.') ? resolveRelative(file, specifier) : '';
-      if (target && (isUnder(coreDir, target) || target === WEBVIEW_PROTOCOL) && target.endsWith('.ts')) visit(target);
+      if (target && (isUnder(coreDir, target) || WEBVIEW_PROTOCOLS.includes(target)) && target.endsWith('.ts')) visit(target);
       else problems.push(`${path.relative(root, file)}: ${specifier}`);
     }
   };
@@ -177,7 +178,7 @@ test('the webview imports only webview/, the pure core modules of webview/core-m
   assert.deepEqual(problems, [], `the webview's imports leave its boundary:\n${problems.join('\n')}`);
   const gate = importsOf(WEBVIEW_CORE_GATE, readFileSync(WEBVIEW_CORE_GATE, 'utf8')).map((i) => resolveRelative(WEBVIEW_CORE_GATE, i.specifier));
   assert.ok(gate.length > 0 && gate.every((target) => isUnder(coreDir, target)), `webview/core-modules.ts names only core modules: ${gate.join(', ')}`);
-  const impure = impureImports([...gate, WEBVIEW_PROTOCOL], (file) => readFileSync(file, 'utf8'));
+  const impure = impureImports([...gate, ...WEBVIEW_PROTOCOLS], (file) => readFileSync(file, 'utf8'));
   assert.deepEqual(impure, [], `a module the webview runs imports what a browser bundle cannot run (node:, vscode, a package, or code outside src/core):\n${impure.join('\n')}`);
 });
 
