@@ -13,7 +13,7 @@ import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
 import { reduceRank, reduceRankToEnergy } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
-import { NWayResult as LayerResult, NWaySettings as BatchSettings, solveLayers } from './solve-layers';
+import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
 
 /** One input's layer of a merged group: the layer as described from its file, and its tensors' bytes by name. */
 export interface LayerBytes {
@@ -96,7 +96,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
     deltas.push(weighted);
   }
   const problems = deltas.map((inputs) => ({ inputs: inputs.map((d) => orientForColumns(d, job.columns)) }));
-  const results = await solveLayers(backend, problems, job.settings);
+  const results = await solveBatch(backend, problems, job.settings, async () => undefined);
   return job.layers.map((layer, i) => {
     const { outFeatures, inFeatures } = deltas[i][0];
     const full = mergedFactors(deltas[i], results[i].m, job.columns);
