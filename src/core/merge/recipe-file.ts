@@ -26,8 +26,8 @@ export class RecipeError extends Error {
   }
 }
 
-/** The block names of one LoRA, as blockOf gives them (what the charts show and the rules match). */
-async function blockNamesOf(file: string): Promise<string[]> {
+/** The block names of one LoRA, as blockOf gives them (what the charts show and the rules match): its header and alphas only. */
+export async function loraBlockNames(file: string): Promise<string[]> {
   const { file: opened, lora } = await openLora(file);
   await opened.close();
   return [...new Set(lora.layers.map((layer) => blockOf(layer.module).name))];
@@ -98,16 +98,18 @@ async function fileProblems(parts: FileParts, tree: Node, recipeDir: string, blo
 export interface CheckedRecipeFile {
   /** Present only when there are no problems. */
   readonly recipe?: Recipe;
+  /** The parsed JSON whatever its problems (what a caller that needs only some parts reads). */
+  readonly value: unknown;
   /** In the text's order. */
   readonly problems: readonly RecipeProblem[];
 }
 
 /** Every check of a recipe: its text, and the files of whatever parts of it are well formed. */
-export async function checkRecipe(text: string, recipeDir: string, blockNames: (file: string) => Promise<string[]> = blockNamesOf): Promise<CheckedRecipeFile> {
+export async function checkRecipe(text: string, recipeDir: string, blockNames: (file: string) => Promise<string[]> = loraBlockNames): Promise<CheckedRecipeFile> {
   const { tree, value, problems } = checkRecipeText(text);
-  if (!tree || tree.type !== 'object') return { problems };
+  if (!tree || tree.type !== 'object') return { value, problems };
   const all = [...problems, ...(await fileProblems(filePartsOf(value, problems), tree, recipeDir, blockNames))].sort((a, b) => a.offset - b.offset);
-  return all.length ? { problems: all } : { recipe: value as Recipe, problems: [] };
+  return all.length ? { value, problems: all } : { recipe: value as Recipe, value, problems: [] };
 }
 
 /**
