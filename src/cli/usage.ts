@@ -46,6 +46,7 @@ export const CLI_OPTIONS = {
     json: { type: 'boolean' },
   },
   report: { output: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
+  recipe: {},
 } as const satisfies Record<string, CommandOptions>;
 
 export type CommandName = keyof typeof CLI_OPTIONS;
@@ -59,6 +60,7 @@ ziplora merge A B [C …] -o OUT.safetensors [--weights W1,W2,…] [--block SPEC
               [--content-weight X] [--style-weight X] [--recipe NAME.ziplora.json]
               [--report REPORT.html] [--force] [--json]
 ziplora report SIDECAR -o REPORT.html [--force]
+ziplora recipe MERGED.safetensors
 ziplora --help`;
 
 const indented = (text: string) => text.split('\n').map((line) => `  ${line}`).join('\n');
@@ -133,6 +135,9 @@ Commands:
             OUT.ziplora.safetensors, or of the merged LoRA beside it.
             -o, --output REPORT.html  where to write the report (.html)
             --force                   replace an existing report
+  recipe    Print the recipe (NAME.ziplora.json, see docs/recipes.md) that
+            re-creates a merge, read from the merged LoRA's metadata or from its
+            sidecar. Save it beside the inputs and run \`ziplora merge --recipe\`.
 
 Exit status: 0 success, 1 bad input (the message names the file and the problem), 2 wrong usage,
 130 merge cancelled (Ctrl-C).

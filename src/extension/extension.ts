@@ -12,6 +12,7 @@ import { EditorProbe, SafetensorsEditorProvider } from './editor/provider';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
 import { MergeRunner } from './merge-runner';
+import { registerRecipeFeatures } from './recipe-commands';
 
 /** What activate() returns (the extension's `exports`): used by the extension tests and open to other extensions. */
 export interface ZipLoraApi {
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): ZipLoraApi {
     }),
   );
   registerCommands(context, runner, log);
+  registerRecipeFeatures(context, runner, log);
   return { editors, runner, log };
 }
 
