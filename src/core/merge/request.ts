@@ -3,6 +3,7 @@ import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
 import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, MAX_INPUTS, MIN_INPUTS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
+import type { Recipe } from './recipe';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
@@ -65,7 +66,7 @@ export interface MergeRequest {
   /** Compute threads solving layers in parallel; 0 = one per available core. */
   readonly threads: number;
   /** The recipe the merge was run from, written into the outputs' metadata as it is (recipe.ts). */
-  readonly recipe?: Readonly<Record<string, unknown>>;
+  readonly recipe?: Recipe;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {

@@ -22,6 +22,7 @@ import { OutputPlan, PlannedCopy, PlannedLayer } from './output-plan';
 import { readDelta } from './read-delta';
 import { MergePhase, MergeRequest } from './request';
 import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
+import { Recipe, requestToRecipe } from './recipe';
 
 /** What the sidecar stores of each merged layer: each present input's coefficients and, when solved, the loss curve. */
 export interface LayerSolution {
@@ -59,23 +60,11 @@ export interface MergedFileJob extends WriterContext {
 }
 
 /**
- * The recipe that re-creates the merge (the recipe file's fields, input paths as basenames beside the output): the
- * one the merge was run from, when it was, else one made from the request.
+ * The recipe that re-creates the merge: the one it was run from, as it is, else the request's own, its paths
+ * relative to the merged file's folder (recipe.ts), so that `ziplora recipe MERGED` works from the file alone.
  */
-export function recipeMetadata(request: MergeRequest): Record<string, unknown> {
-  if (request.recipe) return { ...request.recipe };
-  return {
-    inputs: request.inputs.map((input) => ({ path: path.basename(input.path), weight: input.weight })),
-    method: request.method,
-    ...(request.method === 'ziplora' ? { solver: request.solver, lambda: request.lambda, ...(request.solver === 'adam' ? { steps: request.steps, learningRate: request.learningRate } : {}) } : {}),
-    columns: request.columns,
-    ...(request.blocks.length ? { blocks: request.blocks } : {}),
-    ...(request.rank !== undefined ? { rank: request.rank } : {}),
-    ...(request.rankEnergy !== undefined ? { rankEnergy: request.rankEnergy } : {}),
-    naming: request.naming,
-    dtype: request.dtype,
-    output: path.basename(request.output),
-  };
+export function recipeMetadata(request: MergeRequest): Recipe {
+  return request.recipe ?? requestToRecipe(request, path.dirname(path.resolve(request.output)));
 }
 
 /** How the merge was run (not needed to re-create it): backend, device, tool version and the solver's fixed settings. */
