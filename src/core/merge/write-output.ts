@@ -172,7 +172,7 @@ export async function writeMergedFile(job: MergedFileJob): Promise<MergedFileOut
   ];
   // The hashes are hex digests of fixed length: placeholders of that length give the header its final size.
   const placeholder = '0'.repeat(64);
-  let metadata = metadataOf(job, [placeholder, placeholder]);
+  let metadata = metadataOf(job, request.inputs.map(() => placeholder));
   const progress = reporter(job);
   // The inputs were hashed while the layers were solved and written; what is left of it is waited for here.
   const lateMetadata = async () => {
