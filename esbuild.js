@@ -17,6 +17,9 @@ const node = {
   minify: production,
   logLevel: 'warning',
   external: ['@tensorflow/*', 'webgpu'],
+  // jsonc-parser's `main` is a UMD build whose inner require() calls esbuild cannot follow (the bundle then fails
+  // with "Cannot find module './impl/format'"): bundle its ES module build instead. test/vscode/build.js does the same.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 /** @type {import('esbuild').BuildOptions[]} */

@@ -3,6 +3,7 @@ import { describeError } from '../core/safetensors/errors';
 import { runCompare } from './compare';
 import { runInspect } from './inspect';
 import { runMergeCommand } from './merge';
+import { runRecipe } from './recipe';
 import { runReport } from './report';
 import { MergeCancelledError } from '../worker/client';
 import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, HELP, UsageError } from './usage';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (args: string[], out: (text: string) => void) => 
   compare: runCompare,
   merge: runMergeCommand,
   report: runReport,
+  recipe: runRecipe,
 };
 
 export async function main(argv: string[]): Promise<number> {

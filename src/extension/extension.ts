@@ -13,6 +13,7 @@ import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
 import { MergePanelProbe, MergePanels } from './merge-panel';
 import { MergeRunner } from './merge-runner';
+import { registerRecipeFeatures } from './recipe-commands';
 
 /** What activate() returns (the extension's `exports`): used by the extension tests and open to other extensions. */
 export interface ZipLoraApi {
@@ -61,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): ZipLoraApi {
     }),
   );
   registerCommands(context, runner, log, mergePanels);
+  registerRecipeFeatures(context, runner, log);
   return { editors, runner, log, mergePanels };
 }
 

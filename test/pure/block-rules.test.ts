@@ -34,6 +34,7 @@ test('malformed --block texts are refused with what to write', () => {
     'unet.down blocks.1=1,1': /not a block name/,
     'transformer.single_blocks.19-0=1,1': /runs backwards: write it as 0-19/,
     'unet.*=1,1': /not a block name/,
+    '0-3=1,1': /needs the blocks it counts in front of it/,
   };
   for (const [text, message] of Object.entries(refused)) assert.throws(() => parseBlockRule(text), message, text);
   assert.equal(blockPatternProblem('unet.down_blocks.0-3'), undefined);

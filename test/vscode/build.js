@@ -17,6 +17,8 @@ esbuild
     sourcemap: true,
     logLevel: 'warning',
     external: ['vscode', 'mocha', '@tensorflow/*', 'webgpu'],
+    // As esbuild.js: jsonc-parser's UMD `main` does not bundle, its ES module build does.
+    alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   })
   .catch((error) => {
     console.error(error.message);

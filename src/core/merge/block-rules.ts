@@ -33,6 +33,7 @@ export function blockPatternProblem(block: string): string | undefined {
   const segments = block.split('.');
   const last = segments[segments.length - 1];
   const range = RANGE.exec(last);
+  if (range && segments.length === 1) return `the index range ${last} needs the blocks it counts in front of it, such as transformer.single_blocks.${last}`;
   if (range && Number(range[1]) > Number(range[2])) return `the index range ${last} in "${block}" runs backwards: write it as ${range[2]}-${range[1]}`;
   const bad = segments.find((segment, i) => !SEGMENT.test(segment) && !(i === segments.length - 1 && range));
   if (bad !== undefined) {

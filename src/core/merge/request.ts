@@ -1,8 +1,9 @@
 /** What a merge is asked to do, and what it reports back: shared by the worker, the CLI and the host. */
 import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
-import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
+import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, MAX_INPUTS, MIN_INPUTS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
+import type { Recipe } from './recipe';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
@@ -15,9 +16,7 @@ export type OutputDtype = (typeof OUTPUT_DTYPES)[number];
 export const OUTPUT_NAMINGS = ['first', 'content', 'style', 'kohya', 'diffusers'] as const;
 export type NamingChoice = (typeof OUTPUT_NAMINGS)[number];
 
-/** A merge takes 2 to 8 LoRAs; beyond 8 the per-column problem and the output's rank Σ r_i grow past use. */
-export const MIN_INPUTS = 2;
-export const MAX_INPUTS = 8;
+export { MAX_INPUTS, MIN_INPUTS };
 
 /** One input LoRA and its strength: its ΔW is scaled by `weight` (and by a block weight) before the merge. */
 export interface MergeInput {
@@ -67,7 +66,7 @@ export interface MergeRequest {
   /** Compute threads solving layers in parallel; 0 = one per available core. */
   readonly threads: number;
   /** The recipe the merge was run from, written into the outputs' metadata as it is (recipe.ts). */
-  readonly recipe?: Readonly<Record<string, unknown>>;
+  readonly recipe?: Recipe;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {
@@ -98,7 +97,7 @@ export interface MergeStart {
   /** Per input: its layers written alone (no other input has them, or the others' weights are 0 there), scaled. */
   readonly copied: readonly number[];
   /** Layers not written: a `skip` block, or every input's weight 0 there. */
-  readonly skipped: number;
+  readonly notWritten: number;
   readonly refused: readonly { module: string; reason: string }[];
   /** Compute threads solving layers (1 for backends that run their own threads or a GPU). */
   readonly threads: number;
@@ -134,7 +133,7 @@ export interface MergeSummary {
   readonly device: string;
   readonly threads: number;
   readonly inputs: readonly { readonly file: string; readonly weight: number }[];
-  readonly layers: { readonly merged: number; readonly copied: readonly number[]; readonly skipped: number; readonly refused: number };
+  readonly layers: { readonly merged: number; readonly copied: readonly number[]; readonly notWritten: number; readonly refused: number };
   readonly seconds: number;
   readonly optimiseSeconds: number;
   /** Multiply-adds of the optimisation per second, in billions (ZipLoRA only). */
