@@ -101,11 +101,9 @@ suite('merge: failures, refusals and interruptions as the user sees them', () =>
     assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content-') && !f.startsWith('style-')), []);
   });
 
-  test('Merge Selected with one or three files says to select two, and asks nothing', async () => {
+  test('Merge Selected with one or nine files says to select 2 to 8, and asks nothing', async () => {
     const dir = workspaceDir('selected');
     const { content, style } = await writePair(dir);
-    const third = path.join(dir, 'third.safetensors');
-    writeFileSync(third, readFileSync(content));
     const window = vscode.window as unknown as { showQuickPick: unknown };
     const showQuickPick = window.showQuickPick;
     let asked = 0;
@@ -113,15 +111,16 @@ suite('merge: failures, refusals and interruptions as the user sees them', () =>
     const notifications = recordNotifications();
     try {
       const uri = vscode.Uri.file;
+      const nine = Array.from({ length: 9 }, (_, i) => uri(i % 2 ? style : content));
       assert.equal(await vscode.commands.executeCommand('ziplora.mergeSelected', uri(content), [uri(content)]), undefined);
-      assert.equal(await vscode.commands.executeCommand('ziplora.mergeSelected', uri(content), [uri(content), uri(style), uri(third)]), undefined);
+      assert.equal(await vscode.commands.executeCommand('ziplora.mergeSelected', uri(content), nine), undefined);
     } finally {
       notifications.restore();
       window.showQuickPick = showQuickPick;
     }
     assert.deepEqual(notifications.shown, [
-      { kind: 'error', text: 'Select exactly two .safetensors files to merge (1 selected).' },
-      { kind: 'error', text: 'Select exactly two .safetensors files to merge (3 selected).' },
+      { kind: 'error', text: 'Select 2 to 8 .safetensors files to merge (1 selected).' },
+      { kind: 'error', text: 'Select 2 to 8 .safetensors files to merge (9 selected).' },
     ]);
     assert.equal(asked, 0, 'a quick pick was shown');
   });
