@@ -196,3 +196,24 @@ test('λ auto, a block method, removing an input (block weights follow), and the
   assert.deepEqual(view.errors, []);
   await page.close();
 });
+
+test('both themes: the panel with block rules and λ auto shows the rules, without errors or CSP violations', async () => {
+  for (const theme of ['dark', 'light'] as const) {
+    const view = await session.open(theme);
+    await waitForPosted(view, 'ready');
+    const settings: MergePanelSettings = { ...SETTINGS, lambda: 'auto', blocks: [{ block: 'unet.mid_block', weights: [1, 1, 0] }, { block: 'text_encoder', method: 'skip' }] };
+    await view.send({ ...STATE, settings } as never);
+    await view.send(OVERLAP as never);
+    const page = view.page;
+    await page.locator('.merge-blocks').waitFor();
+    assert.deepEqual(await page.locator('tr.custom-block .block-name').allInnerTexts(), ['text_encoder', 'unet.mid_block']);
+    assert.equal(await page.locator('[data-focus="block-weight-unet.mid_block-2"]').evaluate((f) => (f as HTMLInputElement).value), '0');
+    assert.equal(await page.locator('[data-focus="block-method-text_encoder"]').evaluate((s) => (s as HTMLSelectElement).value), 'skip');
+    assert.deepEqual(await view.cspViolations(), []);
+    assert.deepEqual(view.errors, []);
+    // Tall enough for every block row: these are the README's screenshots (docs/screenshots/merge-panel*.png).
+    await page.setViewportSize({ width: 1280, height: 1160 });
+    await view.screenshot(`${theme}-merge-panel-rules`);
+    await page.close();
+  }
+});
