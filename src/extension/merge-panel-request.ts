@@ -6,9 +6,9 @@
 import path from 'node:path';
 import { MAX_BLOCK_WEIGHT } from '../core/merge/block-rules';
 import { MAX_INPUT_WEIGHT, validateMergeRequest } from '../core/merge/merge-options';
-import { BLOCK_METHODS, DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MergeRequest, MIN_INPUTS, sidecarPathFor } from '../core/merge/request';
+import { BLOCK_METHODS, DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MergeRequest, MIN_INPUTS } from '../core/merge/request';
 import type { MergePanelLimits, MergePanelSettings } from '../shared/merge-panel-protocol';
-import type { MergeSettings } from './merge-arguments';
+import { buildMergeRequest, defaultOutputPath, MergeSettings } from './merge-arguments';
 
 export const PANEL_LIMITS: MergePanelLimits = {
   minInputs: MIN_INPUTS,
@@ -18,53 +18,36 @@ export const PANEL_LIMITS: MergePanelLimits = {
   blockMethods: BLOCK_METHODS,
 };
 
-const stem = (file: string) => path.basename(file).replace(/\.safetensors$/i, '');
-
-/** `<a>+<b>+<c>.ziplora.safetensors` beside the first input, numbered if that name (or its sidecar) is taken. */
-export function panelOutputPath(inputs: readonly string[], exists: (file: string) => boolean): string {
-  const base = path.join(path.dirname(inputs[0] ?? '.'), `${inputs.map(stem).join('+')}.ziplora`);
-  for (let n = 1; ; n++) {
-    const candidate = `${base}${n === 1 ? '' : `-${n}`}.safetensors`;
-    if (!exists(candidate) && !exists(sidecarPathFor(candidate))) return candidate;
-  }
-}
-
-/** The panel's first state for `files`: weight 1 each, ZipLoRA, λ and rank from the settings, no block rules. */
+/** The panel's first state for `files`: weight 1 each, ZipLoRA, λ, rank and rank energy from the settings, no block rules. */
 export function initialPanelSettings(files: readonly string[], settings: MergeSettings, exists: (file: string) => boolean): MergePanelSettings {
   return {
     inputs: files.slice(0, MAX_INPUTS).map((file) => ({ path: file, weight: 1 })),
     method: DEFAULT_MERGE_OPTIONS.method,
     lambda: settings.lambda,
     rank: settings.outputRank > 0 ? settings.outputRank : null,
-    rankEnergy: null,
-    output: files.length ? panelOutputPath(files.slice(0, MAX_INPUTS), exists) : '',
+    rankEnergy: settings.outputRankEnergy > 0 ? settings.outputRankEnergy : null,
+    output: files.length ? defaultOutputPath(files.slice(0, MAX_INPUTS), exists) : '',
     blocks: [],
   };
 }
 
 /** The request the panel stands for: its choices, and the settings for the rest (solver, backend, dtype, threads…). */
 export function panelRequest(panel: MergePanelSettings, settings: MergeSettings, overwrite: boolean): MergeRequest {
-  const ziplora = panel.method === 'ziplora';
-  return {
-    ...DEFAULT_MERGE_OPTIONS,
-    inputs: panel.inputs.map((input) => ({ path: input.path, weight: input.weight })),
-    output: panel.output,
-    method: panel.method,
-    solver: settings.solver,
-    steps: settings.steps,
-    // λ means nothing to a direct merge; the default keeps the request valid without it.
-    lambda: ziplora ? panel.lambda : DEFAULT_MERGE_OPTIONS.lambda,
-    learningRate: settings.learningRate,
-    columns: settings.columns,
-    backend: settings.backend,
-    ...(panel.rank !== null ? { rank: panel.rank } : {}),
-    ...(panel.rankEnergy !== null ? { rankEnergy: panel.rankEnergy } : {}),
-    dtype: settings.outputDtype,
-    blocks: panel.blocks.map((rule) => ({ ...rule, ...(rule.weights ? { weights: [...rule.weights] } : {}) })),
-    overwrite,
-    sparsityThreshold: settings.sparsityThreshold,
-    threads: settings.threads,
-  };
+  return buildMergeRequest(
+    {
+      inputs: panel.inputs.map((input) => ({ path: input.path, weight: input.weight })),
+      output: panel.output,
+      method: panel.method,
+      // λ means nothing to a direct merge: the setting's value keeps the request valid without it.
+      ...(panel.method === 'ziplora' ? { lambda: panel.lambda } : {}),
+      ...(panel.rank !== null ? { rank: panel.rank } : {}),
+      ...(panel.rankEnergy !== null ? { rankEnergy: panel.rankEnergy } : {}),
+      blocks: panel.blocks.map((rule) => ({ ...rule, ...(rule.weights ? { weights: [...rule.weights] } : {}) })),
+      overwrite,
+    },
+    // The panel's own rank fields decide (empty: exact), not the settings they started from.
+    { ...settings, outputRank: 0, outputRankEnergy: 0 },
+  );
 }
 
 /** What keeps the panel's merge from running, in words (empty when it can run). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { readMergeSettings } from '../../src/extension/merge-arguments';
 import { blockOverlap, inputPairs } from '../../src/extension/merge-panel-overlap';
-import { initialPanelSettings, panelOutputPath, panelProblems, panelRequest, selectionRoute } from '../../src/extension/merge-panel-request';
+import { initialPanelSettings, panelProblems, panelRequest, selectionRoute } from '../../src/extension/merge-panel-request';
 import { validateMergeRequest } from '../../src/core/merge/merge-options';
 import { isFromMergePanel, MergePanelSettings, withInputRemoved, withInputsAdded } from '../../src/shared/merge-panel-protocol';
 
@@ -16,19 +16,19 @@ const dir = path.resolve('/loras');
 const file = (name: string) => path.join(dir, `${name}.safetensors`);
 const THREE = [file('subject'), file('style'), file('light')];
 
-test('the panel starts with weight 1 each, ZipLoRA, λ from the settings and an output named after the inputs', () => {
-  const settings = initialPanelSettings(THREE, { ...SETTINGS, lambda: 0.05, outputRank: 32 }, () => false);
+test('the panel starts with weight 1 each, ZipLoRA, λ and rank from the settings and an output named after the inputs', () => {
+  const settings = initialPanelSettings(THREE, { ...SETTINGS, lambda: 0.05, outputRank: 32 }, (f) => f === path.join(dir, 'subject+style+light.safetensors'));
   assert.deepEqual(settings, {
     inputs: THREE.map((p) => ({ path: p, weight: 1 })),
     method: 'ziplora',
     lambda: 0.05,
     rank: 32,
     rankEnergy: null,
-    output: path.join(dir, 'subject+style+light.ziplora.safetensors'),
+    output: path.join(dir, 'subject+style+light-2.safetensors'),
     blocks: [],
   });
-  const taken = new Set([path.join(dir, 'subject+style+light.ziplora.safetensors'), path.join(dir, 'subject+style+light.ziplora-2.ziplora.safetensors')]);
-  assert.equal(panelOutputPath(THREE, (f) => taken.has(f)), path.join(dir, 'subject+style+light.ziplora-3.safetensors'), 'a name whose file or sidecar exists is skipped');
+  assert.equal(initialPanelSettings(THREE, { ...SETTINGS, lambda: 'auto', outputRankEnergy: 0.99 }, () => false).rankEnergy, 0.99);
+  assert.equal(initialPanelSettings(THREE, { ...SETTINGS, lambda: 'auto' }, () => false).lambda, 'auto');
 });
 
 test('the request is the panel’s choices over the settings, and a valid one', () => {
@@ -42,6 +42,7 @@ test('the request is the panel’s choices over the settings, and a valid one', 
   const request = panelRequest(panel, { ...SETTINGS, backend: 'wasm', threads: 2 }, true);
   assert.deepEqual(request.inputs, panel.inputs);
   assert.equal(request.lambda, 'auto');
+  assert.equal(panelRequest({ ...panel, rankEnergy: null }, { ...SETTINGS, outputRank: 16, outputRankEnergy: 0.9 }, false).rankEnergy, undefined, 'an emptied field means exact, whatever the settings');
   assert.equal(request.rankEnergy, 0.99);
   assert.equal('rank' in request, false, 'no rank limit: the key is left out');
   assert.deepEqual(request.blocks, panel.blocks);

@@ -20,7 +20,7 @@ const SETTINGS: MergePanelSettings = {
   lambda: 0.03,
   rank: null,
   rankEnergy: null,
-  output: '/loras/subject+watercolor-style+soft-lighting.ziplora.safetensors',
+  output: '/loras/subject+watercolor-style+soft-lighting.safetensors',
   blocks: [],
 };
 

@@ -55,7 +55,7 @@ suite('merge panel', () => {
     }
     assert.deepEqual(notifications.shown, [], 'nothing is refused or asked');
     assert.deepEqual(opened.settings.inputs, files.map((path) => ({ path, weight: 1 })));
-    assert.equal(opened.settings.output, path.join(path.dirname(files[0]), 'content-kohya+style-kohya+detail.ziplora.safetensors'));
+    assert.equal(opened.settings.output, path.join(path.dirname(files[0]), 'content-kohya+style-kohya+detail.safetensors'));
     const { mergePanels } = await api();
     const state = await waitFor('the overlap', () => {
       const s = mergePanels.state();
@@ -109,7 +109,7 @@ suite('merge panel', () => {
       assert.ok(existsSync(file), `no recipe at ${file}`);
       const recipe = JSON.parse(readFileSync(file, 'utf8'));
       assert.deepEqual(recipe.inputs, [{ path: 'content-kohya.safetensors', weight: 1 }, { path: 'style-kohya.safetensors', weight: 1 }, { path: 'detail.safetensors', weight: 1 }]);
-      assert.equal(recipe.output, 'content-kohya+style-kohya+detail.ziplora.safetensors');
+      assert.equal(recipe.output, 'content-kohya+style-kohya+detail.safetensors');
       assert.equal(recipe.lambda, 'auto');
       assert.deepEqual(recipe.blocks, [{ block: 'unet.down_blocks.0', method: 'direct' }]);
 
