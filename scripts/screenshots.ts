@@ -8,10 +8,13 @@
  *   - a sparse SDXL UNet checkpoint (real names and shapes, 5 GB, no disk) from ../shared/fixtures/shapes;
  *   - a planted content/style pair merged with `node dist/cli.js merge` (merged LoRA + .ziplora sidecar);
  *   - a Flux.1-dev pair (kohya rank 4, fused; diffusers rank 4, split) with the real names and shapes of
- *     test/fixtures/flux1-dev-*.layout.json and seeded random weights, merged the same way (30 ZipLoRA steps).
+ *     test/fixtures/flux1-dev-*.layout.json and seeded random weights, merged the same way (30 ZipLoRA steps);
+ *   - for the merge panel, three SD1.5 LoRAs in panel/: the two real ones of ../shared/fixtures/real (diffusers'
+ *     Pokémon LoRA, catundchat's) and the planted pair's content LoRA, opened with ZipLoRA: Open Merge Panel….
  *
  * Options: --skip-package (reuse ziplora-vscode.vsix), --keep (keep the temp folders and print them),
- * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light, flux-lora, flux-ziplora).
+ * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light, flux-lora, flux-ziplora, merge-panel,
+ * merge-panel-light).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -27,6 +30,8 @@ const ROOT = path.resolve(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'docs', 'screenshots');
 const VSIX = path.join(ROOT, 'ziplora-vscode.vsix');
 const REAL_LORA = path.resolve(ROOT, '../shared/fixtures/real/huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');
+/** A second real SD1.5 LoRA (old diffusers attention-processor names), for the merge panel's three inputs. */
+const REAL_LORA_2 = path.resolve(ROOT, '../shared/fixtures/real/catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VIEWPORT = { width: 1600, height: 1000 };
@@ -47,8 +52,10 @@ function log(message: string): void {
 
 interface Shot {
   name: string;
-  file: string;
-  tab: string;
+  /** The file to open and the tab to show, or `open` for a view that is not an editor (the merge panel). */
+  file?: string;
+  tab?: string;
+  open?: (page: Page) => Promise<Frame>;
   /** Runs in the webview's content frame after the tab is shown (select a row, a layer …). */
   prepare?: (frame: Frame, page: Page) => Promise<void>;
 }
@@ -60,6 +67,8 @@ interface Workspace {
   sidecar?: string;
   fluxLora?: string;
   fluxSidecar?: string;
+  /** The merge panel's three inputs, in panel/. */
+  panelInputs?: string[];
 }
 
 /** A kohya Flux LoRA (fused qkv / linear1) and its ZipLoRA merge with a diffusers one (split q/k/v), in `dir`. */
@@ -97,6 +106,14 @@ async function prepareWorkspace(dir: string): Promise<Workspace> {
   const pairDir = mkdtempSync(path.join(os.tmpdir(), 'ziplora-shots-pair-'));
   try {
     const { content, style } = await writePlantedPair(pairDir);
+    if (files.lora && existsSync(REAL_LORA_2) && (wanted('merge-panel') || wanted('merge-panel-light'))) {
+      const panelDir = path.join(dir, 'panel');
+      mkdirSync(panelDir);
+      files.panelInputs = [path.join(panelDir, 'pokemon_lora.safetensors'), path.join(panelDir, 'catundchat_lora.safetensors'), path.join(panelDir, 'planted_subject.safetensors')];
+      copyFileSync(REAL_LORA, files.panelInputs[0]);
+      copyFileSync(REAL_LORA_2, files.panelInputs[1]);
+      copyFileSync(content, files.panelInputs[2]);
+    }
     files.merged = path.join(dir, 'subject_style_ziplora.safetensors');
     const t = Date.now();
     execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'merge', content, style, '-o', files.merged], { stdio: 'ignore' });
@@ -158,6 +175,57 @@ async function openFile(page: Page, file: string): Promise<Frame> {
   return frame;
 }
 
+/**
+ * ZipLoRA: Open Merge Panel… with `files` ticked in its picker (filtered to their folder, then "toggle all"), and
+ * the panel's frame once the inputs' overlap per block is shown.
+ */
+async function openMergePanel(page: Page, files: readonly string[]): Promise<Frame> {
+  // The workbench lists a remote extension's commands only once its extensions are scanned: retry until it does.
+  const input = page.locator('.quick-input-widget input');
+  await waitFor('the command in the palette', async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Shift+P');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>ZipLoRA: Open Merge Panel');
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Merge Panel' }).first().waitFor({ timeout: 3000 }).then(() => true, () => undefined);
+    return found;
+  });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'LoRAs to merge' }).waitFor();
+  await input.fill(path.basename(path.dirname(files[0])));
+  await waitFor('the picker to list the three LoRAs', async () => ((await page.locator('.quick-input-list .monaco-list-row').count()) === files.length + 1 ? true : undefined));
+  for (const file of files) await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).locator('input[type="checkbox"], .monaco-checkbox').first().click();
+  await page.keyboard.press('Enter');
+  return waitFor(
+    'the merge panel with the overlap per block',
+    async () => {
+      for (const frame of page.frames()) {
+        if (frame === page.mainFrame()) continue;
+        const ok = await frame.evaluate(() => !!document.querySelector('.merge-blocks')).catch(() => false);
+        if (ok) return frame;
+      }
+      return undefined;
+    },
+    120_000,
+  );
+}
+
+/** Sets what a person would before merging: λ auto, input 3 out of the middle block, the text encoders skipped. */
+async function editMergePanel(frame: Frame, page: Page): Promise<void> {
+  await frame.locator('[data-focus="weight-1"]').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('0.8');
+  await frame.locator('[data-focus="lambda-auto"]').click();
+  const midWeight = frame.locator('[data-focus="block-weight-unet.mid_block-2"]');
+  if (await midWeight.count()) {
+    await midWeight.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('0');
+  }
+  await frame.locator('.merge-panel').click({ position: { x: 5, y: 5 } });
+  await page.mouse.move(800, 12);
+}
+
 async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Control+Shift+P');
   const input = page.locator('.quick-input-widget input');
@@ -205,8 +273,8 @@ async function takeShots(browser: Browser, server: CodeServer, workspace: string
   await runCommand(page, 'View: Close Primary Side Bar');
   for (const shot of shots) {
     const t = Date.now();
-    const frame = await openFile(page, shot.file);
-    await showTab(frame, shot.tab);
+    const frame = shot.open ? await shot.open(page) : await openFile(page, shot.file!);
+    if (shot.tab) await showTab(frame, shot.tab);
     if (shot.prepare) await shot.prepare(frame, page);
     // Let charts finish drawing (animations are off; fonts and resize observers settle).
     await page.waitForTimeout(1200);
@@ -286,6 +354,12 @@ async function main(): Promise<void> {
   }
   if (files.fluxSidecar && wanted('flux-ziplora')) dark.push({ name: 'flux-ziplora-charts', file: files.fluxSidecar, tab: 'ZipLoRA', prepare: charts });
   const light: Shot[] = files.sidecar && wanted('ziplora-light') ? [{ name: 'ziplora-charts-light', file: files.sidecar, tab: 'ZipLoRA', prepare: charts }] : [];
+  const panelInputs = files.panelInputs;
+  if (panelInputs) {
+    const panel = (name: string): Shot => ({ name, open: (page) => openMergePanel(page, panelInputs), prepare: editMergePanel });
+    if (wanted('merge-panel')) dark.push(panel('merge-panel'));
+    if (wanted('merge-panel-light')) light.push(panel('merge-panel-light'));
+  }
 
   const browserHome = mkdtempSync(path.join(os.tmpdir(), 'ziplora-shots-home-'));
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, env: { ...process.env, HOME: browserHome } });

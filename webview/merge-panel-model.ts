@@ -55,8 +55,20 @@ export function fieldNumber(text: string): number | null {
   return Number.isFinite(value) ? value : NaN;
 }
 
-/** mean |cos| in [0, 1] as one of `steps` + 1 shades (0 … steps), for a class name: styles go in as classes only. */
-export function heatLevel(value: number | null, steps = 10): number | null {
+/**
+ * A mean |cos| as one of `steps` + 1 shades (0 … steps) for a class name (styles go in as classes only), relative
+ * to `max`, the largest value in the table: real LoRAs' overlaps are often a few hundredths, which an absolute
+ * scale would leave all but blank, while what the table is for is where the overlap is. The caption says the scale.
+ */
+export function heatLevel(value: number | null, max = 1, steps = 10): number | null {
   if (value === null || !Number.isFinite(value)) return null;
-  return Math.max(0, Math.min(steps, Math.round(value * steps)));
+  if (!(max > 0)) return 0;
+  return Math.max(0, Math.min(steps, Math.round((value / max) * steps)));
+}
+
+/** The largest measured value of an overlap table (0 when none is measured). */
+export function overlapMax(blocks: readonly { readonly meanAbsCosine: readonly (number | null)[] }[]): number {
+  let max = 0;
+  for (const block of blocks) for (const value of block.meanAbsCosine) if (value !== null && Number.isFinite(value) && value > max) max = value;
+  return max;
 }

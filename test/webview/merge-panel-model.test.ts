@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MergePanelSettings } from '../../src/shared/merge-panel-protocol.js';
-import { blockRow, fieldNumber, heatLevel, inputLabel, withBlockRow } from '../../webview/merge-panel-model.js';
+import { blockRow, fieldNumber, heatLevel, inputLabel, overlapMax, withBlockRow } from '../../webview/merge-panel-model.js';
 
 const panel: MergePanelSettings = {
   inputs: ['/l/a.safetensors', '/l/b.safetensors', '/l/c.safetensors'].map((path) => ({ path, weight: 1 })),
@@ -28,6 +28,10 @@ test('a block row is the default until edited, and its rule goes away when it is
   assert.ok(Number.isNaN(fieldNumber('1e')!));
   assert.equal(fieldNumber('0.25'), 0.25);
   assert.deepEqual([heatLevel(null), heatLevel(0), heatLevel(0.44), heatLevel(0.46), heatLevel(1.2)], [null, 0, 4, 5, 10]);
+  // Relative to the table's largest value: real overlaps of a few hundredths still shade.
+  assert.deepEqual([heatLevel(0.02, 0.08), heatLevel(0.08, 0.08), heatLevel(0.05, 0)], [3, 10, 0]);
+  assert.equal(overlapMax([{ meanAbsCosine: [0.02, null] }, { meanAbsCosine: [0.08, 0.05] }]), 0.08);
+  assert.equal(overlapMax([{ meanAbsCosine: [null] }]), 0);
 });
 
 test('inputs are content and style for two, numbered for more', () => {

@@ -82,7 +82,9 @@ test('three inputs with their weights, and each pair’s overlap per block as sh
   assert.deepEqual(await page.locator('.merge-blocks thead tr:nth-child(2) th').allInnerTexts(), ['1↔2', '1↔3', '2↔3', '1', '2', '3']);
   const midRow = page.locator('tr[data-block="unet.mid_block"]');
   assert.deepEqual(await midRow.locator('.heat').allInnerTexts(), ['0.48', '0.50', '0.35']);
-  assert.match((await midRow.locator('.heat').first().getAttribute('class')) ?? '', /\bheat-5\b/);
+  // Shaded relative to the table's largest value, 0.80: 0.48 is 6 tenths of it.
+  assert.match((await midRow.locator('.heat').first().getAttribute('class')) ?? '', /\bheat-6\b/);
+  assert.match((await page.locator('tr[data-block="unet.down_blocks.0"] .heat').nth(1).getAttribute('class')) ?? '', /\bheat-10\b/);
   assert.equal(await page.locator('tr[data-block="text_encoder"] .heat').nth(1).innerText(), '—', 'a pair with no measured layer in the block');
   assert.equal(await midRow.locator('vscode-textfield').count(), 3, 'a weight per input in each block');
   assert.deepEqual(await view.cspViolations(), []);

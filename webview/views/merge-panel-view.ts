@@ -9,7 +9,7 @@ import type { MergePanelLimits, MergePanelSettings, MergePanelToHost, MergePanel
 import { withInputRemoved } from '../../src/shared/merge-panel-protocol.js';
 import { el } from '../dom.js';
 import { baseName, formatValue } from '../format.js';
-import { blockRow, fieldNumber, heatLevel, inputLabel, withBlockRow } from '../merge-panel-model.js';
+import { blockRow, fieldNumber, heatLevel, inputLabel, overlapMax, withBlockRow } from '../merge-panel-model.js';
 
 type Post = (message: MergePanelToHost) => void;
 type TextField = HTMLElementTagNameMap['vscode-textfield'];
@@ -85,7 +85,7 @@ export class MergePanelView {
     const n = settings.inputs.length;
     this.count.textContent = `${n} input${n === 1 ? '' : 's'}`;
     this.count.hidden = false;
-    this.main.replaceChildren(this.inputsSection(settings), this.optionsSection(settings), this.blocksSection, this.actions());
+    this.main.replaceChildren(el('div', { className: 'merge-top' }, this.inputsSection(settings), this.optionsSection(settings)), this.blocksSection, this.actions());
     this.renderBlocks();
     if (focused) this.focus(focused);
   }
@@ -198,7 +198,7 @@ export class MergePanelView {
     const overlap = this.overlap;
     const note = el('p', {
       className: 'muted',
-      text: 'Each pair’s overlap: mean |cos| between the two LoRAs’ columns, averaged over the block’s layers (as Compare measures it; darker is more overlap, where a plain sum interferes). Block weights scale each input in that block (0 leaves it out there); the method zips, sums or skips the block.',
+      text: 'Each pair’s overlap: mean |cos| between the two LoRAs’ columns, averaged over the block’s layers, as Compare measures it (1 = the same directions, where a plain sum interferes; 0 = independent). Block weights scale each input in that block (0 leaves it out there); the method zips, sums or skips the block.',
     });
     if (settings.inputs.length < 2) this.blocksSection.replaceChildren(heading, el('p', { className: 'muted', text: 'Add at least two LoRAs to see their overlap per block.' }));
     else if (!overlap || overlap.status === 'computing') {
@@ -207,7 +207,8 @@ export class MergePanelView {
     } else if (overlap.status === 'error') {
       this.blocksSection.replaceChildren(heading, el('p', { className: 'error-text', attrs: { role: 'alert' }, text: `The inputs could not be compared: ${overlap.message}` }));
     } else {
-      this.blocksSection.replaceChildren(heading, note, el('div', { className: 'table-scroll' }, this.blocksTable(settings, overlap.overlap)));
+      const scale = el('p', { className: 'muted', text: `Shades are relative to the largest overlap in the table (${formatValue(overlapMax(overlap.overlap.blocks), 3)}); the cells show the values.` });
+      this.blocksSection.replaceChildren(heading, note, scale, el('div', { className: 'table-scroll' }, this.blocksTable(settings, overlap.overlap)));
     }
     // A redraw under the keyboard cursor puts it back on the same control.
     if (focused?.startsWith('block-')) this.focus(focused);
@@ -234,10 +235,11 @@ export class MergePanelView {
         ...settings.inputs.map((input, i) => el('th', { className: 'weight-head', text: String(i + 1), attrs: { scope: 'col', title: `${inputLabel(i, n)}: ${baseName(input.path)}` } })),
       ),
     );
+    const max = overlapMax(overlap.blocks);
     const rows = overlap.blocks.map(({ block, meanAbsCosine }) => {
       const row = blockRow(settings, block);
       const cells = meanAbsCosine.map((value, p) => {
-        const level = heatLevel(value);
+        const level = heatLevel(value, max);
         const [a, b] = overlap.pairs[p];
         return el('td', { className: `num heat${level === null ? '' : ` heat-${level}`}`, text: value === null ? '—' : value.toFixed(2), attrs: { title: `${block}: mean |cos| between ${inputLabel(a, n)} and ${inputLabel(b, n)}${value === null ? ': not measured' : ` = ${formatValue(value, 3)}`}` } });
       });
