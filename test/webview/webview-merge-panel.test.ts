@@ -185,6 +185,11 @@ test('λ auto, a block method, removing an input (block weights follow), and the
   assert.deepEqual(await page.locator('.merge-inputs .input-label').allInnerTexts(), ['content', 'style']);
   assert.match(await page.locator('section[aria-labelledby="blocks-heading"]').innerText(), /Comparing the inputs pair by pair/);
 
+  // Inputs added by the host (Add LoRAs…): the old overlap is not shown for the new set.
+  await view.send({ ...STATE, settings: { ...removed.settings, inputs: [...removed.settings.inputs, { path: '/loras/extra.safetensors', weight: 1 }] } } as never);
+  assert.equal(await page.locator('.merge-inputs tbody tr').count(), 3);
+  assert.match(await page.locator('section[aria-labelledby="blocks-heading"]').innerText(), /Comparing the inputs pair by pair/);
+
   await view.send({ type: 'running', running: true } as never);
   assert.equal(await page.locator('[data-focus="merge"]').getAttribute('disabled'), '');
   assert.equal(await page.locator('[data-focus="cancel-merge"]').isVisible(), true);

@@ -44,6 +44,8 @@ export class MergePanelView {
   handle(message: MergePanelToWebview): void {
     switch (message.type) {
       case 'panelState':
+        // Other inputs than the page had: its overlap is for those no longer (the host computes the new one).
+        if (this.settings && !sameFiles(this.settings.inputs.map((i) => i.path), message.settings.inputs.map((i) => i.path))) this.overlap = null;
         this.settings = message.settings;
         this.limits = message.limits;
         if (typeof message.settings.lambda === 'number') this.lastLambda = message.settings.lambda;

@@ -71,6 +71,29 @@ suite('merge panel', () => {
     assert.ok(state.recent.some((m) => m.type === 'overlap' && m.overlap.status === 'done'), 'the page was sent the overlap');
   });
 
+  test('Merge LoRAs… without arguments: three LoRAs ticked open them in the panel', async () => {
+    const { mergePanels } = await api();
+    const window = vscode.window as unknown as { showQuickPick: unknown };
+    const showQuickPick = window.showQuickPick;
+    let title = '';
+    // The person ticks the three LoRAs (and leaves the rest of the workspace's files).
+    window.showQuickPick = (items: readonly vscode.QuickPickItem[], options: vscode.QuickPickOptions) => {
+      title = `${options.title} (${options.canPickMany ? 'many' : 'one'})`;
+      return Promise.resolve(items.filter((item) => item.detail && files.includes(item.detail)));
+    };
+    try {
+      await vscode.commands.executeCommand('ziplora.mergeLoras');
+    } finally {
+      window.showQuickPick = showQuickPick;
+    }
+    assert.equal(title, 'ZipLoRA: LoRAs to merge (many)');
+    // The picker lists files sorted by path: the panel has the three, in that order.
+    assert.deepEqual(mergePanels.state()?.settings.inputs.map((i) => i.path), [...files].sort());
+    // Back to the files as Merge Selected gave them, for the tests below.
+    await vscode.commands.executeCommand('ziplora.openMergePanel', files);
+    assert.deepEqual(mergePanels.state()?.settings.inputs.map((i) => i.path), files);
+  });
+
   test('Merge from the panel runs the merge with its weights and block rules, and says so in the panel', async () => {
     const { mergePanels, log } = await api();
     const output = path.join(path.dirname(files[0]), 'panel-merged.safetensors');
