@@ -9,7 +9,7 @@ import type { FileOverview, SidecarReport } from '../core/view/file-view';
 
 /** The core's data types the webview draws: it takes them from here, never from src/core (structure test). */
 export type { LoraLayerSummary, LoraSummary } from '../core/lora/summary';
-export type { LayerReport } from '../core/merge/layer-report';
+export type { TwoWayLayerReport as LayerReport } from '../core/merge/two-way-bridge';
 export type { TensorSummary } from '../core/safetensors/summary';
 export type { TensorStats } from '../core/stats/tensor-stats';
 export type { ReportData } from '../core/view/report-data';

@@ -4,7 +4,7 @@
  * from a seeded generator, so every run sees the same data. Layers are generated in network order.
  */
 import type { LoraLayerSummary } from '../../src/core/lora/summary.js';
-import type { LayerReport } from '../../src/core/merge/layer-report.js';
+import type { TwoWayLayerReport as LayerReport } from '../../src/core/merge/two-way-bridge.js';
 import { dtypeBreakdown, parameterCount, type TensorSummary } from '../../src/core/safetensors/summary.js';
 import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
 import type { FileView, HostToWebview } from '../../src/shared/webview-protocol.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describeAdapter } from '../lora/recognise';
 import { loraHeaderSummary, LoraSummary } from '../lora/summary';
 import { adviceFor } from '../lora/tensor-names';
-import { LayerReport } from '../merge/layer-report';
+import { TwoWayLayerReport as LayerReport } from '../merge/two-way-bridge';
 import { isSidecar, SIDECAR_SUFFIX, sidecarPathFor } from '../merge/request';
 import { openCheckpoint } from '../safetensors/checkpoint';
 import { SafetensorsError } from '../safetensors/errors';
