@@ -19,8 +19,8 @@ import { MergeStop } from './cancellation';
 import { ComputePool, threadCount } from './compute-pool';
 import { LayerJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
+import { LayerReport, reportFromResult } from './layer-report';
 import { fitMergeToMemory, problemShape } from './memory-fit';
-import { TwoWayBatchSettings as BatchSettings, TwoWayLayerReport as LayerReport, twoWayReportFromResult as reportFromResult } from './two-way-bridge';
 import { MergeCallbacks } from './merge-callbacks';
 import { groupLayers, GroupingError } from './merge-groups';
 import { OutputPlan, planOutput, PlannedLayer } from './output-plan';
@@ -29,7 +29,7 @@ import { MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from './reques
 import { unmergedTensors } from './unmerged-tensors';
 import { BlockRuleError, MergedGroup, WeightedGroups, weighGroups } from './weighted-groups';
 import { LayerSolution, writeMergedFile, writeSidecar } from './write-output';
-import { ProblemShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
+import { BatchSettings, ProblemShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
 
 export class MergeError extends Error {
   override name = 'MergeError';

@@ -14,7 +14,7 @@ import { encodeFromF32 } from '../safetensors/float';
 import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { untilAborted } from './cancellation';
-import { TwoWayLayerReport as LayerReport } from './two-way-bridge';
+import { LayerReport } from './layer-report';
 import { LayerOutput } from './layer-job';
 import { MergeCallbacks } from './merge-callbacks';
 import { targetUp } from './output-layout';
