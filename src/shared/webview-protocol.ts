@@ -24,10 +24,23 @@ export const REPORT_DATA_ELEMENT_ID = 'ziplora-report-data';
 export type FileView = FileOverview;
 export type ZipLoraView = SidecarReport;
 
-/** Two LoRAs compared layer by layer, without merging (the Compare command's panel). */
+/**
+ * Two to eight LoRAs compared layer by layer, without merging (the Compare command's panel): every pair (i < k,
+ * in the order (0,1), (0,2) … (1,2) …) as the two-way comparison, and each pair's mean |cos| per block.
+ */
 export interface ComparisonView {
-  readonly first: ComparedFile;
-  readonly second: ComparedFile;
+  /** In the order given: A, B, C … */
+  readonly files: readonly ComparedFile[];
+  readonly pairs: readonly PairComparisonView[];
+  /** Blocks in network order: per pair (in `pairs` order) the mean over the block's layers of mean |cos|. */
+  readonly blocks: readonly { readonly block: string; readonly meanAbsCosine: readonly (number | null)[] }[];
+}
+
+/** One pair of files compared: how their layers pair up, and per paired layer the column cosine and the norms. */
+export interface PairComparisonView {
+  /** 0-based indices into `files`. */
+  readonly a: number;
+  readonly b: number;
   readonly paired: number;
   readonly onlyInFirst: readonly string[];
   readonly onlyInSecond: readonly string[];

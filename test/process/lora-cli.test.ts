@@ -72,5 +72,5 @@ test('compare exit codes: 1 with one line naming a non-LoRA file, 2 for wrong us
   assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
   const usage = cli('compare', kohya);
   assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /compare takes exactly two files/);
+  assert.match(usage.stderr, /compare takes 2 to 8 LoRA files A B \[C …\] \(got 1\)/);
 });
