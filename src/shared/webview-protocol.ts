@@ -9,7 +9,8 @@ import type { FileOverview, SidecarReport } from '../core/view/file-view';
 
 /** The core's data types the webview draws: it takes them from here, never from src/core (structure test). */
 export type { LoraLayerSummary, LoraSummary } from '../core/lora/summary';
-export type { LayerReport } from '../core/merge/layer-report';
+export type { LayerReport, PairOverlap } from '../core/merge/layer-report';
+export type { LambdaPoint, SidecarInput } from '../core/view/sidecar-report';
 export type { TensorSummary } from '../core/safetensors/summary';
 export type { TensorStats } from '../core/stats/tensor-stats';
 export type { ReportData } from '../core/view/report-data';
@@ -62,7 +63,8 @@ export type HostToWebview =
   | { readonly type: 'fileError'; readonly file: string; readonly message: string; readonly hint?: string }
   | { readonly type: 'loraLayers'; readonly layers: LoraSummary['layers'] }
   | { readonly type: 'tensorStats'; readonly name: string; readonly stats: TensorStats | null; readonly error?: string }
-  | { readonly type: 'layerCoefficients'; readonly module: string; readonly mContent: readonly number[]; readonly mStyle: readonly number[]; readonly error?: string }
+  /** One merged layer's coefficients: the inputs present in it (request indices) and m_i for each, in that order. */
+  | { readonly type: 'layerCoefficients'; readonly module: string; readonly inputs: readonly number[]; readonly m: readonly (readonly number[])[]; readonly error?: string }
   | { readonly type: 'busy'; readonly what: string | null };
 
 export type WebviewToHost =
