@@ -66,7 +66,7 @@ export class App {
         this.tensors?.showStats(message.name, message.stats, message.error);
         break;
       case 'layerCoefficients':
-        this.ziplora?.showCoefficients(message.module, message.mContent, message.mStyle, message.error);
+        this.ziplora?.showCoefficients(message.module, message.inputs, message.m, message.error);
         break;
       case 'busy':
         this.busy.hidden = message.what === null;

@@ -47,7 +47,7 @@ const share = (m: Float32Array) => m.filter((v) => v < THRESHOLD).length / m.len
 function lambdaPath(e0: number, direct: number, overlap: number, random: () => number): { curve: LambdaPoint[]; chosen: number } {
   // Error climbs from e(0) past the direct merge's by λ = 0.1 (as the measured pair does); overlap falls.
   const climb = (direct - e0) * (1.2 + random());
-  const curve = LAMBDA_PATH.map((lambda) => ({ lambda, error: e0 + climb * Math.sqrt(lambda / 0.1), overlap: overlap * (1 - 0.6 * Math.sqrt(lambda / 0.1)) }));
+  const curve = LAMBDA_PATH.map((lambda) => ({ lambda, error: e0 + climb * (lambda / 0.1) ** 1.5, overlap: overlap * (1 - 0.6 * Math.sqrt(lambda / 0.1)) }));
   const bound = e0 + 0.25 * (direct - e0);
   const chosen = curve.filter((p) => p.error <= bound).reduce((best, p) => Math.max(best, p.lambda), 0);
   return { curve, chosen };

@@ -15,9 +15,9 @@ import { bundleWebview, countPixelsNear, launchChromium, openTab } from './harne
 const OPENED = 5;
 
 function reportData(): ReportData {
-  const { mContent, mStyle } = layerCoefficients(MODULES[OPENED].module, MODULES[OPENED].in);
+  const { inputs, m } = layerCoefficients(MODULES[OPENED].module);
   const base64 = (values: readonly number[]) => Buffer.from(new Float32Array(values).buffer).toString('base64');
-  return { view: fileView(), coefficients: { [MODULES[OPENED].module]: [base64(mContent), base64(mStyle)] } };
+  return { view: fileView(), coefficients: { [MODULES[OPENED].module]: { inputs, m: m.map(base64) } } };
 }
 
 let browser: Browser;

@@ -74,14 +74,14 @@ suite('the webview\'s requests, answered by the host', () => {
     assert.equal(stats.stats.min, Math.min(...values));
     assert.equal(stats.stats.max, Math.max(...values));
 
-    // Layer coefficients: the sidecar's m_c and m_s of that module.
+    // Layer coefficients: the sidecar's m_c and m_s of that module, as inputs 0 and 1.
     const module = SD15_LAYERS[2].canonical;
     await editors.receiveFromWebview(merged, { type: 'requestLayerCoefficients', module });
     const { coefficients } = await readSidecar(sidecarPathFor(merged));
     const answer = lastOfType(editors.stateOf(merged)!, 'layerCoefficients');
     assert.ok(answer?.type === 'layerCoefficients' && answer.module === module && !answer.error, `answer: ${JSON.stringify(answer)?.slice(0, 300)}`);
-    assert.deepEqual(answer.mContent, [...coefficients.get(module)!.mContent]);
-    assert.deepEqual(answer.mStyle, [...coefficients.get(module)!.mStyle]);
+    assert.deepEqual(answer.inputs, [0, 1]);
+    assert.deepEqual(answer.m, [[...coefficients.get(module)!.mContent], [...coefficients.get(module)!.mStyle]]);
 
     // Reveal file: the merged file and the sidecar, in the explorer.
     const commands = recordCommands();
