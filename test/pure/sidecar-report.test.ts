@@ -46,7 +46,7 @@ test('format 2, three inputs, λ auto: the report as written, each layer\'s path
 
   const data = await readReportData(file);
   assert.deepEqual(Object.keys(data.coefficients).sort(), [MODULES[0].module, MODULES[1].module].sort(), 'the copied layer has no coefficients');
-  const decoded = new Float32Array(Buffer.from(data.coefficients[MODULES[1].module].m[2], 'base64').buffer.slice(0));
+  const decoded = new Float32Array(Uint8Array.from(Buffer.from(data.coefficients[MODULES[1].module].m[2], 'base64')).buffer);
   assert.deepEqual(decoded, built.coefficients.get(MODULES[1].module)![2]);
 });
 

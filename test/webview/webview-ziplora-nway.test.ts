@@ -21,10 +21,10 @@ const dir = tempDir();
 /** 300 SDXL modules: enough blocks to label, small enough to build in a blink. */
 const modules = MODULES.slice(300, 600).map((m) => ({ module: m.module, columns: Math.min(m.in, 320) }));
 
-async function threeWay(): Promise<ZipLoraView> {
+async function threeWay(name: string): Promise<ZipLoraView> {
   const built = buildSidecar({ inputs: ['subject.safetensors', 'style.safetensors', 'lighting.safetensors'], modules, lambda: 'auto', weights: [1, 0.8, 0.6], seed: 5 });
-  const file = path.join(dir, 'three.ziplora.safetensors');
-  await writeFormat2Sidecar(file, built, 'three.safetensors');
+  const file = path.join(dir, `${name}.ziplora.safetensors`);
+  await writeFormat2Sidecar(file, built, `${name}.safetensors`);
   return readZipLoraView(file);
 }
 
@@ -48,7 +48,7 @@ async function announced(view: WebviewPage, chart: string, keys: string[]): Prom
 
 for (const theme of ['dark', 'light'] as ThemeName[]) {
   test(`three inputs, λ auto (${theme}): a series per input, the pairs, and the λ curve with the chosen λ`, async () => {
-    const report = await threeWay();
+    const report = await threeWay(`three-${theme}`);
     const view = await session.open(theme);
     const { page } = view;
     await show(view, report);
@@ -61,7 +61,7 @@ for (const theme of ['dark', 'light'] as ThemeName[]) {
     assert.match(facts, /Input 3 lighting\s+lighting\.safetensors × 0\.6/);
 
     // Sparsity: one line per input, each drawn in its colour, each named when the keyboard reads a layer.
-    const sparsity = '.ziplora .charts .layer-chart:nth-of-type(1)';
+    const sparsity = '.ziplora .charts > .layer-chart:nth-of-type(1)';
     for (const color of ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-purple'] as const) {
       assert.ok((await countPixelsNear(page, `${sparsity} canvas`, colors[color])) > 100, `the sparsity chart draws the input in ${color}`);
     }
@@ -136,10 +136,10 @@ test('a format-1 sidecar (two inputs) still renders as content and style, with t
   assert.match(facts, /Input \(content\)\s+subject\.safetensors/);
   assert.match(facts, /Input \(style\)\s+style\.safetensors/);
   assert.match(facts, /Mean zipped columns\s+\d/);
-  assert.match(await announced(view, '.ziplora .charts .layer-chart:nth-of-type(1)', ['Home']), /content m_c sparse [\d.]+ %, style m_s sparse [\d.]+ %, zipped columns [\d.]+ %/);
+  assert.match(await announced(view, '.ziplora .charts > .layer-chart:nth-of-type(1)', ['Home']), /content m_c sparse [\d.]+ %, style m_s sparse [\d.]+ %, zipped columns [\d.]+ %/);
   const titles = await page.locator('.ziplora .charts .chart-title').allInnerTexts();
   assert.deepEqual(titles, ['Coefficient sparsity', 'Column overlap: before vs after', 'Relative error: ZipLoRA vs direct merge']);
-  assert.match(await announced(view, '.ziplora .charts .layer-chart:nth-of-type(3)', ['Home']), /content, ZipLoRA [\d.]+, style, ZipLoRA [\d.]+, content, direct [\d.]+, style, direct [\d.]+/);
+  assert.match(await announced(view, '.ziplora .charts > .layer-chart:nth-of-type(3)', ['Home']), /content, ZipLoRA [\d.]+, style, ZipLoRA [\d.]+, content, direct [\d.]+, style, direct [\d.]+/);
 
   await page.keyboard.press('Enter');
   const request = await view.waitForPosted('requestLayerCoefficients');

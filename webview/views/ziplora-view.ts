@@ -44,7 +44,6 @@ export class ZipLoraReportView {
   private readonly symbols: string[];
   private readonly pairs: [number, number][];
   private pairIndex = 0;
-  private overlapChart: LayerChart | null = null;
   private scatter: CoefficientScatter | null = null;
   private layerCurve: LambdaCurveChart | null = null;
   private selected: string | null = null;
@@ -157,14 +156,14 @@ export class ZipLoraReportView {
     if (!summary) return null;
     const everyLayer = summary.chosenLayers === summary.layers;
     const chart = new LambdaCurveChart({
-      title: 'λ trade-off (λ auto)',
+      title: 'Fidelity error and overlap along the λ path',
       caption: `Each of ${formatInteger(summary.layers)} layers was solved along the λ path and kept its own λ (docs/merge-method.md). Summed over them: total fidelity error (left axis, lower keeps each LoRA better) and residual overlap of the inputs' columns (right axis). Dashed: the direct merge's error.`,
       points: summary.points,
       chosen: summary.chosen,
       chosenLabel: everyLayer ? 'chosen' : `chosen in ${formatInteger(summary.chosenLayers)} of ${formatInteger(summary.layers)} layers`,
       directError: summary.directError,
     });
-    return el('section', { className: 'panel lambda-panel' }, sectionHeading('λ', 'h3'), chart.element);
+    return el('section', { className: 'panel lambda-panel' }, sectionHeading('λ trade-off (λ auto)', 'h3'), chart.element);
   }
 
   private chartsPanel(): HTMLElement {
@@ -250,7 +249,6 @@ export class ZipLoraReportView {
       yMin: 0,
       formatValue: (v) => formatValue(v, 3),
     });
-    this.overlapChart = chart;
     this.charts.push(chart);
     if (this.twoWay || this.pairs.length < 2) return chart.element;
     const pick = (index: number) => {
@@ -359,7 +357,7 @@ export class ZipLoraReportView {
     this.detail.replaceChildren(
       el('h3', { className: 'section-heading tensor-name', text: module }),
       el('div', { className: 'split split--detail' }, el('div', { className: 'scatter-slot' }, coefficients), definitionList(this.layerFacts(layer))),
-      this.layerCurve?.element ?? null,
+      ...(this.layerCurve ? [this.layerCurve.element] : []),
     );
     // The detail sits under the charts: bring it into view when the user opened it from one.
     if (reveal) this.detail.scrollIntoView({ block: 'nearest' });
