@@ -1,5 +1,5 @@
 /** Messages between the worker (a child process) and its callers, the CLI and the extension host. */
-import { LayerReport } from '../core/merge/layer-report';
+import { TwoWayLayerReport as LayerReport } from '../core/merge/two-way-bridge';
 import { MergeProgress, MergeRequest, MergeStart, MergeSummary } from '../core/merge/request';
 import type { LoraLayerSummary } from '../core/lora/summary';
 import type { TensorStats } from '../core/stats/tensor-stats';

@@ -13,7 +13,7 @@ import { tempDir } from '../support/build-safetensors';
 import { layersFromLayout, randomLayerValues, seededRandom, withRank, writeLora } from '../support/lora-generators';
 
 const GiB = 2 ** 30;
-const wanLayer = (inFeatures: number, outFeatures: number): LayerFootprint => ({ shape: { inFeatures, outFeatures, rankContent: 32, rankStyle: 64 }, inputBytesPerValue: 2, outputBytesPerValue: 2 });
+const wanLayer = (inFeatures: number, outFeatures: number): LayerFootprint => ({ shape: { inFeatures, outFeatures, ranks: [32, 64] }, inputBytesPerValue: 2, outputBytesPerValue: 2 });
 // One Wan 2.1 14B block's shapes (test/fixtures/wan2.1-14b-transformer.layout.json), rank 32 + 64, 40 blocks.
 const WAN_BLOCK = [...Array(8).fill(wanLayer(5120, 5120)), wanLayer(5120, 13824), wanLayer(13824, 5120)];
 const WAN: LayerFootprint[] = Array.from({ length: 40 }, () => WAN_BLOCK).flat();
@@ -34,7 +34,7 @@ test('each thread adds its engine and the working set of the largest batch; the 
 
 test('a higher rank or a wider layer needs more memory; more layers of the same shape only a little more', () => {
   const r96 = estimateMergeMemory(plan(2)).totalBytes;
-  const r256 = estimateMergeMemory(plan(2, WAN.map((l) => ({ ...l, shape: { ...l.shape, rankContent: 128, rankStyle: 128 } })))).totalBytes;
+  const r256 = estimateMergeMemory(plan(2, WAN.map((l) => ({ ...l, shape: { ...l.shape, ranks: [128, 128] } })))).totalBytes;
   assert.ok(r256 > r96 * 1.5, `${r256} vs ${r96}`);
   const doubled = estimateMergeMemory(plan(2, [...WAN, ...WAN])).totalBytes;
   assert.ok(doubled < r96 * 1.1, 'the stream keeps memory flat in the layer count');
@@ -83,7 +83,7 @@ test('the plan of a real pairing: shapes from the headers, bytes per value from 
   assert.equal(wasm.threads, 4);
   assert.equal(wasm.batches.length, 10, 'one layer per batch');
   const ffn2 = wasm.layers.find((l) => l.shape.inFeatures === 13824)!;
-  assert.deepEqual(ffn2.shape, { inFeatures: 13824, outFeatures: 5120, rankContent: 2, rankStyle: 4 });
+  assert.deepEqual(ffn2.shape, { inFeatures: 13824, outFeatures: 5120, ranks: [2, 4] });
   assert.equal(ffn2.inputBytesPerValue, 3, 'BF16 and F32 inputs: 2 and 4 bytes');
   assert.equal(ffn2.outputBytesPerValue, 4);
   const byOutput = memoryPlan({ ...request, columns: 'output' }, pairing, 4, 2);

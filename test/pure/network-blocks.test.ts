@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarizeByBlock } from '../../src/core/format/merge-text';
 import { blockOf, blockSpans, inNetworkOrder } from '../../src/core/lora/network-blocks';
-import { LayerReport } from '../../src/core/merge/layer-report';
+import { TwoWayLayerReport as LayerReport } from '../../src/core/merge/two-way-bridge';
 
 test('layers are assigned to their network block by canonical name', () => {
   assert.equal(blockOf('unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q').name, 'unet.down_blocks.1');

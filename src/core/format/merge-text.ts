@@ -1,6 +1,6 @@
 /** The readable summary of a finished merge, per block of the network. */
 import { blockOf, inNetworkOrder } from '../lora/network-blocks';
-import { LayerReport } from '../merge/layer-report';
+import { TwoWayLayerReport as LayerReport } from '../merge/two-way-bridge';
 import { MergeSummary } from '../merge/request';
 import { UnmergedTensors } from '../merge/unmerged-tensors';
 import { formatNumber, renderTable } from './format';

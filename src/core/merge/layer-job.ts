@@ -13,7 +13,7 @@ import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
 import { reduceRank } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
-import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
+import { solveTwoWayBatch, TwoWayBatchSettings as BatchSettings, TwoWayLayerResult as LayerResult } from './two-way-bridge';
 
 /** One side of a paired layer: the layer as described from its file, and its tensors' bytes by name. */
 export interface LayerBytes {
@@ -78,7 +78,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
     deltas.push({ content: await readDelta(bytesSource(layer.content), layer.content.layer), style: await readDelta(bytesSource(layer.style), layer.style.layer) });
   }
   const inputs = deltas.map((d) => ({ content: orientForColumns(d.content, job.columns), style: orientForColumns(d.style, job.columns) }));
-  const results = await solveBatch(backend, inputs, job.settings, async () => undefined);
+  const results = await solveTwoWayBatch(backend, inputs, job.settings, async () => undefined);
   return job.layers.map((layer, i) => {
     const { content, style } = deltas[i];
     const full = mergedFactors(content, style, results[i], job.columns);

@@ -16,7 +16,7 @@ import { ProblemShape, planBatches } from './ziplora-solver';
 /** A paired layer's problem shape from the headers alone, oriented like the problem (output columns swap in and out). */
 export function problemShape({ first, second }: LayerPair, columns: ColumnMode): ProblemShape {
   const [inFeatures, outFeatures] = columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
-  return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
+  return { inFeatures, outFeatures, ranks: [first.rank, second.rank] };
 }
 
 

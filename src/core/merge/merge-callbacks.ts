@@ -2,7 +2,7 @@
  * How a running merge reports to whoever started it (worker, CLI, extension host, tests). A cancel goes the other
  * way, as an AbortSignal (runMerge's `signal`, the client's `startMerge`).
  */
-import { LayerReport } from './layer-report';
+import { TwoWayLayerReport as LayerReport } from './two-way-bridge';
 import { MergeProgress, MergeStart } from './request';
 
 export interface MergeCallbacks {

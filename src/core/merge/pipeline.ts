@@ -19,14 +19,14 @@ import { ComputePool, threadCount } from './compute-pool';
 import { LayerJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
 import { fitMergeToMemory, problemShape } from './memory-fit';
-import { LayerReport, reportFromResult } from './layer-report';
+import { TwoWayBatchSettings as BatchSettings, TwoWayLayerReport as LayerReport, twoWayReportFromResult as reportFromResult } from './two-way-bridge';
 import { MergeCallbacks } from './merge-callbacks';
 import { OutputPlan, planOutput } from './output-plan';
 import { RemainingTime } from './remaining-time';
 import { MergeRequest, MergeStart, MergeSummary, sidecarPathFor } from './request';
 import { unmergedTensors } from './unmerged-tensors';
 import { LayerSolution, writeMergedFile, writeSidecar } from './write-output';
-import { BatchSettings, ProblemShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
+import { ProblemShape, multiplyAddsPerStep, planBatches } from './ziplora-solver';
 
 export class MergeError extends Error {
   override name = 'MergeError';

@@ -1,6 +1,6 @@
 /** What a merge is asked to do, and what it reports back: shared by the worker, the CLI and the host. */
 import { BackendName } from './backends';
-import { LayerReport } from './layer-report';
+import { TwoWayLayerReport as LayerReport } from './two-way-bridge';
 import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
 

@@ -15,7 +15,7 @@ import { encodeFromF32 } from '../safetensors/float';
 import { stageSafetensors, StagedFile, TensorToWrite } from '../safetensors/writer';
 import { TOOL_VERSION } from '../version';
 import { untilAborted } from './cancellation';
-import { LayerReport } from './layer-report';
+import { TwoWayLayerReport as LayerReport } from './two-way-bridge';
 import { LayerOutput } from './layer-job';
 import { MergeCallbacks } from './merge-callbacks';
 import { targetUp } from './output-layout';
