@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   });
   const sidecar = path.join(dir, 'subject_style_light.ziplora.safetensors');
   await writeFormat2Sidecar(sidecar, built, 'subject_style_light.safetensors');
-  const ziplora = await readZipLoraView(sidecar);
+  // Shown as a workspace's paths rather than the temp folder's.
+  const ziplora = { ...(await readZipLoraView(sidecar)), sidecar: '/workspace/loras/subject_style_light.ziplora.safetensors', mergedFile: '/workspace/loras/subject_style_light.safetensors' };
   const base = fileView();
   const view: FileView = { ...base, summary: { ...base.summary, file: ziplora.mergedFile, metadata: {} }, kind: 'LoRA, kohya (SDXL)', lora: null, ziplora };
 
@@ -39,18 +40,15 @@ async function main(): Promise<void> {
   try {
     for (const theme of ['dark', 'light'] as ThemeName[]) {
       const page = await openWebview(browser, server, theme);
-      await page.page.setViewportSize({ width: 1400, height: 1100 });
+      await page.page.setViewportSize({ width: 1400, height: 2400 });
       await page.waitForPosted('ready');
       await page.send({ type: 'file', view });
       await openTab(page.page, 'ZipLoRA');
       await page.page.locator('.ziplora .layer-chart canvas').first().waitFor();
       await page.page.waitForTimeout(300);
-      // The three-input tab from the sparsity chart to the pairs' overlap; then the λ panel alone, its chosen point under the cursor.
-      const charts = page.page.locator('.ziplora .charts');
-      await charts.scrollIntoViewIfNeeded();
-      const box = (await charts.boundingBox())!;
+      // The three-input tab from its top (inputs, recipe, λ) to the pairs' overlap; then the λ panel alone, its chosen point under the cursor.
       const overlap = (await page.page.locator('.ziplora .pair-overlap .layer-chart').boundingBox())!;
-      await page.page.screenshot({ path: path.join(OUT_DIR, `ziplora-3way-${theme}.png`), clip: { x: box.x, y: box.y, width: box.width, height: overlap.y + overlap.height - box.y + 8 } });
+      await page.page.screenshot({ path: path.join(OUT_DIR, `ziplora-3way-${theme}.png`), clip: { x: 0, y: 0, width: 1400, height: overlap.y + overlap.height + 8 } });
       const lambda = page.page.locator('.ziplora .lambda-panel');
       await lambda.locator('canvas').focus();
       await page.page.keyboard.press('ArrowRight');

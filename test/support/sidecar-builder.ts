@@ -58,18 +58,22 @@ export function buildSidecar(spec: SidecarSpec): BuiltSidecar {
   const weights = spec.weights ?? spec.inputs.map(() => 1);
   const coefficientsByModule = new Map<string, Float32Array[]>();
   const sums = new Map<number, { error: number; overlap: number }>();
-  const layers = spec.modules.map(({ module, columns }): LayerReport => {
+  // Values drift smoothly along the network (as real merges' do, block by block) with a little noise on top.
+  const wave = (t: number, phase: number) => Math.sin(2 * Math.PI * (t + phase));
+  const noise = (size: number) => size * (random() - 0.5);
+  const layers = spec.modules.map(({ module, columns }, index): LayerReport => {
+    const t = index / Math.max(1, spec.modules.length);
     const inputs = [...(spec.inputsOf?.(module) ?? spec.inputs.map((_, i) => i))];
     const method = inputs.length === 1 ? 'copy' : 'zip';
-    const m = inputs.map(() => coefficients(columns, method === 'copy' ? 0 : 0.15 + 0.5 * random(), random));
+    const m = inputs.map((i) => coefficients(columns, method === 'copy' ? 0 : Math.min(0.9, Math.max(0.02, 0.35 + 0.2 * wave(1.5 * t, i / 3) + noise(0.1))), random));
     if (method === 'zip') coefficientsByModule.set(module, m);
-    const directErrors = inputs.map(() => (method === 'copy' ? 0 : 0.3 + 0.4 * random()));
-    const errors = directErrors.map((d) => d * (0.2 + 0.3 * random()));
+    const directErrors = inputs.map((i) => (method === 'copy' ? 0 : 0.45 + 0.15 * wave(t, i / 4) + noise(0.06)));
+    const errors = directErrors.map((d, k) => d * (0.3 + 0.1 * wave(2 * t, k / 5) + noise(0.06)));
     const pairs: PairOverlap[] = [];
     for (let x = 0; x < inputs.length; x++) {
       for (let y = x + 1; y < inputs.length; y++) {
-        const overlapBefore = 0.1 + 0.4 * random();
-        pairs.push({ a: inputs[x], b: inputs[y], meanAbsCosine: overlapBefore * (0.8 + 0.4 * random()), overlapBefore, overlapAfter: overlapBefore * 0.3 * random() });
+        const overlapBefore = Math.max(0.02, 0.28 + 0.14 * wave(2 * t, (inputs[x] + inputs[y]) / 5) + noise(0.06));
+        pairs.push({ a: inputs[x], b: inputs[y], meanAbsCosine: overlapBefore * (1.05 + noise(0.1)), overlapBefore, overlapAfter: overlapBefore * (0.15 + noise(0.08)) });
       }
     }
     const layer: LayerReport = {
