@@ -21,9 +21,9 @@ const results: Record<string, unknown> = { machine: `${os.cpus()[0]?.model}, ${o
 
 
 async function coefficients(backend: BackendName, solver: SolverName = 'adam'): Promise<LayerResult[]> {
-  const layers = [0, 1, 2, 3, 4, 5].map((i) => ({ content: randomDelta(640 + (i % 2) * 640, 320, 8, 10 + i, 0.5), style: randomDelta(640 + (i % 2) * 640, 320, 8, 20 + i, 0.5) }));
+  const layers = [0, 1, 2, 3, 4, 5].map((i) => ({ inputs: [randomDelta(640 + (i % 2) * 640, 320, 8, 10 + i, 0.5), randomDelta(640 + (i % 2) * 640, 320, 8, 20 + i, 0.5)] }));
   const out: LayerResult[] = [];
-  await solveAll(await selectBackend(backend), layers, { solver, steps: 30, lambda: 0.01, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (out[i] = r) });
+  await solveAll(await selectBackend(backend), layers, { solver, steps: 30, lambda: 0.01, learningRate: 0.01 }, { onLayerSolved: (i, r) => (out[i] = r) });
   return out;
 }
 
@@ -64,8 +64,8 @@ async function main(dump: string, outDir: string): Promise<void> {
       let maxDiff = 0;
       let maxLossDiff = 0;
       gpu.forEach((r, i) => {
-        r.mContent.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - cpu[i].mContent[j]), Math.abs(r.mStyle[j] - cpu[i].mStyle[j]))));
-        maxLossDiff = Math.max(maxLossDiff, Math.abs(r.contentError - cpu[i].contentError), Math.abs(r.styleError - cpu[i].styleError));
+        r.m.forEach((m, k) => m.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - cpu[i].m[k][j])))));
+        r.errors.forEach((e, k) => (maxLossDiff = Math.max(maxLossDiff, Math.abs(e - cpu[i].errors[k]))));
       });
       return { maxCoefficientDifference: maxDiff, maxErrorDifference: maxLossDiff };
     });

@@ -30,7 +30,7 @@ const RECIPE = SOLVER === 'adam' ? '100 Adam steps, lr 0.01' : 'projected Newton
 async function solveWith(inputs: LayerInput[], lambda: number): Promise<LayerResult[]> {
   const backend = await selectBackend('wasm');
   const results: LayerResult[] = [];
-  await solveAll(backend, inputs, { solver: SOLVER, steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(backend, inputs, { solver: SOLVER, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (results[i] = r) });
   return results;
 }
 
@@ -40,11 +40,11 @@ function fidelityRatio(layers: PreparedLayer[], solutions: LayerResult[], lambda
   let normRatio = 0;
   let meanProduct = 0;
   layers.forEach((layer, i) => {
-    const r = layerReport({ module: String(i), layer, mContent: solutions[i].mContent, mStyle: solutions[i].mStyle, lambda, steps: 100 });
-    merged += r.contentError + r.styleError;
-    direct += r.directContentError + r.directStyleError;
+    const r = layerReport({ module: String(i), layer, m: solutions[i].m, lambda, steps: 100 });
+    merged += r.errors[0] + r.errors[1];
+    direct += r.directErrors[0] + r.directErrors[1];
     normRatio += r.normRatio / layers.length;
-    meanProduct += solutions[i].mContent.reduce((s, v, j) => s + v * solutions[i].mStyle[j], 0) / layer.inFeatures / layers.length;
+    meanProduct += solutions[i].m[0].reduce((s, v, j) => s + v * solutions[i].m[1][j], 0) / layer.inFeatures / layers.length;
   });
   return { ratio: merged / direct, normRatio, meanProduct };
 }
@@ -52,9 +52,9 @@ function fidelityRatio(layers: PreparedLayer[], solutions: LayerResult[], lambda
 async function planted(): Promise<void> {
   const specs = sd15AttentionLayers(8);
   const truth = specs.map((l, i) => plantedLayer(l, 7000 + i));
-  const deltas = truth.map((t, i) => ({ content: asDelta(t.content, specs[i]), style: asDelta(t.style, specs[i]) }));
+  const deltas = truth.map((t, i) => ({ inputs: [asDelta(t.content, specs[i]), asDelta(t.style, specs[i])] }));
   const layers = deltas.map((d) => prepareLayer(d));
-  const strong = deltas.map((d, i) => ({ content: strongColumns(d.content, truth[i].overlap), style: strongColumns(d.style, truth[i].overlap) }));
+  const strong = deltas.map((d, i) => ({ content: strongColumns(d.inputs[0], truth[i].overlap), style: strongColumns(d.inputs[1], truth[i].overlap) }));
   console.log(`\n## Planted pair (128 SD1.5 attention layers, rank 8, 20 % shared columns), ${RECIPE}, wasm`);
   console.log('| λ | Σ error / direct | mean m_c·m_s on shared columns | strong columns kept ≥ 0.9 | min strong coefficient | ‖ΔW‖ / direct |');
   console.log('|---|---|---|---|---|---|');
@@ -69,11 +69,11 @@ async function planted(): Promise<void> {
     solutions.forEach((s, i) => {
       truth[i].overlap.forEach((o, j) => {
         if (o) {
-          shared += s.mContent[j] * s.mStyle[j];
+          shared += s.m[0][j] * s.m[1][j];
           sharedCount++;
         }
       });
-      for (const [columns, m] of [[strong[i].content, s.mContent], [strong[i].style, s.mStyle]] as const) {
+      for (const [columns, m] of [[strong[i].content, s.m[0]], [strong[i].style, s.m[1]]] as const) {
         for (const j of columns) {
           total++;
           if (m[j] >= 0.9) kept++;
@@ -96,7 +96,7 @@ async function realPair(): Promise<void> {
   const [content, style] = [await openLora(a), await openLora(b)];
   const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
   const inputs: LayerInput[] = [];
-  for (const p of pairing.paired) inputs.push({ content: await readDelta(content.file, p.first), style: await readDelta(style.file, p.second) });
+  for (const p of pairing.paired) inputs.push({ inputs: [await readDelta(content.file, p.first), await readDelta(style.file, p.second)] });
   const layers = inputs.map((input) => prepareLayer(input));
   console.log(`\n## Real SD1.5 pair (pokemon diffusers LoRA + catundchat attention-processor LoRA, ${layers.length} layers), ${RECIPE}`);
   console.log('| λ | Σ error / direct | mean m_c·m_s | ‖ΔW‖ / direct |');

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLora } from '../src/core/lora/open-lora';
-import { pairLayers } from '../src/core/lora/pairing';
+import { groupLayers } from '../src/core/merge/merge-groups';
+import { weighGroups } from '../src/core/merge/weighted-groups';
 import { estimateMergeMemory } from '../src/core/merge/memory-estimate';
 import { memoryPlan } from '../src/core/merge/memory-fit';
 import { DEFAULT_MERGE_OPTIONS, MergeSummary } from '../src/core/merge/request';
@@ -44,8 +45,9 @@ async function ensureWanPair(blocks: number): Promise<[string, string]> {
 async function estimateMiB(files: [string, string], threads: number): Promise<number> {
   const [a, b] = [await openLora(files[0]), await openLora(files[1])];
   try {
-    const pairing = pairLayers({ name: 'a', layers: a.lora.layers, baseModel: a.lora.baseModel }, { name: 'b', layers: b.lora.layers, baseModel: b.lora.baseModel });
-    return estimateMergeMemory(memoryPlan(DEFAULT_MERGE_OPTIONS, pairing, threads, LAYERS_AHEAD_PER_THREAD)).totalBytes / 2 ** 20;
+    const grouping = groupLayers([a, b].map((lora, i) => ({ name: 'ab'[i], layers: lora.lora.layers, baseModel: lora.lora.baseModel })));
+    const { merged } = weighGroups(grouping, { inputs: files.map((path) => ({ path, weight: 1 })), blocks: [], method: 'ziplora' });
+    return estimateMergeMemory(memoryPlan(DEFAULT_MERGE_OPTIONS, merged, threads, LAYERS_AHEAD_PER_THREAD)).totalBytes / 2 ** 20;
   } finally {
     await a.file.close();
     await b.file.close();

@@ -6,7 +6,7 @@
  *     [--cpu-steps 1] [--threads 1,2] [--direct-runs 3] [--layers N]
  * --threads runs every measurement at each thread count side by side (default: 1 and every core); --layers N
  * merges only the first N layers of the pair (a quick check); the plain-JavaScript cpu backend runs only
- * --cpu-steps steps (100 would take hours).
+ * --cpu-steps steps (100 would take hours). `--ways 2,3` runs the N-way comparison instead (benchMergeWays).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -16,12 +16,12 @@ import { parseArgs } from 'node:util';
 import { BackendName } from '../src/core/merge/backends';
 import { DEFAULT_ZIPLORA_SETTINGS } from '../src/core/merge/types';
 import { MergeSummary } from '../src/core/merge/request';
-import { ensureSdxlPair } from './sdxl-pair';
+import { ensureSdxlInputs, ensureSdxlPair } from './sdxl-pair';
 import { BENCH_DIR, machine, matmulRate, median } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 
-function merge(files: [string, string], extra: string[]): MergeSummary {
+function merge(files: readonly string[], extra: string[]): MergeSummary {
   const output = path.join(BENCH_DIR, 'sdxl-merged.safetensors');
   rmSync(output, { force: true });
   rmSync(output.replace(/\.safetensors$/, '.ziplora.safetensors'), { force: true });
@@ -87,4 +87,47 @@ export async function benchMerge(argv: string[] = process.argv.slice(2)): Promis
   }
 }
 
-if (require.main === module) void benchMerge();
+/**
+ * The N-way target (issue 17): a 3-way merge of SDXL kohya rank-32 LoRAs (986 layers each) takes at most 1.6× the
+ * time of the 2-way merge, at the 2-way merge's peak memory. Each way is run `--runs` times per backend and thread
+ * count, through the built CLI. Usage:
+ *   node --import tsx bench/merge.ts --ways 2,3 [--backends wasm] [--threads N] [--runs 3] [--layers N] [--solver newton|adam]
+ */
+export async function benchMergeWays(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ways: { type: 'string', default: '2,3' }, backends: { type: 'string', default: 'wasm' }, threads: { type: 'string' }, runs: { type: 'string', default: '3' }, layers: { type: 'string' }, solver: { type: 'string', default: DEFAULT_ZIPLORA_SETTINGS.solver }, steps: { type: 'string' } },
+    strict: true,
+  });
+  const ways = values.ways!.split(',').map(Number);
+  const layers = values.layers !== undefined ? Number(values.layers) : undefined;
+  const files = await ensureSdxlInputs(Math.max(...ways), layers);
+  if (!files) {
+    console.log('N-way merge benchmark skipped: ../shared/fixtures/shapes/sdxl_kohya_lora.invokeai_dump.json not found');
+    return;
+  }
+  execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
+  const threadCounts = [...new Set((values.threads ?? String(os.availableParallelism())).split(',').map(Number))];
+  const runs = Number(values.runs);
+  const solver = ['--solver', values.solver!, ...(values.solver === 'adam' ? ['--steps', values.steps ?? '100'] : [])];
+  console.log(`\n## N-way merge of SDXL kohya rank-32 LoRAs (${layers ? `the first ${layers} of 986 layers` : '986 layers each'}), ZipLoRA ${values.solver} — ${machine()}`);
+  console.log('target: 3-way ≤ 1.6× the 2-way time, peak memory as the 2-way merge\'s');
+  console.log('\n| backend | threads | inputs | total time | optimisation | vs 2-way | peak RSS | vs 2-way |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const backend of values.backends!.split(',')) {
+    for (const threads of threadCounts) {
+      let base: { seconds: number; rss: number } | undefined;
+      for (const way of ways) {
+        const results = Array.from({ length: runs }, () => merge(files.slice(0, way), ['--backend', backend, ...solver, '--threads', String(threads)]));
+        const total = median(results.map((r) => r.seconds));
+        const rss = Math.max(...results.map((r) => r.peakRssMiB));
+        if (way === 2) base = { seconds: total, rss };
+        const ratio = base && way !== 2 ? `${(total / base.seconds).toFixed(2)}×` : '—';
+        const rssRatio = base && way !== 2 ? `${(rss / base.rss).toFixed(2)}×` : '—';
+        console.log(`| ${backend} | ${results[0].threads} | ${way} | ${seconds(results.map((r) => r.seconds))} | ${median(results.map((r) => r.optimiseSeconds)).toFixed(1)} s | ${ratio} | ${rss.toFixed(0)} MiB | ${rssRatio} |`);
+      }
+    }
+  }
+}
+
+if (require.main === module) void (process.argv.includes('--ways') ? benchMergeWays() : benchMerge());

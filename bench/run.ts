@@ -5,7 +5,7 @@
 import { benchCompare } from './compare';
 import { benchFlux } from './flux';
 import { benchMemory } from './memory';
-import { benchMerge } from './merge';
+import { benchMerge, benchMergeWays } from './merge';
 import { benchSafetensors } from './safetensors';
 import { benchSolvers } from './solvers';
 import { machine } from './support';
@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   safetensors: benchSafetensors,
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
+  'merge-n-way': () => benchMergeWays([]),
   solvers: () => benchSolvers([]),
   flux: () => benchFlux([]),
   memory: () => benchMemory([]),

@@ -1,4 +1,7 @@
-/** The benchmark pair: two SDXL kohya rank-32 LoRAs (986 modules, real names and shapes, random bf16 weights). */
+/**
+ * The benchmark inputs: SDXL kohya rank-32 LoRAs (986 modules, real names and shapes, random bf16 weights), two for
+ * the two-way merge and a third for the N-way one.
+ */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { layersFromKohyaDump, randomLayerValues, readShapeDump, seededRandom, writeLora } from '../test/support/lora-generators';
@@ -22,10 +25,16 @@ async function generate(file: string, seed: number, count?: number): Promise<voi
  * when the shapes dump is not beside the checkout.
  */
 export async function ensureSdxlPair(layers?: number): Promise<[string, string] | undefined> {
+  const files = await ensureSdxlInputs(2, layers);
+  return files && [files[0], files[1]];
+}
+
+/** `count` inputs (a, b, c, …; the pair's first two), generated under .bench/ once each. */
+export async function ensureSdxlInputs(count: number, layers?: number): Promise<string[] | undefined> {
   if (!existsSync(path.join(SHAPE_DUMPS, DUMP))) return undefined;
   mkdirSync(BENCH_DIR, { recursive: true });
   const slice = layers !== undefined ? `-first${layers}` : '';
-  const files: [string, string] = [path.join(BENCH_DIR, `sdxl-kohya-r32${slice}-a.safetensors`), path.join(BENCH_DIR, `sdxl-kohya-r32${slice}-b.safetensors`)];
+  const files = Array.from({ length: count }, (_, i) => path.join(BENCH_DIR, `sdxl-kohya-r32${slice}-${'abcdefgh'[i]}.safetensors`));
   for (const [i, file] of files.entries()) {
     if (!existsSync(file)) {
       await generate(file, 1000 + i, layers);

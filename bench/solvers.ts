@@ -29,7 +29,7 @@ export function plantedInputs(): LayerInput[] {
   const specs = sd15AttentionLayers(8);
   return specs.map((spec, i) => {
     const t = plantedLayer(spec, 7000 + i);
-    return { content: asDelta(t.content, spec), style: asDelta(t.style, spec) };
+    return { inputs: [asDelta(t.content, spec), asDelta(t.style, spec)] };
   });
 }
 
@@ -40,7 +40,7 @@ export async function realSd15Inputs(): Promise<LayerInput[] | undefined> {
   try {
     const pairing = pairLayers({ name: 'a', layers: content.lora.layers, baseModel: content.lora.baseModel }, { name: 'b', layers: style.lora.layers, baseModel: style.lora.baseModel });
     const inputs: LayerInput[] = [];
-    for (const p of pairing.paired) inputs.push({ content: await readDelta(content.file, p.first), style: await readDelta(style.file, p.second) });
+    for (const p of pairing.paired) inputs.push({ inputs: [await readDelta(content.file, p.first), await readDelta(style.file, p.second)] });
     return inputs;
   } finally {
     await content.file.close();
@@ -55,18 +55,19 @@ function sdxlSlice(stride: number): LayerInput[] | undefined {
   const layers = layersFromKohyaDump(readShapeDump(dump)).filter((l) => l.downShape.length === 2);
   const [a, b] = [seededRandom(1000), seededRandom(1001)];
   const values = layers.map((l) => [randomLayerValues(l, a, 16), randomLayerValues(l, b, 16)] as const);
-  return layers.flatMap((l, i) => (i % stride === 0 ? [{ content: asDelta(values[i][0], l), style: asDelta(values[i][1], l) }] : []));
+  return layers.flatMap((l, i) => (i % stride === 0 ? [{ inputs: [asDelta(values[i][0], l), asDelta(values[i][1], l)] }] : []));
 }
 
 async function solve(backend: BackendName, inputs: LayerInput[], solver: SolverName, lambda: number): Promise<{ results: LayerResult[]; seconds: number }> {
   const compute = await selectBackend(backend);
   const results: LayerResult[] = [];
   const started = performance.now();
-  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1] }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (results[i] = r) });
   return { results, seconds: (performance.now() - started) / 1000 };
 }
 
-const ratio = (results: LayerResult[]) => results.reduce((s, r) => s + r.contentError + r.styleError, 0) / results.reduce((s, r) => s + r.directContentError + r.directStyleError, 0);
+const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
+const ratio = (results: LayerResult[]) => sum(results.map((r) => sum(r.errors))) / sum(results.map((r) => sum(r.directErrors)));
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 async function comparePair(name: string, inputs: LayerInput[], backend: BackendName): Promise<void> {

@@ -66,7 +66,7 @@ export class App {
         this.tensors?.showStats(message.name, message.stats, message.error);
         break;
       case 'layerCoefficients':
-        this.ziplora?.showCoefficients(message.module, message.mContent, message.mStyle, message.error);
+        this.ziplora?.showCoefficients(message.module, message.inputs, message.m, message.error);
         break;
       case 'busy':
         this.busy.hidden = message.what === null;
@@ -98,11 +98,11 @@ export class App {
 
   private showComparison(comparison: ComparisonView): void {
     this.tensors = this.lora = this.ziplora = null;
-    this.title.textContent = `${baseName(comparison.first.file)} ↔ ${baseName(comparison.second.file)}`;
-    this.title.title = `${comparison.first.file}\n${comparison.second.file}`;
+    this.title.textContent = comparison.files.map((f) => baseName(f.file)).join(' ↔ ');
+    this.title.title = comparison.files.map((f) => f.file).join('\n');
     this.kind.textContent = 'LoRA comparison';
     this.kind.hidden = false;
-    this.renderTabs([{ id: 'compare', label: 'Comparison', count: comparison.paired, content: renderComparison(comparison) }]);
+    this.renderTabs([{ id: 'compare', label: 'Comparison', count: comparison.files.length === 2 ? comparison.pairs[0].paired : comparison.pairs.length, content: renderComparison(comparison) }]);
   }
 
   private renderTabs(tabs: readonly Tab[]): void {

@@ -24,8 +24,8 @@ export function answerFromReport(data: ReportData, message: WebviewToHost): Host
     case 'requestLayerCoefficients': {
       const found = data.coefficients[message.module];
       return found
-        ? { type: 'layerCoefficients', module: message.module, mContent: decodeFloats(found[0]), mStyle: decodeFloats(found[1]) }
-        : { type: 'layerCoefficients', module: message.module, mContent: [], mStyle: [], error: 'not in this report' };
+        ? { type: 'layerCoefficients', module: message.module, inputs: found.inputs, m: found.m.map(decodeFloats) }
+        : { type: 'layerCoefficients', module: message.module, inputs: [], m: [], error: 'not in this report' };
     }
     case 'requestTensorStats':
       return { type: 'tensorStats', name: message.name, stats: null, error: 'Tensor statistics are not part of a standalone report; open the file in VS Code.' };

@@ -53,7 +53,7 @@ export type CommandName = keyof typeof CLI_OPTIONS;
 
 /** The synopsis: one entry per command, every flag named. The README's "Command line" block is a copy of it. */
 export const SYNOPSIS = `ziplora inspect FILE [--json] [--stats] [--tensor NAME]
-ziplora compare A B [--json]
+ziplora compare A B [C …] [--json]
 ziplora merge A B [C …] -o OUT.safetensors [--weights W1,W2,…] [--block SPEC]… [--method ziplora|direct]
               [--solver newton|adam] [--steps N] [--lambda X|auto] [--lr X] [--columns input|output]
               [--backend B] [--threads N] [--rank K] [--rank-energy E] [--dtype D] [--naming N]
@@ -82,7 +82,8 @@ Commands:
             embedding, LoKr…).
   compare   Pair the layers of two LoRAs by module (across kohya, diffusers/PEFT,
             old diffusers and MLX naming) and show, per paired layer, the mean
-            |cosine| between the columns of ΔW_A and ΔW_B. Files that are not
+            |cosine| between the columns of ΔW_A and ΔW_B. With 3 to 8 files:
+            every pair's mean |cos| per block and per layer. Files that are not
             B·A LoRAs, or LoRAs for different base models, are bad input.
             --json         print one JSON object instead of tables
   merge     Merge 2 to 8 LoRAs into one: for two, a subject (content) LoRA A

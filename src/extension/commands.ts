@@ -8,12 +8,11 @@ import * as vscode from 'vscode';
 import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
 import { isSidecar, MergeInput, MergeSummary } from '../core/merge/request';
 import { LambdaSetting } from '../core/merge/types';
-import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
 import { buildMergeRequest, defaultOutputPath, givenInputs, inapplicableCommandArgs, inapplicableSettings, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { MergeRunner } from './merge-runner';
-import { showComparisonPanel } from './compare-panel';
+import { compareLoras, CompareCommandArgs } from './compare-command';
 import { MergePanels } from './merge-panel';
 import { pickAndRoute, registerMergePanelCommands } from './merge-panel-commands';
 import { DisposableSet } from './disposables';
@@ -170,40 +169,7 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
   });
   const comparePanels = new DisposableSet();
   context.subscriptions.push(comparePanels);
-  register('ziplora.compareLoras', (args?: { first?: string; second?: string }) => compareLoras(args, { extensionUri: context.extensionUri, log, panels: comparePanels }));
-}
-
-/** Compares two LoRAs in the worker; shows the panel when a person picked the files (callers with paths get the report). */
-async function compareLoras(args: { first?: string; second?: string } | undefined, host: { extensionUri: vscode.Uri; log: Log; panels: DisposableSet }) {
-  const first = args?.first ?? (await pickSafetensors('ZipLoRA: compare — first LoRA (A)'));
-  if (!first) return undefined;
-  const second = args?.second ?? (await pickSafetensors('ZipLoRA: compare — second LoRA (B)', [first]));
-  if (!second) return undefined;
-  try {
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: comparing ${path.basename(first)} and ${path.basename(second)}`, cancellable: true },
-      async (_, token) => {
-        const controller = new AbortController();
-        const cancelling = token.onCancellationRequested(() => controller.abort());
-        try {
-          return await runWorkerTask({ kind: 'compare', first, second }, controller.signal);
-        } finally {
-          cancelling.dispose();
-        }
-      },
-    );
-    host.log.line(`compared ${first} and ${second}`);
-    host.log.line(report.text);
-    if (!args?.first) showComparisonPanel(host.extensionUri, report.view, host.panels);
-    return report;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (message !== 'cancelled') {
-      host.log.line(`error: ${message}`);
-      void vscode.window.showErrorMessage(`ZipLoRA compare: ${message}`);
-    }
-    return undefined;
-  }
+  register('ziplora.compareLoras', (args?: CompareCommandArgs) => compareLoras(args, { extensionUri: context.extensionUri, log, panels: comparePanels, pick: pickSafetensors }));
 }
 
 function activeSafetensors(): vscode.Uri | undefined {

@@ -7,7 +7,7 @@ import { setUpWebview } from './webview-page';
 
 /** Opens the panel, owned by `panels` until the user closes it; its listeners go with it. */
 export function showComparisonPanel(extensionUri: vscode.Uri, comparison: ComparisonView, panels: DisposableSet): vscode.WebviewPanel {
-  const title = `${path.basename(comparison.first.file)} ↔ ${path.basename(comparison.second.file)}`;
+  const title = comparison.files.map((f) => path.basename(f.file)).join(' ↔ ');
   const panel = panels.add(vscode.window.createWebviewPanel('ziplora.compare', `Compare: ${title}`, vscode.ViewColumn.Active, { enableScripts: true }));
   setUpWebview(panel.webview, extensionUri, title);
   const listeners = new DisposableSet();

@@ -188,7 +188,8 @@ class MergePanel implements vscode.Disposable {
       this.overlap = overlap;
       this.post({ type: 'overlap', inputs: files, overlap });
     };
-    computePanelOverlap(files, abort.signal, (done, total) => show({ status: 'computing', done, total })).then(
+    show({ status: 'computing' });
+    computePanelOverlap(files, abort.signal).then(
       (overlap) => show({ status: 'done', overlap }),
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);

@@ -42,7 +42,7 @@ export interface PanelOverlap {
 }
 
 export type OverlapState =
-  | { readonly status: 'computing'; readonly done: number; readonly total: number }
+  | { readonly status: 'computing' }
   | { readonly status: 'done'; readonly overlap: PanelOverlap }
   | { readonly status: 'error'; readonly message: string };
 

@@ -9,7 +9,8 @@ import type { FileOverview, SidecarReport } from '../core/view/file-view';
 
 /** The core's data types the webview draws: it takes them from here, never from src/core (structure test). */
 export type { LoraLayerSummary, LoraSummary } from '../core/lora/summary';
-export type { LayerReport } from '../core/merge/layer-report';
+export type { LayerReport, PairOverlap } from '../core/merge/layer-report';
+export type { LambdaPoint, SidecarInput } from '../core/view/sidecar-report';
 export type { TensorSummary } from '../core/safetensors/summary';
 export type { TensorStats } from '../core/stats/tensor-stats';
 export type { ReportData } from '../core/view/report-data';
@@ -24,10 +25,23 @@ export const REPORT_DATA_ELEMENT_ID = 'ziplora-report-data';
 export type FileView = FileOverview;
 export type ZipLoraView = SidecarReport;
 
-/** Two LoRAs compared layer by layer, without merging (the Compare command's panel). */
+/**
+ * Two to eight LoRAs compared layer by layer, without merging (the Compare command's panel): every pair (i < k,
+ * in the order (0,1), (0,2) … (1,2) …) as the two-way comparison, and each pair's mean |cos| per block.
+ */
 export interface ComparisonView {
-  readonly first: ComparedFile;
-  readonly second: ComparedFile;
+  /** In the order given: A, B, C … */
+  readonly files: readonly ComparedFile[];
+  readonly pairs: readonly PairComparisonView[];
+  /** Blocks in network order: per pair (in `pairs` order) the mean over the block's layers of mean |cos|. */
+  readonly blocks: readonly { readonly block: string; readonly meanAbsCosine: readonly (number | null)[] }[];
+}
+
+/** One pair of files compared: how their layers pair up, and per paired layer the column cosine and the norms. */
+export interface PairComparisonView {
+  /** 0-based indices into `files`. */
+  readonly a: number;
+  readonly b: number;
   readonly paired: number;
   readonly onlyInFirst: readonly string[];
   readonly onlyInSecond: readonly string[];
@@ -49,7 +63,8 @@ export type HostToWebview =
   | { readonly type: 'fileError'; readonly file: string; readonly message: string; readonly hint?: string }
   | { readonly type: 'loraLayers'; readonly layers: LoraSummary['layers'] }
   | { readonly type: 'tensorStats'; readonly name: string; readonly stats: TensorStats | null; readonly error?: string }
-  | { readonly type: 'layerCoefficients'; readonly module: string; readonly mContent: readonly number[]; readonly mStyle: readonly number[]; readonly error?: string }
+  /** One merged layer's coefficients: the inputs present in it (request indices) and m_i for each, in that order. */
+  | { readonly type: 'layerCoefficients'; readonly module: string; readonly inputs: readonly number[]; readonly m: readonly (readonly number[])[]; readonly error?: string }
   | { readonly type: 'busy'; readonly what: string | null };
 
 export type WebviewToHost =

@@ -9,7 +9,8 @@ import type { ComparisonView } from '../shared/webview-protocol';
 export type WorkerTask =
   | { readonly kind: 'tensorStats'; readonly file: string; readonly tensor: string }
   | { readonly kind: 'loraLayers'; readonly file: string }
-  | { readonly kind: 'compare'; readonly first: string; readonly second: string };
+  /** 2..8 LoRA files, compared pair by pair. */
+  | { readonly kind: 'compare'; readonly files: readonly string[] };
 
 export interface WorkerTaskResults {
   readonly tensorStats: TensorStats | null;
@@ -48,7 +49,7 @@ function isTask(value: unknown): value is WorkerTask {
     case 'loraLayers':
       return text(t.file);
     case 'compare':
-      return text(t.first) && text(t.second);
+      return Array.isArray(t.files) && t.files.length >= 2 && t.files.length <= 8 && t.files.every(text);
     default:
       return false;
   }

@@ -1,5 +1,5 @@
 /** The worker's smaller jobs for the extension: each reads tensor data, so none of it runs in the host. */
-import { withFileComparison } from '../core/lora/compare-files';
+import { withManyFileComparison } from '../core/lora/compare-files';
 import { summarizeAdapter } from '../core/lora/summary';
 import { openCheckpoint } from '../core/safetensors/checkpoint';
 import { SafetensorsError } from '../core/safetensors/errors';
@@ -23,6 +23,6 @@ export async function runTask(task: WorkerTask): Promise<unknown> {
     case 'loraLayers':
       return withSafetensors(task.file, async (file) => (await summarizeAdapter(file)).lora?.layers ?? []);
     case 'compare':
-      return withFileComparison(task.first, task.second, undefined, (c) => ({ text: c.text, view: comparisonView(c) }));
+      return withManyFileComparison(task.files, undefined, (c) => ({ text: c.text, view: comparisonView(c) }));
   }
 }

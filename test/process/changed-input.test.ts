@@ -71,7 +71,7 @@ test('an input left alone: the merge succeeds and records the sha256 of the byte
   mkdirSync(dir);
   const run = await mergeWhile(dir);
   assert.equal(await run.result, undefined);
-  const sources = await withSafetensors(run.output, async (read) => JSON.parse(read.metadata.ziplora_sources) as { role: string; sha256: string }[]);
+  const sources = await withSafetensors(run.output, async (read) => JSON.parse(read.metadata.ziplora_inputs) as { file: string; sha256: string }[]);
   assert.equal(sources[0].sha256, createHash('sha256').update(readFileSync(run.content)).digest('hex'));
   assert.deepEqual(readdirSync(run.out).sort(), [path.basename(run.output), path.basename(sidecarPathFor(run.output))].sort());
 });

@@ -63,6 +63,24 @@ test('compare --json lists pairs, one-sided layers and column cosines', async ()
   assert.match(text.join('\n'), /Pairing {6}2 paired, 1 only in A, 0 only in B, 0 refused/);
 });
 
+test('compare A B C --json: every pair, its layers, and each pair\'s mean |cos| per block', async () => {
+  const { kohya, peft } = await files();
+  const lines: string[] = [];
+  await runCompare([kohya, peft, kohya, '--json'], (t) => lines.push(t));
+  const parsed = JSON.parse(lines.join('\n'));
+  assert.deepEqual(parsed.files.map((f: { letter: string }) => f.letter), ['A', 'B', 'C']);
+  assert.deepEqual(parsed.pairs.map((p: { pair: string; paired: number }) => [p.pair, p.paired]), [['A·B', 2], ['A·C', 3], ['B·C', 2]]);
+  assert.deepEqual(parsed.pairs[0].onlyInFirst, [LAYERS[2].canonical]);
+  const down = parsed.blocks.find((b: { block: string }) => b.block === 'unet.down_blocks.1');
+  assert.deepEqual(down.pairs.map((p: { pair: string; layers: number }) => [p.pair, p.layers]), [['A·B', 2], ['A·C', 2], ['B·C', 2]]);
+  assert.ok(Math.abs(down.pairs[1].meanAbsCosine - 1) < 1e-5, 'a file against itself');
+  const textEncoder = parsed.blocks.find((b: { block: string }) => b.block === 'text_encoder_2');
+  assert.deepEqual(textEncoder.pairs.map((p: { meanAbsCosine: number | null }) => p.meanAbsCosine === null), [true, false, true], 'only A and C have the text encoder');
+  const text: string[] = [];
+  await runCompare([kohya, peft, kohya], (t) => text.push(t));
+  assert.match(text.join('\n'), /^block\s+A·B\s+A·C\s+B·C$/m);
+});
+
 test('compare exit codes: 1 with one line naming a non-LoRA file, 2 for wrong usage', async () => {
   const { kohya, lokr } = await files();
   const bad = cli('compare', kohya, lokr);
@@ -72,5 +90,5 @@ test('compare exit codes: 1 with one line naming a non-LoRA file, 2 for wrong us
   assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
   const usage = cli('compare', kohya);
   assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /compare takes exactly two files/);
+  assert.match(usage.stderr, /compare takes 2 to 8 LoRA files A B \[C …\] \(got 1\)/);
 });

@@ -42,7 +42,7 @@ test('cpu backend: each module of a shared batch gets the coefficients of a solv
 
   const backend = await selectBackend('cpu');
   assert.equal(backend.oneLayerPerBatch, false, 'the cpu backend batches');
-  const batches = planBatches(LAYERS.map((l) => ({ inFeatures: l.downShape[1], outFeatures: l.upShape[0], rankContent: 4, rankStyle: 4 })), false, backend.maxBatchElements);
+  const batches = planBatches(LAYERS.map((l) => ({ inFeatures: l.downShape[1], outFeatures: l.upShape[0], ranks: [4, 4] })), false, backend.maxBatchElements);
   assert.deepEqual(batches.map((b) => b.length).sort(), [2, 3], 'the five modules fall in two shared batches');
 
   await runMerge(mergeRequest(content, style, output, { backend: 'cpu', solver: 'adam', steps: STEPS, lambda: LAMBDA, learningRate: 0.01, columns: 'input' }));
@@ -52,15 +52,15 @@ test('cpu backend: each module of a shared batch gets the coefficients of a solv
   try {
     for (const layer of c.lora.layers) {
       const styleLayer = s.lora.layers.find((l) => l.module === layer.module)!;
-      const reference = referenceAdam(prepareLayer({ content: await readDelta(c.file, layer), style: await readDelta(s.file, styleLayer) }), STEPS, LAMBDA, 0.01);
+      const { m: [referenceContent, referenceStyle] } = referenceAdam(prepareLayer({ inputs: [await readDelta(c.file, layer), await readDelta(s.file, styleLayer)] }), STEPS, LAMBDA, 0.01);
       const got = coefficients.get(layer.module);
       assert.ok(got, `no coefficients for ${layer.module}`);
       assert.equal(got.mContent.length, layer.columns);
       let moved = 0;
       for (let j = 0; j < layer.columns; j++) {
-        assert.ok(Math.abs(got.mContent[j] - reference.mContent[j]) < TOLERANCE, `${layer.module} m_c[${j}] ${got.mContent[j]} vs ${reference.mContent[j]}`);
-        assert.ok(Math.abs(got.mStyle[j] - reference.mStyle[j]) < TOLERANCE, `${layer.module} m_s[${j}] ${got.mStyle[j]} vs ${reference.mStyle[j]}`);
-        moved = Math.max(moved, 1 - reference.mContent[j], 1 - reference.mStyle[j]);
+        assert.ok(Math.abs(got.mContent[j] - referenceContent[j]) < TOLERANCE, `${layer.module} m_c[${j}] ${got.mContent[j]} vs ${referenceContent[j]}`);
+        assert.ok(Math.abs(got.mStyle[j] - referenceStyle[j]) < TOLERANCE, `${layer.module} m_s[${j}] ${got.mStyle[j]} vs ${referenceStyle[j]}`);
+        moved = Math.max(moved, 1 - referenceContent[j], 1 - referenceStyle[j]);
       }
       assert.ok(moved > 20 * TOLERANCE, `${layer.module}: the reference coefficients moved only ${moved} from 1, too little to tell layers apart`);
     }

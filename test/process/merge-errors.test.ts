@@ -97,7 +97,7 @@ test('a merge through the worker process succeeds and reports progress in every 
   const phases: string[] = [];
   let started = '';
   const running = startMerge(mergeRequest(content, style, path.join(dir, 'out.safetensors')), {
-    onStart: (s) => (started = `${s.backend} ${s.paired}`),
+    onStart: (s) => (started = `${s.backend} ${s.merged}`),
     onProgress: (p) => phases.includes(p.phase) || phases.push(p.phase),
   });
   const summary = await running.result;

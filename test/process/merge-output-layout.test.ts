@@ -113,11 +113,11 @@ test('a diffusers norm_out.linear copied into kohya naming becomes final_layer.a
   const byModule = (a: { module: string }, b: { module: string }) => (a.module < b.module ? -1 : 1);
   const fusedTxt = 'transformer.double_blocks.1.txt_attn.qkv';
   assert.deepEqual([...summary.unmerged.copied].sort(byModule), [
-    { file: 'style', module: NORM_OUT, writtenAs: [ADALN] },
-    { file: 'style', module: `${T}.1.attn.add_k_proj`, writtenAs: [fusedTxt] },
-    { file: 'style', module: `${T}.1.attn.add_v_proj`, writtenAs: [fusedTxt] },
+    { input: 1, module: NORM_OUT, weight: 1, writtenAs: [ADALN] },
+    { input: 1, module: `${T}.1.attn.add_k_proj`, weight: 1, writtenAs: [fusedTxt] },
+    { input: 1, module: `${T}.1.attn.add_v_proj`, weight: 1, writtenAs: [fusedTxt] },
   ].sort(byModule));
-  assert.match(unmergedLines(summary.unmerged).join('\n'), /transformer\.norm_out\.linear \(as transformer\.final_layer\.adaLN_modulation\.1\)/);
+  assert.match(unmergedLines(summary.unmerged, summary.inputs.map((i) => i.file)).join('\n'), /transformer\.norm_out\.linear \(as transformer\.final_layer\.adaLN_modulation\.1\)/);
   const [merged, s] = await Promise.all([denseLayers(output), denseLayers(style)]);
   assertClose(merged.get(ADALN)!.w, swapHalves(s.get(NORM_OUT)!.w), 'adaLN = norm_out.linear with halves swapped');
 });

@@ -33,10 +33,10 @@ test('the merge summary lists the layers copied unchanged from each file and eve
   const output = path.join(dir, 'merged.safetensors');
   const summary = await runMerge(mergeRequest(content, style, output, { method: 'direct' }));
   assert.deepEqual(summary.unmerged.copied, [
-    { file: 'content', module: ONLY_CONTENT.canonical },
-    { file: 'style', module: ONLY_STYLE.canonical },
+    { input: 0, module: ONLY_CONTENT.canonical, weight: 1 },
+    { input: 1, module: ONLY_STYLE.canonical, weight: 1 },
   ]);
-  assert.deepEqual(summary.unmerged.leftOut.map((t) => [t.file, t.tensor]), [['content', CONTENT_EXTRA], ['style', STYLE_EXTRA]]);
+  assert.deepEqual(summary.unmerged.leftOut.map((t) => [t.input, t.tensor]), [[0, CONTENT_EXTRA], [1, STYLE_EXTRA]]);
   assert.ok(summary.unmerged.leftOut.every((t) => /not a LoRA factor/.test(t.reason)));
   // What the summary says was copied is in the file; what it says was left out is not.
   const written = await withSafetensors(output, async (read) => read.tensors.map((t) => t.name));
@@ -44,11 +44,12 @@ test('the merge summary lists the layers copied unchanged from each file and eve
   assert.ok(written.includes('lora_unet_down_blocks_0_resnets_0_conv1.lora_up.weight'));
   assert.ok(!written.some((n) => n === CONTENT_EXTRA || n === STYLE_EXTRA));
 
-  const text = unmergedLines(summary.unmerged).join('\n');
-  assert.match(text, /Copied {7}1 layer only in the content file, unchanged: unet\.down_blocks\.0\.attentions\.0\.proj_in/);
-  assert.match(text, /Copied {7}1 layer only in the style file, unchanged: unet\.down_blocks\.0\.resnets\.0\.conv1/);
-  assert.ok(text.includes(`Left out     1 tensor of the content file, not a LoRA factor`) && text.includes(CONTENT_EXTRA));
-  assert.ok(text.includes(`Left out     1 tensor of the style file, not a LoRA factor`) && text.includes(STYLE_EXTRA));
+  const text = unmergedLines(summary.unmerged, summary.inputs.map((i) => i.file)).join('\n');
+  const [c, s] = [path.basename(content), path.basename(style)];
+  assert.ok(text.includes(`Copied       1 layer only in the content file (${c}), unchanged: unet.down_blocks.0.attentions.0.proj_in`), text);
+  assert.ok(text.includes(`Copied       1 layer only in the style file (${s}), unchanged: unet.down_blocks.0.resnets.0.conv1`), text);
+  assert.ok(text.includes(`Left out     1 tensor of the content file (${c}), not a LoRA factor`) && text.includes(CONTENT_EXTRA));
+  assert.ok(text.includes(`Left out     1 tensor of the style file (${s}), not a LoRA factor`) && text.includes(STYLE_EXTRA));
 });
 
 test('merge through the CLI: the text and --json summaries carry the same lists', async () => {
@@ -56,7 +57,7 @@ test('merge through the CLI: the text and --json summaries carry the same lists'
   const { content, style } = await writeInputs(dir);
   const text = runCli(['merge', content, style, '-o', path.join(dir, 'a.safetensors'), '--method', 'direct']);
   assert.equal(text.status, 0, text.stderr);
-  assert.ok(text.stdout.includes(`Left out     1 tensor of the style file`) && text.stdout.includes(STYLE_EXTRA), text.stdout);
+  assert.ok(text.stdout.includes(`Left out     1 tensor of the style file (${path.basename(style)})`) && text.stdout.includes(STYLE_EXTRA), text.stdout);
   assert.match(text.stdout, /Copied {7}1 layer only in the content file/);
   const json = runCli(['merge', content, style, '-o', path.join(dir, 'b.safetensors'), '--method', 'direct', '--json']);
   assert.equal(json.status, 0, json.stderr);

@@ -94,7 +94,7 @@ function startCli(spec: MergeSpec, content: string, style: string): Started {
 function startWorker(spec: MergeSpec, content: string, style: string): Started {
   const request: MergeRequest = mergeRequest(content, style, spec.output, {
     method: 'direct',
-    directWeights: [spec.weight, 1],
+    inputs: [{ path: content, weight: spec.weight }, { path: style, weight: 1 }],
     overwrite: spec.force,
     threads: 1,
   });
@@ -144,7 +144,7 @@ async function readOutput(output: string): Promise<{
     recipe,
     sidecarRecipe: sidecar.ziplora_recipe,
     sidecarFile: sidecar.ziplora_merged_file,
-    weight: (JSON.parse(recipe) as { directWeights: number[] }).directWeights[0],
+    weight: (JSON.parse(recipe) as { inputs: { weight: number }[] }).inputs[0].weight,
   };
 }
 

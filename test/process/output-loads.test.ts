@@ -1,6 +1,7 @@
 /**
  * The key sets the merge WRITES, checked against what ComfyUI, Forge, diffusers, kohya sd-scripts and musubi-tuner accept
  * (test/support/loader-rules.ts, one predicate per loader from its source). One row per family × inputs × --naming,
+ * each merged two-way and three-way (N-way outputs pass the same rules as two-way ones),
  * with the loaders that must take the output: the table "Output that loads" in docs/model-families.md says the same. A new family
  * or naming is one more row. Files have real names and shapes (test/fixtures/*.layout.json, e.g. Flux.1-dev),
  * two blocks of each kind at rank 2.
@@ -14,7 +15,7 @@ import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
 import { Loader, LOADERS_OF, loaderProblems, RuleFamily, WrittenTensor } from '../support/loader-rules';
 import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
-import { mergeRequest, SD15_LAYERS } from '../support/merge-fixtures';
+import { mergeRequestOf, SD15_LAYERS } from '../support/merge-fixtures';
 
 const firstBlocks = (layers: LayerSpec[]) => layers.filter((l) => !/_blocks\.([2-9]|\d\d)\./.test(l.canonical));
 const FLUX_BFL = firstBlocks(layersFromLayout('flux1-dev-transformer.layout.json', 2));
@@ -106,16 +107,22 @@ const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
   'z-image': {},
 };
 
-async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {
+/**
+ * The row's merge: two-way (content, style), or three-way with a third input in the style's layers and scheme (another
+ * seed), ZipLoRA and `--rank-energy` so that the ranks written are picked per layer (the header written last).
+ */
+async function mergedTensors(row: Row, way: 2 | 3): Promise<{ tensors: WrittenTensor[]; alphas: Map<string, number>; ranks: Map<string, number> }> {
   const dir = tempDir();
-  const files = [path.join(dir, `content-${row.content.scheme}.safetensors`), path.join(dir, `style-${row.style.scheme}.safetensors`)];
-  for (const [i, side] of [row.content, row.style].entries()) {
+  const sides = way === 2 ? [row.content, row.style] : [row.content, row.style, row.style];
+  const files = sides.map((side, i) => path.join(dir, `${['content', 'style', 'third'][i]}-${side.scheme}.safetensors`));
+  for (const [i, side] of sides.entries()) {
     const random = seededRandom(40 + i);
     // kohya files get metadata naming the base model; the others are recognised from their module names.
     await writeLora(files[i], side.layers, (l) => randomLayerValues(l, random), { scheme: side.scheme, family: row.family, dtype: 'F16', metadata: side.scheme === 'kohya' ? FAMILY_METADATA[row.family] : {} });
   }
   const output = path.join(dir, 'merged.safetensors');
-  await runMerge(mergeRequest(files[0], files[1], output, { method: 'direct', naming: row.naming, dtype: 'auto' }));
+  const options = way === 2 ? { method: 'direct' as const } : { solver: 'adam' as const, steps: 2, rankEnergy: 0.9 };
+  await runMerge(mergeRequestOf(files, output, { ...options, naming: row.naming, dtype: 'auto' }));
   return withSafetensors(output, async (read) => {
     const alphas = new Map<string, number>();
     const ranks = new Map<string, number>();
@@ -128,10 +135,11 @@ async function mergedTensors(row: Row): Promise<{ tensors: WrittenTensor[]; alph
   });
 }
 
-for (const row of ROWS) {
-  const label = `${row.family}: ${row.content.scheme} content + ${row.style.scheme} style, --naming ${row.naming}`;
+for (const row of ROWS) for (const way of [2, 3] as const) {
+  const inputs = way === 2 ? `${row.content.scheme} content + ${row.style.scheme} style` : `3-way ${row.content.scheme} + ${row.style.scheme} + ${row.style.scheme}, --rank-energy`;
+  const label = `${row.family}: ${inputs}, --naming ${row.naming}`;
   test(`${label} → loads in ${row.loads.join(', ') || 'none of the loaders checked'}`, async () => {
-    const { tensors, alphas, ranks } = await mergedTensors(row);
+    const { tensors, alphas, ranks } = await mergedTensors(row, way);
     for (const loader of LOADERS_OF[row.family]) {
       const problems = loaderProblems(loader, row.family, tensors);
       if (row.loads.includes(loader)) assert.deepEqual(problems.slice(0, 5), [], `${loader} must load every written tensor`);

@@ -76,7 +76,7 @@ const CASES: { name: string; pattern: RegExp; request: () => Promise<MergeReques
 function cliArgs(request: MergeRequest): string[] {
   // --steps applies to the adam solver only: given with newton, the CLI refuses it (merge-options.ts).
   const steps = request.solver === 'adam' ? ['--steps', String(request.steps)] : [];
-  return ['merge', request.content, request.style, '-o', request.output, ...steps, '--backend', request.backend, '--dtype', request.dtype];
+  return ['merge', ...request.inputs.map((input) => input.path), '-o', request.output, ...steps, '--backend', request.backend, '--dtype', request.dtype];
 }
 
 for (const { name, pattern, request: make } of CASES) {

@@ -17,11 +17,17 @@ test('tensorStats, loraLayers and compare run in the worker and return their res
   const layers = await runWorkerTask({ kind: 'loraLayers', file: content });
   assert.deepEqual(layers.map((l) => l.module).sort(), SD15_LAYERS.map((l) => l.canonical).sort());
   assert.ok(layers.every((l) => (l.norm ?? 0) > 0));
-  const report = await runWorkerTask({ kind: 'compare', first: content, second: style });
+  const report = await runWorkerTask({ kind: 'compare', files: [content, style] });
   assert.match(report.text, /5 paired, 0 only in A, 0 only in B, 0 refused/);
-  assert.equal(report.view.paired, 5);
-  assert.equal(report.view.layers.length, 5);
-  assert.ok(report.view.layers.every((l) => l.meanAbsCosine !== null && l.meanAbsCosine >= 0 && l.meanAbsCosine <= 1 && l.normFirst > 0));
+  assert.equal(report.view.pairs.length, 1);
+  assert.equal(report.view.pairs[0].paired, 5);
+  assert.equal(report.view.pairs[0].layers.length, 5);
+  assert.ok(report.view.pairs[0].layers.every((l) => l.meanAbsCosine !== null && l.meanAbsCosine >= 0 && l.meanAbsCosine <= 1 && l.normFirst > 0));
+  // Three files: every pair, and a mean per block for each.
+  const three = await runWorkerTask({ kind: 'compare', files: [content, style, content] });
+  assert.deepEqual(three.view.pairs.map((p) => [p.a, p.b]), [[0, 1], [0, 2], [1, 2]]);
+  assert.ok(three.view.blocks.length > 0 && three.view.blocks.every((b) => b.meanAbsCosine.length === 3));
+  assert.ok(three.view.blocks.every((b) => Math.abs(b.meanAbsCosine[1]! - 1) < 1e-5), 'a file against itself: |cos| 1 in every block');
 });
 
 test('a bad file is an error naming it; an aborted task rejects', async () => {

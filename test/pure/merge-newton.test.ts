@@ -1,20 +1,21 @@
 /**
- * The projected Newton-CG solver against an independent float64 reference: the box-constrained quadratic built
- * densely from the ΔW's and solved by projected coordinate descent (test/support/box-qp-reference.ts), on
- * every CPU backend; its stopping rule and caps; degenerate layers; its loss against the Adam recipe's.
+ * The projected Newton-CG solver against an independent float64 reference: the N-way box-constrained quadratic
+ * built densely from the ΔW's and solved by projected coordinate descent (test/support/box-qp-reference.ts), on
+ * every CPU backend, for 2, 3 and 4 inputs; its stopping rule and caps; degenerate layers; its loss against the
+ * Adam recipe's.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendName, selectBackend } from '../../src/core/merge/backends';
 import { evaluateObjective, prepareLayer } from '../support/objective';
-import { DEFAULT_ZIPLORA_SETTINGS } from '../../src/core/merge/types';
+import { DEFAULT_ZIPLORA_SETTINGS, FactoredDelta } from '../../src/core/merge/types';
 import { BatchSettings, LayerInput, LayerResult, solveBatch } from '../../src/core/merge/ziplora-solver';
 import { solveAll } from '../support/solve-all';
 import { denseQuadratic, isPositiveDefinite, projectedGradientInf, quadraticValue, solveBoxQp } from '../support/box-qp-reference';
 import { asDelta, plantedLayer, sd15AttentionLayers } from '../support/planted';
 import { denseLoss, disjointInputsLayer, randomDelta } from '../support/random-lora';
 
-const newton = (lambda: number, stop: BatchSettings['newton'] = {}): BatchSettings => ({ solver: 'newton', steps: 100, lambda, learningRate: 0.01, start: [1, 1], directWeights: [1, 1], newton: stop });
+const newton = (lambda: number, stop: BatchSettings['newton'] = {}): BatchSettings => ({ solver: 'newton', steps: 100, lambda, learningRate: 0.01, newton: stop });
 /** Tight enough that float32 has nothing left to give. */
 const TIGHT = { tolerance: 1e-7, maxIterations: 500, maxEvaluations: 5000 };
 
@@ -24,38 +25,49 @@ async function solve(backendName: BackendName, layers: readonly LayerInput[], se
   return results;
 }
 
-const coefficients = (r: LayerResult) => [...r.mContent, ...r.mStyle];
+const coefficients = (r: LayerResult) => r.m.flatMap((m) => [...m]);
+const pair = (content: FactoredDelta, style: FactoredDelta): LayerInput => ({ inputs: [content, style] });
 
 // Small layers of real variety: unequal scales, unequal ranks, shared (in, r_c, r_s) with another out.
 const layers: LayerInput[] = [
-  { content: randomDelta(16, 12, 4, 1, 1.5), style: randomDelta(16, 12, 4, 2, 0.5) },
-  { content: randomDelta(24, 16, 4, 3), style: randomDelta(24, 16, 4, 4) },
-  { content: randomDelta(20, 8, 2, 5), style: randomDelta(20, 8, 6, 6) },
-  { content: randomDelta(16, 5, 4, 7, 2), style: randomDelta(16, 5, 4, 8) },
+  pair(randomDelta(16, 12, 4, 1, 1.5), randomDelta(16, 12, 4, 2, 0.5)),
+  pair(randomDelta(24, 16, 4, 3), randomDelta(24, 16, 4, 4)),
+  pair(randomDelta(20, 8, 2, 5), randomDelta(20, 8, 6, 6)),
+  pair(randomDelta(16, 5, 4, 7, 2), randomDelta(16, 5, 4, 8)),
 ];
 
 // With λ > 0 the penalty's Hessian is indefinite; these layers keep Q positive definite at λ = 0.01 (checked
 // below), so the box QP has one minimum and any method must find it.
 const penalisedLayers: LayerInput[] = [
-  { content: randomDelta(12, 16, 4, 3), style: randomDelta(12, 16, 4, 4) },
-  { content: randomDelta(10, 12, 4, 1, 1.5), style: randomDelta(10, 12, 4, 2) },
-  { content: randomDelta(12, 8, 3, 3), style: randomDelta(12, 8, 5, 4) },
-  { content: randomDelta(12, 12, 6, 1), style: randomDelta(12, 12, 6, 2) },
+  pair(randomDelta(12, 16, 4, 3), randomDelta(12, 16, 4, 4)),
+  pair(randomDelta(10, 12, 4, 1, 1.5), randomDelta(10, 12, 4, 2)),
+  pair(randomDelta(12, 8, 3, 3), randomDelta(12, 8, 5, 4)),
+  pair(randomDelta(12, 12, 6, 1), randomDelta(12, 12, 6, 2)),
+];
+
+// Three and four inputs: unequal ranks and scales; R² ≥ N·in keeps Q positive definite at λ = 0.01 (checked).
+const manyInputLayers: LayerInput[] = [
+  { inputs: [randomDelta(10, 12, 4, 41, 1.2), randomDelta(10, 12, 3, 42), randomDelta(10, 12, 4, 43, 0.6)] },
+  { inputs: [randomDelta(12, 12, 4, 44), randomDelta(12, 12, 4, 45, 1.5), randomDelta(12, 12, 3, 46)] },
+  { inputs: [randomDelta(8, 10, 3, 47), randomDelta(8, 10, 2, 48, 0.8), randomDelta(8, 10, 4, 49), randomDelta(8, 10, 3, 50, 1.3)] },
+  { inputs: [randomDelta(10, 14, 4, 51), randomDelta(10, 14, 4, 52), randomDelta(10, 14, 4, 53), randomDelta(10, 14, 4, 54, 2)] },
 ];
 
 for (const backendName of ['wasm', 'cpu'] as const) {
-  for (const [lambda, cases] of [[0, layers], [0.01, penalisedLayers]] as const) {
-    test(`${backendName}, λ = ${lambda}: the solver reaches the dense float64 box-QP optimum to 1e-6 relative`, async () => {
+  for (const [lambda, cases] of [[0, layers], [0.01, penalisedLayers], [0, manyInputLayers], [0.01, manyInputLayers]] as const) {
+    const counts = [...new Set(cases.map((l) => l.inputs.length))].join(' and ');
+    test(`${backendName}, λ = ${lambda}, ${counts} inputs: the solver reaches the dense float64 box-QP optimum to 1e-6 relative`, async () => {
       const results = await solve(backendName, cases, newton(lambda, TIGHT));
       cases.forEach((layer, i) => {
-        const q = denseQuadratic(layer.content, layer.style, lambda);
+        const q = denseQuadratic(layer.inputs, lambda);
         // λ = 0: convex, one optimal value. λ > 0: Q must be positive definite for the optimum to be unique.
         if (lambda > 0) assert.ok(isPositiveDefinite(q), `layer ${i}: Q is not positive definite; choose another layer`);
         const reference = solveBoxQp(q);
         assert.ok(projectedGradientInf(q, reference) < 1e-12, `layer ${i}: the reference did not converge`);
         const optimum = quadraticValue(q, reference);
         // The dense quadratic is the objective as docs/merge-method.md §2 writes it.
-        const asWritten = denseLoss(layer.content, layer.style, reference.subarray(0, layer.content.inFeatures), reference.subarray(layer.content.inFeatures), lambda).loss;
+        const n = layer.inputs[0].inFeatures;
+        const asWritten = denseLoss(layer.inputs, layer.inputs.map((_, k) => reference.subarray(k * n, (k + 1) * n)), lambda).loss;
         assert.ok(Math.abs(asWritten - optimum) <= 1e-12 * optimum, `layer ${i}: quadratic ${optimum} vs loss ${asWritten}`);
         const reached = quadraticValue(q, coefficients(results[i]));
         assert.ok((reached - optimum) / optimum <= 1e-6, `layer ${i}: ${reached} vs optimum ${optimum} (relative ${(reached - optimum) / optimum})`);
@@ -100,9 +112,9 @@ test('degenerate layers: zero columns, a zero LoRA, identical content and style'
   const base = randomDelta(16, 12, 4, 21);
   const other = randomDelta(16, 12, 4, 22);
   // Columns 0…3 read by neither LoRA: no fidelity term sees them; the penalty alone decides (λ > 0 drops one).
-  const zeroColumns: LayerInput = { content: { ...base, down: base.down.map((v, k) => (k % 16 < 4 ? 0 : v)) }, style: { ...other, down: other.down.map((v, k) => (k % 16 < 4 ? 0 : v)) } };
-  const zeroContent: LayerInput = { content: { ...base, down: new Float32Array(base.down.length) }, style: other };
-  const identical: LayerInput = { content: base, style: base };
+  const zeroColumns = pair({ ...base, down: base.down.map((v, k) => (k % 16 < 4 ? 0 : v)) }, { ...other, down: other.down.map((v, k) => (k % 16 < 4 ? 0 : v)) });
+  const zeroContent = pair({ ...base, down: new Float32Array(base.down.length) }, other);
+  const identical = pair(base, base);
   for (const lambda of [0, 0.01]) {
     const results = await solve('wasm', [zeroColumns, zeroContent, identical], newton(lambda, TIGHT));
     for (const r of results) for (const v of coefficients(r)) assert.ok(Number.isFinite(v) && v >= 0 && v <= 1, `λ ${lambda}: coefficient ${v}`);
@@ -110,19 +122,19 @@ test('degenerate layers: zero columns, a zero LoRA, identical content and style'
     // the penalty alone cannot pick a winner), so the optimum is checked only without it.
     const checked = lambda === 0 ? [zeroColumns, zeroContent, identical] : [zeroColumns, zeroContent];
     checked.forEach((layer, i) => {
-      const q = denseQuadratic(layer.content, layer.style, lambda);
+      const q = denseQuadratic(layer.inputs, lambda);
       const optimum = quadraticValue(q, solveBoxQp(q));
       const reached = quadraticValue(q, coefficients(results[i]));
       assert.ok(reached - optimum <= 1e-6 * Math.max(optimum, 1e-3), `λ ${lambda}, layer ${i}: ${reached} vs ${optimum}`);
     });
     const [columns, , same] = results;
     for (let j = 0; j < 4; j++) {
-      if (lambda === 0) assert.ok(columns.mContent[j] === 1 && columns.mStyle[j] === 1, 'a column nobody reads stays where it started');
-      else assert.ok(Math.min(columns.mContent[j], columns.mStyle[j]) === 0, `the penalty drops one of an unread column's coefficients (${columns.mContent[j]}, ${columns.mStyle[j]})`);
+      if (lambda === 0) assert.ok(columns.m[0][j] === 1 && columns.m[1][j] === 1, 'a column nobody reads stays where it started');
+      else assert.ok(Math.min(columns.m[0][j], columns.m[1][j]) === 0, `the penalty drops one of an unread column's coefficients (${columns.m[0][j]}, ${columns.m[1][j]})`);
     }
     if (lambda === 0) {
       // Identical LoRAs: only m_c + m_s matters, and from the symmetric start the split stays symmetric.
-      for (let j = 0; j < 16; j++) assert.ok(Math.abs(same.mContent[j] - same.mStyle[j]) < 1e-6, `column ${j}: ${same.mContent[j]} vs ${same.mStyle[j]}`);
+      for (let j = 0; j < 16; j++) assert.ok(Math.abs(same.m[0][j] - same.m[1][j]) < 1e-6, `column ${j}: ${same.m[0][j]} vs ${same.m[1][j]}`);
     }
   }
 });
@@ -131,15 +143,15 @@ test('planted pair at the defaults: every layer ends at a loss ≤ the Adam reci
   const specs = sd15AttentionLayers(8).filter((_, i) => i % 2 === 0);
   const inputs = specs.map((spec, i) => {
     const t = plantedLayer(spec, 900 + i);
-    return { content: asDelta(t.content, spec), style: asDelta(t.style, spec) };
+    return pair(asDelta(t.content, spec), asDelta(t.style, spec));
   });
   const { lambda, learningRate, steps } = DEFAULT_ZIPLORA_SETTINGS;
-  const common = { lambda, learningRate, steps, start: [1, 1] as const, directWeights: [1, 1] as const };
+  const common = { lambda, learningRate, steps };
   const [byNewton, byAdam] = [await solve('wasm', inputs, { ...common, solver: 'newton' }), await solve('wasm', inputs, { ...common, solver: 'adam' })];
   inputs.forEach((layer, i) => {
     // Both in float64 from the coefficients (objective.ts), so float32 loss rounding cannot decide.
     const prepared = prepareLayer(layer);
-    const loss = (r: LayerResult) => evaluateObjective(prepared, r.mContent, r.mStyle, lambda).loss;
+    const loss = (r: LayerResult) => evaluateObjective(prepared, r.m, lambda).loss;
     assert.ok(loss(byNewton[i]) <= loss(byAdam[i]), `${specs[i].canonical}: Newton ${loss(byNewton[i])} vs Adam ${loss(byAdam[i])}`);
     assert.ok(byNewton[i].evaluations <= 100);
   });
@@ -149,7 +161,7 @@ test('a solved batch leaves no tensor behind on the backend, with either solver'
   const backend = await selectBackend('wasm');
   for (const solver of ['newton', 'adam'] as const) {
     const before = backend.tf.memory().numTensors;
-    await solveBatch(backend, [layers[1], { content: randomDelta(24, 9, 4, 31), style: randomDelta(24, 9, 4, 32) }], { ...newton(0.03), solver, steps: 10 }, async () => {});
+    await solveBatch(backend, [layers[1], pair(randomDelta(24, 9, 4, 31), randomDelta(24, 9, 4, 32))], { ...newton(0.03), solver, steps: 10 }, async () => {});
     assert.equal(backend.tf.memory().numTensors, before, `${solver} left ${backend.tf.memory().numTensors - before} tensors`);
   }
 });

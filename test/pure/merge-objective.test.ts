@@ -1,73 +1,62 @@
-/** The factored objective against a dense reference, and its gradient against finite differences. */
+/** The factored N-way objective against a dense reference, and its gradient against finite differences. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { evaluateObjective, prepareLayer } from '../support/objective';
-import { orientForColumns } from '../../src/core/merge/types';
+import { FactoredDelta, orientForColumns } from '../../src/core/merge/types';
 import { denseLoss, randomDelta, seededRandom } from '../support/random-lora';
 
 const relClose = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(Math.abs(b), 1e-12), `${what}: ${a} vs ${b}`);
 
-test('loss terms equal the dense computation of docs/merge-method.md §2 on small layers', () => {
-  const random = seededRandom(11);
-  for (const [n, out, rc, rs] of [[12, 9, 3, 2], [20, 30, 4, 4], [7, 5, 1, 3]]) {
-    const content = randomDelta(n, out, rc, 100 + n, 0.7);
-    const style = randomDelta(n, out, rs, 200 + n, 1.9);
-    const mc = Array.from({ length: n }, () => random());
-    const ms = Array.from({ length: n }, () => random());
-    const dense = denseLoss(content, style, mc, ms, 0.3);
-    const factored = evaluateObjective(prepareLayer({ content, style }), mc, ms, 0.3);
-    relClose(factored.contentError, dense.contentError, 1e-6, 'content error');
-    relClose(factored.styleError, dense.styleError, 1e-6, 'style error');
+const randomCoefficients = (count: number, n: number, seed: number, low = 0, high = 1) => {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, () => Array.from({ length: n }, () => low + (high - low) * random()));
+};
+
+test('loss terms equal the dense computation of docs/merge-method.md §2 on small layers, for 2, 3 and 4 inputs', () => {
+  for (const [n, out, ranks] of [[12, 9, [3, 2]], [20, 30, [4, 4]], [7, 5, [1, 3]], [12, 9, [3, 2, 4]], [10, 14, [2, 2, 1, 3]]] as const) {
+    const inputs = ranks.map((r, i) => randomDelta(n, out, r, 100 * (i + 1) + n, 0.7 + 0.6 * i));
+    const m = randomCoefficients(inputs.length, n, 11 + ranks.length);
+    const dense = denseLoss(inputs, m, 0.3);
+    const factored = evaluateObjective(prepareLayer({ inputs }), m, 0.3);
+    factored.errors.forEach((e, i) => relClose(e, dense.errors[i], 1e-6, `N = ${inputs.length}, input ${i} error`));
     relClose(factored.penalty, dense.penalty, 1e-12, 'penalty');
     relClose(factored.loss, dense.loss, 1e-6, 'loss');
   }
 });
 
 test('output-feature columns equal the dense loss with rows scaled, via the transposed problem', () => {
-  const content = randomDelta(10, 6, 2, 5);
-  const style = randomDelta(10, 6, 3, 6);
-  const random = seededRandom(3);
-  const mc = Array.from({ length: 6 }, () => random());
-  const ms = Array.from({ length: 6 }, () => random());
-  const transposed = { content: orientForColumns(content, 'output'), style: orientForColumns(style, 'output') };
-  const dense = denseLoss(transposed.content, transposed.style, mc, ms, 0);
-  // Dense in the original orientation: scale rows, and stand in for inputs with ΔW·ΔWᵀ on the other side.
-  const factored = evaluateObjective(prepareLayer(transposed), mc, ms, 0);
-  relClose(factored.contentError, dense.contentError, 1e-6, 'content');
-  relClose(factored.styleError, dense.styleError, 1e-6, 'style');
+  const inputs: FactoredDelta[] = [randomDelta(10, 6, 2, 5), randomDelta(10, 6, 3, 6), randomDelta(10, 6, 1, 7)].map((d) => orientForColumns(d, 'output'));
+  const m = randomCoefficients(3, 6, 3);
+  const dense = denseLoss(inputs, m, 0);
+  const factored = evaluateObjective(prepareLayer({ inputs }), m, 0);
+  factored.errors.forEach((e, i) => relClose(e, dense.errors[i], 1e-6, `input ${i}`));
 });
 
-test('the analytic gradient matches central finite differences', () => {
+test('the analytic gradient matches central finite differences, for 2 and 3 inputs', () => {
   const n = 9;
-  const content = randomDelta(n, 7, 3, 21, 1.3);
-  const style = randomDelta(n, 7, 2, 22, 0.8);
-  const layer = prepareLayer({ content, style });
-  const random = seededRandom(5);
-  const mc = Array.from({ length: n }, () => 0.2 + 0.6 * random());
-  const ms = Array.from({ length: n }, () => 0.2 + 0.6 * random());
-  const { gradContent, gradStyle } = evaluateObjective(layer, mc, ms, 0.5);
-  const h = 1e-6;
-  for (let j = 0; j < n; j++) {
-    for (const [m, grad, name] of [[mc, gradContent, 'm_c'], [ms, gradStyle, 'm_s']] as const) {
-      const plus = [...m];
-      const minus = [...m];
-      plus[j] += h;
-      minus[j] -= h;
-      const lossAt = (v: number[]) => (name === 'm_c' ? evaluateObjective(layer, v, ms, 0.5) : evaluateObjective(layer, mc, v, 0.5)).loss;
-      const numeric = (lossAt(plus) - lossAt(minus)) / (2 * h);
-      assert.ok(Math.abs(grad[j] - numeric) <= 1e-6 + 1e-5 * Math.abs(numeric), `${name}[${j}]: ${grad[j]} vs ${numeric}`);
-    }
+  for (const ranks of [[3, 2], [3, 2, 4]]) {
+    const inputs = ranks.map((r, i) => randomDelta(n, 7, r, 21 + i, 1.3 - 0.3 * i));
+    const layer = prepareLayer({ inputs });
+    const m = randomCoefficients(inputs.length, n, 5, 0.2, 0.8);
+    const { gradients } = evaluateObjective(layer, m, 0.5);
+    const h = 1e-6;
+    m.forEach((_, i) => {
+      for (let j = 0; j < n; j++) {
+        const at = (delta: number) => evaluateObjective(layer, m.map((c, k) => (k === i ? c.map((v, l) => (l === j ? v + delta : v)) : c)), 0.5).loss;
+        const numeric = (at(h) - at(-h)) / (2 * h);
+        assert.ok(Math.abs(gradients[i][j] - numeric) <= 1e-6 + 1e-5 * Math.abs(numeric), `N = ${inputs.length}, m_${i}[${j}]: ${gradients[i][j]} vs ${numeric}`);
+      }
+    });
   }
 });
 
-test('at m = 1 (the direct merge) the content error is the style LoRA seen through the content inputs', () => {
-  const content = randomDelta(8, 8, 2, 1);
-  const style = randomDelta(8, 8, 2, 2);
-  const ones = new Array(8).fill(1);
-  const value = evaluateObjective(prepareLayer({ content, style }), ones, ones, 0);
-  const dense = denseLoss(content, style, ones, ones, 0);
-  relClose(value.contentError, dense.contentError, 1e-6, 'content');
-  assert.ok(value.contentError > 0);
-  const zero = evaluateObjective(prepareLayer({ content, style }), ones, new Array(8).fill(0), 0);
-  assert.ok(zero.contentError < 1e-12, 'without the style LoRA the content is reproduced exactly');
+test('at m = 1 (the direct merge) an input’s error is the others seen through its inputs; alone it is exact', () => {
+  const inputs = [randomDelta(8, 8, 2, 1), randomDelta(8, 8, 2, 2), randomDelta(8, 8, 2, 3)];
+  const ones = inputs.map(() => new Array(8).fill(1));
+  const value = evaluateObjective(prepareLayer({ inputs }), ones, 0);
+  const dense = denseLoss(inputs, ones, 0);
+  value.errors.forEach((e, i) => relClose(e, dense.errors[i], 1e-6, `input ${i}`));
+  assert.ok(value.errors.every((e) => e > 0));
+  const onlyFirst = evaluateObjective(prepareLayer({ inputs }), [ones[0], new Array(8).fill(0), new Array(8).fill(0)], 0);
+  assert.ok(onlyFirst.errors[0] < 1e-12, 'without the other inputs the first is reproduced exactly');
 });

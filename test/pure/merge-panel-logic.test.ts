@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readMergeSettings } from '../../src/extension/merge-arguments';
-import { blockOverlap, inputPairs } from '../../src/extension/merge-panel-overlap';
+import { panelOverlap } from '../../src/extension/merge-panel-overlap';
 import { initialPanelSettings, panelProblems, panelRequest, selectionRoute } from '../../src/extension/merge-panel-request';
 import { validateMergeRequest } from '../../src/core/merge/merge-options';
 import { isFromMergePanel, MergePanelSettings, withInputRemoved, withInputsAdded } from '../../src/shared/merge-panel-protocol';
@@ -98,23 +98,17 @@ test('the host accepts only well-formed messages from the page', () => {
   }
 });
 
-test('the overlap per block: each pair’s mean of mean |cos| over the block’s layers, blocks in network order', () => {
-  assert.deepEqual(inputPairs(4), [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
-  const layer = (module: string, meanAbsCosine: number | null) => ({ module, meanAbsCosine, normFirst: 1, normSecond: 1, columnsCompared: 8 });
-  const overlap = blockOverlap(inputPairs(3), [
-    [layer('unet.up_blocks.1.attentions.0.proj_in', 0.5), layer('unet.mid_block.attentions.0.proj_in', 0.2), layer('unet.mid_block.attentions.0.proj_out', 0.4), layer('text_encoder.text_model.encoder.layers.0.mlp.fc1', null)],
-    [layer('unet.mid_block.attentions.0.proj_in', 0.9)],
-    [layer('unet.up_blocks.1.attentions.0.proj_in', 0.1)],
-  ]);
-  assert.deepEqual(overlap.pairs, [[0, 1], [0, 2], [1, 2]]);
-  assert.deepEqual(
-    overlap.blocks.map((b) => [b.block, b.meanAbsCosine.map((v) => (v === null ? null : Number(v.toFixed(6))))]),
-    [
-      ['text_encoder', [null, null, null]],
-      ['unet.mid_block', [0.3, 0.9, null]],
-      ['unet.up_blocks.1', [0.5, null, 0.1]],
-    ],
-  );
+test('the overlap per block is the worker comparison’s pairs and blocks, as the panel draws them', () => {
+  const layer = { module: 'unet.mid_block.attentions.0.proj_in', meanAbsCosine: 0.3, normFirst: 1, normSecond: 1, columnsCompared: 8 };
+  const pair = (a: number, b: number) => ({ a, b, paired: 1, onlyInFirst: [], onlyInSecond: [], refused: [], layers: [layer] });
+  const overlap = panelOverlap({
+    pairs: [pair(0, 1), pair(0, 2), pair(1, 2)],
+    blocks: [{ block: 'text_encoder', meanAbsCosine: [null, 0.1, 0.2] }, { block: 'unet.mid_block', meanAbsCosine: [0.3, 0.9, null] }],
+  });
+  assert.deepEqual(overlap, {
+    pairs: [[0, 1], [0, 2], [1, 2]],
+    blocks: [{ block: 'text_encoder', meanAbsCosine: [null, 0.1, 0.2] }, { block: 'unet.mid_block', meanAbsCosine: [0.3, 0.9, null] }],
+  });
 });
 
 test('a selection of 2 files is the two-file flow, 3 to 8 open the panel, others are refused with the count', () => {

@@ -1,16 +1,17 @@
 /**
- * An independent float64 reference for the ZipLoRA objective as a box-constrained quadratic, built densely from
- * the ΔW's (docs/merge-method.md §2 as written): the content term is ‖(ΔW_m − ΔW_c)·ΔW_cᵀ‖² / ‖ΔW_c·ΔW_cᵀ‖², and
- * (ΔW_m − ΔW_c)·ΔW_cᵀ = Σ_j (m_c,j·c_j + m_s,j·s_j)·c_jᵀ − ΔW_c·ΔW_cᵀ is linear in x = (m_c, m_s), so the
- * term is ‖K_c·x − k_c‖² / N_c with the out² × 2·in matrix K_c written out; likewise the style term. Q, b, c of
- * L = ½xᵀQx + bᵀx + c follow, and the box QP is solved by projected coordinate descent (Gauss–Seidel) to
- * machine precision — a different method from the solver under test, on a different formulation.
+ * An independent float64 reference for the N-way ZipLoRA objective as a box-constrained quadratic, built densely
+ * from the ΔW's (docs/merge-method.md §2 as written): input t's term is ‖(ΔW_m − ΔW_t)·ΔW_tᵀ‖² / ‖ΔW_t·ΔW_tᵀ‖², and
+ * (ΔW_m − ΔW_t)·ΔW_tᵀ = Σ_i Σ_j m_i,j·c_i,j·t_jᵀ − ΔW_t·ΔW_tᵀ (t_j the columns of ΔW_t) is linear in
+ * x = (m_1, …, m_N), so the term is ‖K_t·x − k_t‖² / N_t with the out² × N·in matrix K_t written out. Q, b, c of
+ * L = ½xᵀQx + bᵀx + c follow (the penalty λ/in·Σ_j Σ_{i<k} m_i,j·m_k,j adds λ/in to Q's off-diagonal pair
+ * entries), and the box QP is solved by projected coordinate descent (Gauss–Seidel) to machine precision — a
+ * different method from the solver under test, on a different formulation.
  */
 import { FactoredDelta } from '../../src/core/merge/types';
 import { denseDelta } from './random-lora';
 
 export interface DenseQuadratic {
-  /** 2·in × 2·in, row-major; x = (m_c, m_s). */
+  /** N·in × N·in, row-major; x = (m_1, …, m_N). */
   readonly hessian: Float64Array;
   readonly linear: Float64Array;
   readonly constant: number;
@@ -20,21 +21,23 @@ export interface DenseQuadratic {
 /** Column j of a dense row-major out × in matrix. */
 const column = (w: Float64Array, out: number, n: number, j: number) => Float64Array.from({ length: out }, (_, i) => w[i * n + j]);
 
-export function denseQuadratic(content: FactoredDelta, style: FactoredDelta, lambda: number): DenseQuadratic {
-  const n = content.inFeatures;
-  const out = content.outFeatures;
-  const size = 2 * n;
-  const wc = denseDelta(content);
-  const ws = denseDelta(style);
+export function denseQuadratic(inputs: readonly FactoredDelta[], lambda: number): DenseQuadratic {
+  const n = inputs[0].inFeatures;
+  const out = inputs[0].outFeatures;
+  const N = inputs.length;
+  const size = N * n;
+  const deltas = inputs.map(denseDelta);
+  // x_p scales column p mod n of ΔW_(p div n).
+  const cols = deltas.flatMap((w) => Array.from({ length: n }, (_, j) => column(w, out, n, j)));
   const hessian = new Float64Array(size * size);
   const linear = new Float64Array(size);
   let constant = 0;
-  for (const target of [wc, ws]) {
+  const dot = (u: Float64Array, v: Float64Array) => u.reduce((s, x, i) => s + x * v[i], 0);
+  for (const target of deltas) {
     const t = Array.from({ length: n }, (_, j) => column(target, out, n, j));
-    const cols = [...Array.from({ length: n }, (_, j) => column(wc, out, n, j)), ...Array.from({ length: n }, (_, j) => column(ws, out, n, j))];
-    // K's column for x_k: vec(v_k·t_jᵀ) with v_k the k-th column of ΔW_c (k < n) or ΔW_s, j = k mod n.
-    const k = cols.map((v, idx) => {
-      const tj = t[idx % n];
+    // K's column for x_p: vec(v_p·t_jᵀ), j = p mod n.
+    const k = cols.map((v, p) => {
+      const tj = t[p % n];
       const vec = new Float64Array(out * out);
       for (let a = 0; a < out; a++) for (let b = 0; b < out; b++) vec[a * out + b] = v[a] * tj[b];
       return vec;
@@ -44,17 +47,15 @@ export function denseQuadratic(content: FactoredDelta, style: FactoredDelta, lam
     let norm = 0;
     for (const v of targetVec) norm += v * v;
     if (norm === 0) continue;
-    const dot = (u: Float64Array, v: Float64Array) => u.reduce((s, x, i) => s + x * v[i], 0);
     for (let p = 0; p < size; p++) {
       linear[p] -= (2 * dot(k[p], targetVec)) / norm;
       for (let q = 0; q < size; q++) hessian[p * size + q] += (2 * dot(k[p], k[q])) / norm;
     }
     constant += 1;
   }
-  for (let j = 0; j < n; j++) {
-    hessian[j * size + n + j] += lambda / n;
-    hessian[(n + j) * size + j] += lambda / n;
-  }
+  for (let i = 0; i < N; i++)
+    for (let l = 0; l < N; l++)
+      if (i !== l) for (let j = 0; j < n; j++) hessian[(i * n + j) * size + l * n + j] += lambda / n;
   return { hessian, linear, constant, size };
 }
 

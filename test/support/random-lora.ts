@@ -21,8 +21,10 @@ export function disjointInputsLayer(contentSeed: number, styleSeed: number): Lay
   const content = randomDelta(24, 16, 3, contentSeed);
   const style = randomDelta(24, 16, 3, styleSeed);
   return {
-    content: { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
-    style: { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
+    inputs: [
+      { ...content, down: content.down.map((v, k) => (k % 24 < 12 ? v : 0)) },
+      { ...style, down: style.down.map((v, k) => (k % 24 >= 12 ? v : 0)) },
+    ],
   };
 }
 
@@ -50,20 +52,21 @@ export function frobeniusOfProductT(x: Float64Array, y: Float64Array, p: number,
   return total;
 }
 
-/** The loss of docs/merge-method.md §2 computed densely, as written there: an independent reference for small layers. */
-export function denseLoss(content: FactoredDelta, style: FactoredDelta, mContent: ArrayLike<number>, mStyle: ArrayLike<number>, lambda: number) {
-  const wc = denseDelta(content);
-  const ws = denseDelta(style);
-  const n = content.inFeatures;
-  const out = content.outFeatures;
+/** The N-way loss of docs/merge-method.md §2 computed densely, as written there: an independent reference for small layers. */
+export function denseLoss(inputs: readonly FactoredDelta[], m: readonly ArrayLike<number>[], lambda: number) {
+  const deltas = inputs.map(denseDelta);
+  const n = inputs[0].inFeatures;
+  const out = inputs[0].outFeatures;
   const merged = new Float64Array(out * n);
-  for (let i = 0; i < out; i++) for (let j = 0; j < n; j++) merged[i * n + j] = wc[i * n + j] * mContent[j] + ws[i * n + j] * mStyle[j];
-  const diffC = merged.map((v, i) => v - wc[i]);
-  const diffS = merged.map((v, i) => v - ws[i]);
-  const contentError = frobeniusOfProductT(diffC, wc, out, out, n) / frobeniusOfProductT(wc, wc, out, out, n);
-  const styleError = frobeniusOfProductT(diffS, ws, out, out, n) / frobeniusOfProductT(ws, ws, out, out, n);
+  deltas.forEach((w, k) => {
+    for (let i = 0; i < out; i++) for (let j = 0; j < n; j++) merged[i * n + j] += w[i * n + j] * m[k][j];
+  });
+  const errors = deltas.map((w) => {
+    const diff = merged.map((v, i) => v - w[i]);
+    return frobeniusOfProductT(diff, w, out, out, n) / frobeniusOfProductT(w, w, out, out, n);
+  });
   let penalty = 0;
-  for (let j = 0; j < n; j++) penalty += Math.abs(mContent[j] * mStyle[j]);
+  for (let i = 0; i < inputs.length; i++) for (let k = i + 1; k < inputs.length; k++) for (let j = 0; j < n; j++) penalty += Math.abs(m[i][j] * m[k][j]);
   penalty = (lambda * penalty) / n;
-  return { contentError, styleError, penalty, loss: contentError + styleError + penalty, merged };
+  return { errors, penalty, loss: errors.reduce((a, e) => a + e, 0) + penalty, merged };
 }

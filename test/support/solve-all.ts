@@ -18,7 +18,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /** Solves every layer, batch by batch, in this thread (the merge pipeline streams batches to its compute threads). */
 export async function solveAll(backend: ComputeBackend, layers: readonly LayerInput[], settings: BatchSettings, callbacks: SolveCallbacks): Promise<void> {
-  const shapes = layers.map((l) => ({ inFeatures: l.content.inFeatures, outFeatures: l.content.outFeatures, rankContent: l.content.rank, rankStyle: l.style.rank }));
+  const shapes = layers.map((l) => ({ inFeatures: l.inputs[0].inFeatures, outFeatures: l.inputs[0].outFeatures, ranks: l.inputs.map((d) => d.rank) }));
   const total = layers.length * Math.max(1, settings.steps);
   let done = 0;
   for (const batch of planBatches(shapes, backend.oneLayerPerBatch, backend.maxBatchElements)) {

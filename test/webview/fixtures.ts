@@ -1,14 +1,15 @@
 /**
  * Host messages for the browser tests, generated: an SDXL-like kohya LoRA with 1,000 layers (3,000 tensors:
- * down, up, alpha), its per-layer measures, and the ZipLoRA report of a merge with 1,000 layers. Values come
- * from a seeded generator, so every run sees the same data. Layers are generated in network order.
+ * down, up, alpha), its per-layer measures, and the ZipLoRA report of a two-input merge with 1,000 layers (as a
+ * format-1 sidecar reads: content and style, with the zipped shares). Values come from a seeded generator
+ * (test/support/sidecar-builder.ts), so every run sees the same data. Layers are generated in network order.
  */
 import type { LoraLayerSummary } from '../../src/core/lora/summary.js';
-import type { LayerReport } from '../../src/core/merge/layer-report.js';
 import { dtypeBreakdown, parameterCount, type TensorSummary } from '../../src/core/safetensors/summary.js';
 import type { TensorStats } from '../../src/core/stats/tensor-stats.js';
-import type { FileView, HostToWebview } from '../../src/shared/webview-protocol.js';
+import type { FileView, HostToWebview, ZipLoraView } from '../../src/shared/webview-protocol.js';
 import { seededRandom } from '../support/lora-generators.js';
+import { buildSidecar, formatOneReport, type BuiltSidecar } from '../support/sidecar-builder.js';
 
 export const LAYER_COUNT = 1000;
 
@@ -111,12 +112,7 @@ export function fileView(): FileView {
       extraTensors: [],
       problems: [{ module: MODULES[17].module, problem: 'tensor "lora_up" holds NaN or infinite values' }],
     },
-    ziplora: {
-      sidecar: '/workspace/loras/subject_style_ziplora.ziplora.json',
-      mergedFile: '/workspace/loras/subject_style_ziplora.safetensors',
-      recipe: { method: 'adam', steps: 100, lambda: 0.01, lr: 0.01, columns: 'input', backend: 'wasm', device: 'cpu', version: '0.1.0' },
-      layers: zipLoraLayers(),
-    },
+    ziplora: zipLoraView(),
   };
 }
 
@@ -143,46 +139,33 @@ export function loraLayers(): LoraLayerSummary[] {
   });
 }
 
-export function zipLoraLayers(): LayerReport[] {
-  const random = seededRandom(11);
-  return MODULES.map((m) => {
-    const sparsityContent = 0.2 + 0.5 * random();
-    const sparsityStyle = 0.2 + 0.5 * random();
-    const zipped = Math.min(1, sparsityContent + sparsityStyle - 0.1);
-    const overlapBefore = 0.1 + 0.4 * random();
-    const directContentError = 0.3 + 0.4 * random();
-    return {
-      module: m.module,
-      columns: m.in,
-      contentError: directContentError * (0.2 + 0.3 * random()),
-      styleError: directContentError * (0.2 + 0.3 * random()),
-      directContentError,
-      directStyleError: 0.3 + 0.4 * random(),
-      meanAbsCosine: overlapBefore * (0.8 + 0.4 * random()),
-      overlapBefore,
-      overlapAfter: overlapBefore * 0.1 * random(),
-      sparsityContent,
-      sparsityStyle,
-      zipped,
-      bothOn: Math.max(0, 1 - zipped - 0.05),
-      bothOff: 0.05,
-      normRatio: 0.6 + 0.4 * random(),
-      steps: 100,
-      loss: random() * 0.1,
-    };
-  });
+/** The two-input merge of the 1,000 modules: reports, and the coefficients the host would answer with. */
+let twoWay: BuiltSidecar | undefined;
+export function twoWaySidecar(): BuiltSidecar {
+  twoWay ??= buildSidecar({ inputs: ['subject.safetensors', 'style.safetensors'], modules: MODULES.map((m) => ({ module: m.module, columns: m.in })), seed: 11, lambda: 0.01 });
+  return twoWay;
 }
 
-export function layerCoefficients(module: string, columns: number): Extract<HostToWebview, { type: 'layerCoefficients' }> {
-  const random = seededRandom(columns);
-  const mContent: number[] = [];
-  const mStyle: number[] = [];
-  for (let j = 0; j < columns; j++) {
-    const zipped = random();
-    mContent.push(zipped < 0.4 ? random() * 0.03 : 0.3 + 0.7 * random());
-    mStyle.push(zipped > 0.6 ? random() * 0.03 : 0.3 + 0.7 * random());
-  }
-  return { type: 'layerCoefficients', module, mContent, mStyle };
+/** The report as the view reads a format-1 sidecar: inputs 0 and 1, the old recipe, the zipped shares. */
+export function zipLoraView(): ZipLoraView {
+  const built = twoWaySidecar();
+  const old = formatOneReport(built);
+  return {
+    sidecar: '/workspace/loras/subject_style_ziplora.ziplora.safetensors',
+    mergedFile: '/workspace/loras/subject_style_ziplora.safetensors',
+    format: 1,
+    inputs: built.inputs,
+    recipe: { method: 'adam', steps: 100, lambda: 0.01, lr: 0.01, columns: 'input', backend: 'wasm', device: 'cpu', version: '0.1.0' },
+    layers: built.layers,
+    shares: Object.fromEntries(old.map((o) => [o.module as string, { zipped: o.zipped as number, bothOn: o.bothOn as number, bothOff: o.bothOff as number }])),
+  };
+}
+
+/** The host's answer for a layer's coefficients: the sidecar's m_c and m_s (inputs 0 and 1). */
+export function layerCoefficients(module: string): Extract<HostToWebview, { type: 'layerCoefficients' }> {
+  const m = twoWaySidecar().coefficients.get(module);
+  if (!m) throw new Error(`no coefficients for ${module}`);
+  return { type: 'layerCoefficients', module, inputs: [0, 1], m: m.map((values) => Array.from(values)) };
 }
 
 export function tensorStats(name: string): Extract<HostToWebview, { type: 'tensorStats' }> {

@@ -155,7 +155,7 @@ describe('per-layer charts', () => {
     await detail.locator('.spinner').waitFor();
     assert.equal(await detail.locator('.tensor-name').innerText(), request.module);
 
-    await view.send(layerCoefficients(request.module, MODULES[index].in));
+    await view.send(layerCoefficients(request.module));
     const scatter = detail.locator('canvas');
     await scatter.waitFor();
     await page.waitForTimeout(100);

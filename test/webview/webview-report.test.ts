@@ -10,35 +10,40 @@ import type { ReportData } from '../../src/shared/webview-protocol.js';
 import { renderHtmlReport, type WebviewBundle } from '../../src/shared/html-report.js';
 import { fileView, layerCoefficients, MODULES } from './fixtures.js';
 import { bundleWebview, countPixelsNear, launchChromium, openTab } from './harness.js';
+import path from 'node:path';
+import { readReportData } from '../../src/core/view/report-data.js';
+import { tempDir } from '../support/build-safetensors.js';
+import { buildSidecar, writeFormat2Sidecar } from '../support/sidecar-builder.js';
 
 /** Only layer 5's coefficients are inlined: the test opens that layer, and another one reports what is missing. */
 const OPENED = 5;
 
 function reportData(): ReportData {
-  const { mContent, mStyle } = layerCoefficients(MODULES[OPENED].module, MODULES[OPENED].in);
+  const { inputs, m } = layerCoefficients(MODULES[OPENED].module);
   const base64 = (values: readonly number[]) => Buffer.from(new Float32Array(values).buffer).toString('base64');
-  return { view: fileView(), coefficients: { [MODULES[OPENED].module]: [base64(mContent), base64(mStyle)] } };
+  return { view: fileView(), coefficients: { [MODULES[OPENED].module]: { inputs, m: m.map(base64) } } };
 }
 
 let browser: Browser;
 let html: string;
+let assets: WebviewBundle;
 
 before(async () => {
   const bundle = await bundleWebview();
-  const assets: WebviewBundle = { script: bundle.js, style: bundle.css };
+  assets = { script: bundle.js, style: bundle.css };
   html = renderHtmlReport(reportData(), assets);
   browser = await launchChromium();
 });
 after(() => browser?.close());
 
-async function openReport(colorScheme: 'light' | 'dark'): Promise<{ page: Page; problems: string[] }> {
+async function openReport(colorScheme: 'light' | 'dark', content = html): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => void (message.type() === 'error' && problems.push(`console: ${message.text()}`)));
   await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => console.error('CSP: ' + e.violatedDirective));`);
-  await page.setContent(html, { waitUntil: 'load' });
+  await page.setContent(content, { waitUntil: 'load' });
   return { page, problems };
 }
 
@@ -72,6 +77,27 @@ describe('standalone report', () => {
     const { page, problems } = await openReport('dark');
     await page.locator('.overview').waitFor();
     assert.equal(await page.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(31, 31, 31)', 'Dark Modern background');
+    assert.deepEqual(problems, []);
+  });
+
+  it('a three-input merge with λ auto (read from its sidecar as `ziplora report` does): N series, pairs, λ curve, coefficients', async () => {
+    const modules = MODULES.slice(0, 120).map((m) => ({ module: m.module, columns: Math.min(m.in, 256) }));
+    const built = buildSidecar({ inputs: ['subject.safetensors', 'style.safetensors', 'light.safetensors'], modules, lambda: 'auto', seed: 3 });
+    const sidecar = path.join(tempDir(), 'three.ziplora.safetensors');
+    await writeFormat2Sidecar(sidecar, built, 'three.safetensors');
+    const { page, problems } = await openReport('dark', renderHtmlReport(await readReportData(sidecar), assets));
+    await page.locator('.overview').waitFor();
+    await openTab(page, 'ZipLoRA');
+    const sparsity = page.locator('.ziplora .charts > .layer-chart').first();
+    await sparsity.locator('canvas').focus();
+    await page.keyboard.press('Home');
+    assert.match(await sparsity.locator('[aria-live]').innerText(), /1 subject sparse [\d.]+ %, 2 style sparse [\d.]+ %, 3 light sparse [\d.]+ %/);
+    assert.equal(await page.locator('.ziplora .pair-table tbody tr').count(), 3);
+    assert.match((await page.locator('.ziplora .lambda-panel canvas').getAttribute('aria-label'))!, /chosen/);
+    await page.keyboard.press('Enter');
+    const detail = page.locator('.ziplora .layer-detail');
+    await detail.locator('.scatter-slot canvas').waitFor();
+    assert.match(await detail.locator('.scatter-slot .chart-title').innerText(), /^m_1 vs m_2 per column \(256 columns\)/);
     assert.deepEqual(problems, []);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * m_c against m_s, one point per column of a layer (both axes 0…1, widened only if a coefficient exceeds 1).
- * Dashed lines at the sparsity threshold split the plot: points along the axes are "zipped" columns (one
- * LoRA kept), the upper right holds columns both keep, the corner near 0 columns both dropped.
+ * One input's coefficients against another's (m_c against m_s with two inputs), one point per column of a layer
+ * (both axes 0…1, widened only if a coefficient exceeds 1). Dashed lines at the sparsity threshold split the
+ * plot: points along the axes are "zipped" columns (one LoRA kept), the upper right holds columns both keep,
+ * the corner near 0 columns both dropped.
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { el } from '../dom.js';
@@ -12,28 +13,35 @@ import { ThemedChart } from './theme-watch.js';
 
 type Point = { x: number; y: number };
 
+export interface AxisName {
+  readonly symbol: string;
+  readonly name: string;
+}
+
 export class CoefficientScatter extends ThemedChart<'scatter', Point[]> {
   readonly element: HTMLElement;
   private readonly points: Point[];
 
+  /** Axis names: symbol and meaning, e.g. { symbol: 'm_c', name: 'content' }. */
   constructor(
     private readonly module: string,
-    mContent: readonly number[],
-    mStyle: readonly number[],
+    xValues: readonly number[],
+    yValues: readonly number[],
     private readonly threshold: number,
+    private readonly axes: { readonly x: AxisName; readonly y: AxisName } = { x: { symbol: 'm_c', name: 'content' }, y: { symbol: 'm_s', name: 'style' } },
   ) {
     super();
-    const n = Math.min(mContent.length, mStyle.length);
-    this.points = Array.from({ length: n }, (_, j) => ({ x: mContent[j], y: mStyle[j] }));
-    const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': `Coefficients of ${module}: m_c (content) against m_s (style) for ${n} columns` } });
+    const n = Math.min(xValues.length, yValues.length);
+    this.points = Array.from({ length: n }, (_, j) => ({ x: xValues[j], y: yValues[j] }));
+    const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': `Coefficients of ${module}: ${axes.x.symbol} (${axes.x.name}) against ${axes.y.symbol} (${axes.y.name}) for ${n} columns` } });
     this.element = el('div', { className: 'chart-canvas-box chart-canvas-box--square' }, canvas);
     this.start(canvas);
   }
 
   protected configuration(palette: ChartPalette): ChartConfiguration<'scatter', Point[]> {
     const base = sharedOptions(palette);
-    const x = axisStyle(palette, 'm_c (content coefficient)');
-    const y = axisStyle(palette, 'm_s (style coefficient)');
+    const x = axisStyle(palette, `${this.axes.x.symbol} (${this.axes.x.name} coefficient)`);
+    const y = axisStyle(palette, `${this.axes.y.symbol} (${this.axes.y.name} coefficient)`);
     const largest = this.points.reduce((m, p) => Math.max(m, p.x, p.y), 1);
     const max = largest > 1 ? Math.ceil(largest * 10) / 10 : 1;
     return {
@@ -60,7 +68,7 @@ export class CoefficientScatter extends ThemedChart<'scatter', Point[]> {
             ...base.plugins?.tooltip,
             callbacks: {
               title: (items) => (items.length ? `column ${items[0].dataIndex}` : ''),
-              label: (item) => `m_c ${formatValue(item.parsed.x)}, m_s ${formatValue(item.parsed.y)}`,
+              label: (item) => `${this.axes.x.symbol} ${formatValue(item.parsed.x)}, ${this.axes.y.symbol} ${formatValue(item.parsed.y)}`,
             },
           },
         },

@@ -204,8 +204,9 @@ export class MergePanelView {
     });
     if (settings.inputs.length < 2) this.blocksSection.replaceChildren(heading, el('p', { className: 'muted', text: 'Add at least two LoRAs to see their overlap per block.' }));
     else if (!overlap || overlap.status === 'computing') {
-      const progress = overlap ? ` (${overlap.done} of ${overlap.total} pairs)` : '';
-      this.blocksSection.replaceChildren(heading, note, el('div', { className: 'spinner', attrs: { role: 'status', 'aria-live': 'polite' } }, el('vscode-progress-ring', { attrs: { 'aria-hidden': 'true' } }), el('span', { text: `Comparing the inputs pair by pair${progress}…` })));
+      const n = settings.inputs.length;
+      const pairs = (n * (n - 1)) / 2;
+      this.blocksSection.replaceChildren(heading, note, el('div', { className: 'spinner', attrs: { role: 'status', 'aria-live': 'polite' } }, el('vscode-progress-ring', { attrs: { 'aria-hidden': 'true' } }), el('span', { text: `Comparing the inputs pair by pair (${pairs} pair${pairs === 1 ? '' : 's'})…` })));
     } else if (overlap.status === 'error') {
       this.blocksSection.replaceChildren(heading, el('p', { className: 'error-text', attrs: { role: 'alert' }, text: `The inputs could not be compared: ${overlap.message}` }));
     } else {

@@ -7,7 +7,7 @@ import { formatCount, formatNumber, renderTable } from './format';
 /** How many names to list before "… and N more". */
 const LIST_LIMIT = 10;
 
-function listSome(names: readonly string[], indent = '  '): string[] {
+export function listSome(names: readonly string[], indent = '  '): string[] {
   const lines = names.slice(0, LIST_LIMIT).map((n) => `${indent}${n}`);
   if (names.length > LIST_LIMIT) lines.push(`${indent}… and ${formatCount(names.length - LIST_LIMIT)} more`);
   return lines;
@@ -45,7 +45,7 @@ export function renderAdapterText(summary: AdapterSummary): string {
   return lines.join('\n');
 }
 
-function describeSide(label: string, path: string, layers: readonly LoraLayer[], format: string, baseModel: string): string {
+export function describeSide(label: string, path: string, layers: readonly LoraLayer[], format: string, baseModel: string): string {
   const ranks = [...new Set(layers.map((l) => l.rank))].sort((a, b) => a - b).join(', ');
   return `${label}  ${path}\n   ${format}; ${baseModel}; ${formatCount(layers.length)} layers; rank ${ranks}`;
 }

@@ -3,7 +3,6 @@ import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
 import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, MAX_INPUTS, MIN_INPUTS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
-import type { Recipe } from './recipe';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
@@ -40,6 +39,9 @@ export interface BlockRule {
   readonly method?: BlockMethod;
 }
 
+/** A recipe file's JSON (recipe.ts' Recipe; named here only as an object, so that request.ts imports no recipe code). */
+export type RecipeObject = Readonly<Record<string, unknown>>;
+
 export interface MergeRequest {
   /** In order: input 1 (for two inputs: the content), input 2 (the style), …; 2 to 8 of them. */
   readonly inputs: readonly MergeInput[];
@@ -66,7 +68,7 @@ export interface MergeRequest {
   /** Compute threads solving layers in parallel; 0 = one per available core. */
   readonly threads: number;
   /** The recipe the merge was run from, written into the outputs' metadata as it is (recipe.ts). */
-  readonly recipe?: Recipe;
+  readonly recipe?: RecipeObject;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {

@@ -5,7 +5,6 @@
  * out, each with the reason.
  */
 import { LoraLayer } from '../lora/layer';
-import { WeightedGroups } from './weighted-groups';
 
 export interface CopiedLayer {
   /** 0-based index of the input it is copied from (the request's order). */
@@ -36,6 +35,18 @@ export interface UnmergedTensors {
   readonly leftOut: readonly LeftOutTensor[];
 }
 
+/** What the merge did with its layer groups (weighted-groups.ts' WeightedGroups), as far as this listing needs it. */
+export interface GroupOutcome {
+  readonly copied: readonly { readonly member: Member; readonly weight: number }[];
+  readonly refused: readonly { readonly module: string; readonly members: readonly Member[]; readonly reason: string }[];
+  readonly skipped: readonly { readonly members: readonly Member[]; readonly reason: string }[];
+}
+
+interface Member {
+  readonly input: number;
+  readonly layer: LoraLayer;
+}
+
 const NOT_A_FACTOR = 'not a LoRA factor (no B·A pair to merge or copy)';
 
 /** A layer's tensors in its file (each part's, for a layer fused from split parts). */
@@ -48,7 +59,7 @@ export function tensorNamesOf(layer: LoraLayer): string[] {
  * `extra`: per input, its tensors that are no factor. `writer`: what writing the output changed (output-layout.ts:
  * clashes left out, layers renamed).
  */
-export function unmergedTensors(groups: WeightedGroups, extra: readonly (readonly string[])[], writer: WriterOutcome = { leftOut: [], writtenAs: [] }): UnmergedTensors {
+export function unmergedTensors(groups: GroupOutcome, extra: readonly (readonly string[])[], writer: WriterOutcome = { leftOut: [], writtenAs: [] }): UnmergedTensors {
   const copied: CopiedLayer[] = groups.copied.map((c) => ({ input: c.member.input, module: c.member.layer.module, weight: c.weight }));
   const leftOut: LeftOutTensor[] = extra.flatMap((tensors, input) => tensors.map((tensor) => ({ input, tensor, reason: NOT_A_FACTOR })));
   for (const group of groups.refused) {

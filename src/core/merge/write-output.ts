@@ -20,9 +20,9 @@ import { MergeCallbacks } from './merge-callbacks';
 import { targetUp } from './output-layout';
 import { OutputPlan, PlannedCopy, PlannedLayer } from './output-plan';
 import { readDelta } from './read-delta';
-import { MergePhase, MergeRequest } from './request';
+import { MergePhase, MergeRequest, RecipeObject } from './request';
 import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
-import { Recipe, requestToRecipe } from './recipe';
+import { requestToRecipe } from './recipe';
 
 /** What the sidecar stores of each merged layer: each present input's coefficients and, when solved, the loss curve. */
 export interface LayerSolution {
@@ -63,7 +63,7 @@ export interface MergedFileJob extends WriterContext {
  * The recipe that re-creates the merge: the one it was run from, as it is, else the request's own, its paths
  * relative to the merged file's folder (recipe.ts), so that `ziplora recipe MERGED` works from the file alone.
  */
-export function recipeMetadata(request: MergeRequest): Recipe {
+export function recipeMetadata(request: MergeRequest): RecipeObject {
   return request.recipe ?? requestToRecipe(request, path.dirname(path.resolve(request.output)));
 }
 

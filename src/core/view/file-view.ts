@@ -4,15 +4,13 @@
  * report show it as it is.
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describeAdapter } from '../lora/recognise';
 import { loraHeaderSummary, LoraSummary } from '../lora/summary';
 import { adviceFor } from '../lora/tensor-names';
-import { LayerReport } from '../merge/layer-report';
-import { isSidecar, SIDECAR_SUFFIX, sidecarPathFor } from '../merge/request';
+import { isSidecar, sidecarPathFor } from '../merge/request';
 import { openCheckpoint } from '../safetensors/checkpoint';
-import { SafetensorsError } from '../safetensors/errors';
 import { withSafetensors } from '../safetensors/reader';
+import { readCoefficients, readSidecarReport, SidecarReport } from './sidecar-report';
 import { CheckpointSummary, dtypeBreakdown, DTypeBreakdown, parameterCount, summarizeCheckpoint } from '../safetensors/summary';
 
 /** Everything the editor shows without reading tensor data. */
@@ -30,16 +28,7 @@ export interface FileOverview {
   readonly ziplora: SidecarReport | null;
 }
 
-export interface SidecarReport {
-  /** The sidecar file the report came from. */
-  readonly sidecar: string;
-  readonly mergedFile: string;
-  /** `ziplora_recipe` of the sidecar, parsed (method, steps, lambda, lr, columns, backend, device, version). */
-  readonly recipe: Readonly<Record<string, unknown>>;
-  readonly layers: readonly LayerReport[];
-}
-
-
+export type { SidecarReport } from './sidecar-report';
 
 /** The sidecar that belongs with a file: itself, or the one beside a merged LoRA; undefined if none. */
 export function sidecarFor(file: string): string | undefined {
@@ -48,31 +37,17 @@ export function sidecarFor(file: string): string | undefined {
   return existsSync(beside) ? beside : undefined;
 }
 
-function parseJson(file: string, key: string, text: string | undefined): unknown {
-  if (text === undefined) throw new SafetensorsError(file, `has no ${key} in its metadata`, 'it is not a ZipLoRA sidecar, or was written by another tool');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new SafetensorsError(file, `${key} in its metadata is not valid JSON`);
-  }
-}
-
+/** The sidecar's report in the N-way shape, whichever format wrote it (sidecar-report.ts). */
 export async function readZipLoraView(sidecar: string): Promise<SidecarReport> {
-  return withSafetensors(sidecar, async (file) => {
-    const report = parseJson(sidecar, 'ziplora_report', file.metadata.ziplora_report);
-    if (!Array.isArray(report)) throw new SafetensorsError(sidecar, 'ziplora_report is not a list of layers');
-    const recipe = file.metadata.ziplora_recipe ? (parseJson(sidecar, 'ziplora_recipe', file.metadata.ziplora_recipe) as Record<string, unknown>) : {};
-    const merged = file.metadata.ziplora_merged_file ?? path.basename(sidecar).replace(SIDECAR_SUFFIX, '.safetensors');
-    return { sidecar, mergedFile: path.join(path.dirname(sidecar), merged), recipe, layers: report as LayerReport[] };
-  });
+  return withSafetensors(sidecar, async (file) => readSidecarReport(file));
 }
 
-/** The coefficients of one merged layer, from the sidecar (a few KB). */
-export async function readLayerCoefficients(sidecar: string, module: string): Promise<{ mContent: number[]; mStyle: number[] }> {
-  return withSafetensors(sidecar, async (file) => ({
-    mContent: Array.from(await file.readF32(`${module}.m_content`)),
-    mStyle: Array.from(await file.readF32(`${module}.m_style`)),
-  }));
+/** The coefficients of one merged layer, from the sidecar (a few KB): the inputs present and m_i of each. */
+export async function readLayerCoefficients(sidecar: string, module: string): Promise<{ inputs: number[]; m: number[][] }> {
+  return withSafetensors(sidecar, async (file) => {
+    const { inputs, m } = await readCoefficients(file, module);
+    return { inputs: [...inputs], m: m.map((values) => Array.from(values)) };
+  });
 }
 
 export async function buildFileView(file: string): Promise<FileOverview> {

@@ -125,7 +125,7 @@ export class EditorSession implements vscode.Disposable {
     try {
       this.post({ type: 'layerCoefficients', module, ...(await readLayerCoefficients(sidecar, module)) });
     } catch (error) {
-      this.post({ type: 'layerCoefficients', module, mContent: [], mStyle: [], error: (error as Error).message });
+      this.post({ type: 'layerCoefficients', module, inputs: [], m: [], error: (error as Error).message });
     }
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import type { ComparisonView } from '../../../src/shared/webview-protocol';
 import { SAFETENSORS_EDITOR_VIEW_TYPE as EDITOR } from '../../../src/extension/editor/view-type';
 import { sidecarPathFor } from '../../../src/core/merge/request';
 import { withSafetensors } from '../../../src/core/safetensors/reader';
@@ -74,14 +75,14 @@ suite('the webview\'s requests, answered by the host', () => {
     assert.equal(stats.stats.min, Math.min(...values));
     assert.equal(stats.stats.max, Math.max(...values));
 
-    // Layer coefficients: the sidecar's m_c and m_s of that module.
+    // Layer coefficients: the sidecar's m_c and m_s of that module, as inputs 0 and 1.
     const module = SD15_LAYERS[2].canonical;
     await editors.receiveFromWebview(merged, { type: 'requestLayerCoefficients', module });
     const { coefficients } = await readSidecar(sidecarPathFor(merged));
     const answer = lastOfType(editors.stateOf(merged)!, 'layerCoefficients');
     assert.ok(answer?.type === 'layerCoefficients' && answer.module === module && !answer.error, `answer: ${JSON.stringify(answer)?.slice(0, 300)}`);
-    assert.deepEqual(answer.mContent, [...coefficients.get(module)!.mContent]);
-    assert.deepEqual(answer.mStyle, [...coefficients.get(module)!.mStyle]);
+    assert.deepEqual(answer.inputs, [0, 1]);
+    assert.deepEqual(answer.m, [[...coefficients.get(module)!.mContent], [...coefficients.get(module)!.mStyle]]);
 
     // Reveal file: the merged file and the sidecar, in the explorer.
     const commands = recordCommands();
@@ -103,5 +104,15 @@ suite('compare', () => {
     const report = await vscode.commands.executeCommand<{ text: string } | undefined>('ziplora.compareLoras', { first: content, second: style });
     assert.ok(report, 'compareLoras returned no report');
     assert.match(report.text, new RegExp(`^Pairing\\s+${SD15_LAYERS.length - 1} paired, 1 only in A, 0 only in B, 0 refused$`, 'm'));
+  });
+
+  test('{ files } compares every pair of three LoRAs; more than eight files are refused', async () => {
+    const { content, style } = await writePair(workspaceDir('compare-three'), { styleLayers: SD15_LAYERS.slice(1) });
+    const report = await vscode.commands.executeCommand<{ text: string; view: ComparisonView } | undefined>('ziplora.compareLoras', { files: [content, style, content] });
+    assert.ok(report, 'compareLoras returned no report');
+    assert.deepEqual(report.view.pairs.map((p) => [p.a, p.b, p.paired]), [[0, 1, SD15_LAYERS.length - 1], [0, 2, SD15_LAYERS.length], [1, 2, SD15_LAYERS.length - 1]]);
+    assert.match(report.text, /^block\s+A·B\s+A·C\s+B·C$/m);
+    const refused = await vscode.commands.executeCommand('ziplora.compareLoras', { files: Array(9).fill(content) });
+    assert.equal(refused, undefined, 'nine files: an error message, no report');
   });
 });
