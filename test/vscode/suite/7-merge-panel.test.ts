@@ -57,9 +57,11 @@ suite('merge panel', () => {
     assert.deepEqual(opened.settings.inputs, files.map((path) => ({ path, weight: 1 })));
     assert.equal(opened.settings.output, path.join(path.dirname(files[0]), 'content-kohya+style-kohya+detail.safetensors'));
     const { mergePanels } = await api();
-    const state = await waitFor('the overlap', () => {
+    // The worker may finish before the page has loaded: wait for both, the page's state and the overlap sent to it.
+    const state = await waitFor('the overlap, and the page to be sent its state', () => {
       const s = mergePanels.state();
-      return s?.overlap && s.overlap.status !== 'computing' ? s : undefined;
+      if (s?.overlap?.status === 'error') return s;
+      return s?.overlap?.status === 'done' && s.recent.some((m) => m.type === 'panelState') && s.recent.some((m) => m.type === 'overlap' && m.overlap.status === 'done') ? s : undefined;
     }, 120_000);
     assert.ok(state.overlap?.status === 'done', `the overlap failed: ${JSON.stringify(state.overlap)}`);
     const overlap = state.overlap.overlap;
