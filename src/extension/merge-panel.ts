@@ -81,6 +81,8 @@ class MergePanel implements vscode.Disposable {
   private overlapInputs: readonly string[] = [];
   private overlapAbort: AbortController | undefined;
   private readonly recent: MergePanelToWebview[] = [];
+  /** Closed by the user: a merge it started runs on (its notification has Cancel), but nothing is posted to the page. */
+  private closed = false;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -96,6 +98,7 @@ class MergePanel implements vscode.Disposable {
     this.listeners.add(this.panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)));
     this.listeners.add(
       this.panel.onDidDispose(() => {
+        this.closed = true;
         this.overlapAbort?.abort();
         this.listeners.dispose();
         onClosed();
@@ -160,7 +163,7 @@ class MergePanel implements vscode.Disposable {
   private post(message: MergePanelToWebview): void {
     this.recent.push(message);
     if (this.recent.length > RECENT_LIMIT) this.recent.shift();
-    void this.panel.webview.postMessage(message);
+    if (!this.closed) void this.panel.webview.postMessage(message);
   }
 
   private sendState(): void {
