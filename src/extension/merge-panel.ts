@@ -151,7 +151,7 @@ class MergePanel implements vscode.Disposable {
 
   private update(settings: MergePanelSettings): void {
     this.settings = settings;
-    this.panel.title = this.title();
+    if (!this.closed) this.panel.title = this.title();
     this.refreshOverlap();
   }
 
@@ -167,7 +167,7 @@ class MergePanel implements vscode.Disposable {
   }
 
   private sendState(): void {
-    this.panel.title = this.title();
+    if (!this.closed) this.panel.title = this.title();
     this.post({ type: 'panelState', settings: this.settings, limits: PANEL_LIMITS });
   }
 
