@@ -177,6 +177,7 @@ class MergePanel implements vscode.Disposable {
 
   /** Recomputes the overlap when the inputs changed (weights do not change it), stopping a computation under way. */
   private refreshOverlap(): void {
+    if (this.closed) return;
     const files = this.settings.inputs.map((i) => i.path);
     if (files.length === this.overlapInputs.length && files.every((f, i) => f === this.overlapInputs[i])) return;
     this.overlapAbort?.abort();
