@@ -60,7 +60,10 @@ async function checkTargets(request: MergeRequest, sidecar: string): Promise<voi
   await checkWritableTarget(sidecar, { protect: inputs, overwrite: request.overwrite });
   inputs.forEach((file, i) => {
     const twin = inputs.findIndex((other, k) => k < i && path.resolve(other) === path.resolve(file));
-    if (twin >= 0) throw new MergeError(`input ${twin + 1} and input ${i + 1} are the same file (${file}): choose different LoRAs`);
+    if (twin < 0) return;
+    // Two inputs keep the two-file wording.
+    if (inputs.length === 2) throw new MergeError(`content and style are the same file (${file}): choose two different LoRAs`);
+    throw new MergeError(`input ${twin + 1} and input ${i + 1} are the same file (${file}): choose different LoRAs`);
   });
 }
 
