@@ -119,7 +119,8 @@ export function renderComparison(comparison: ComparisonView): HTMLElement {
       { className: 'panel' },
       sectionHeading('Mean |cos| per block'),
       el('p', { className: 'chart-caption', text: 'For each pair, the mean over the block’s paired layers of mean_j |cos| between the two LoRAs’ columns: high means they write into the same input directions there, where block weights or ZipLoRA help.' }),
-      blockTable(comparison),
+      // Eight files make 28 pair columns: the table scrolls sideways rather than squeezing them.
+      el('div', { className: 'table-scroll' }, blockTable(comparison)),
     ),
     el('section', { className: 'panel' }, sectionHeading('Per pair and layer'), pairPicker(comparison.pairs.map(pairName), 0, show), slot),
   );
