@@ -149,7 +149,7 @@ test('the file checks: a missing input, a block no input has, a missing output f
   const unknownBlock = recipeText({ ...recipe, blocks: [{ block: 'unet.mid_block', method: 'direct' }, { block: 'unet.down_block.0', weights: [1, 0] }] });
   const blockProblems = (await checkRecipe(unknownBlock, dir)).problems;
   assert.deepEqual(blockProblems.map((p) => p.jsonPath), ['blocks[1].block']);
-  assert.match(blockProblems[0].message, /^unet\.down_block\.0 matches no block of the inputs; nearest known: unet\.down_blocks\.0/);
+  assert.match(blockProblems[0].message, /^unet\.down_block\.0 matches no block of the inputs: use a block name the charts show; the nearest are unet\.down_blocks\.0/);
 
   const badFile = path.join(dir, 'bad.ziplora.json');
   await writeFile(badFile, unknownBlock);

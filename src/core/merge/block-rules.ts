@@ -209,11 +209,11 @@ export function unknownBlockMessage(rule: BlockRule, knownBlockNames: Iterable<s
   if (pattern.range) {
     const container = pattern.prefix.join('.');
     const indices = indicesOf(container, known);
-    if (indices) return `no block of the inputs is in ${rule.block}: ${container} has blocks ${indices}`;
+    if (indices) return `${rule.block} matches no block of the inputs: ${container} has blocks ${indices}`;
   }
   const nearest = nearestBlockNames(rule.block, known);
-  const hint = nearest.length ? `; nearest known: ${nearest.join(', ')}` : '; the inputs have no layers';
-  return `${rule.block} matches no block of the inputs${hint}`;
+  if (nearest.length === 0) return `${rule.block} matches no block of the inputs: they have no layers`;
+  return `${rule.block} matches no block of the inputs: use a block name the charts show; the nearest are ${nearest.join(', ')}`;
 }
 
 /** One line per rule that matches no block of the inputs, naming the rule and the nearest known block names. */
