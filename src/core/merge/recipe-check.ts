@@ -6,10 +6,9 @@
  * (an input that does not exist, a block no input has) are recipe-file.ts'.
  */
 import { getNodeValue, Node, parseTree, ParseError, printParseErrorCode } from 'jsonc-parser';
-import { BLOCK_METHODS } from './request';
 import { blockRuleProblems } from './block-rules';
 import { inapplicableProblem, MAX_INPUT_WEIGHT, MergeOptionKey, optionProblem } from './merge-options';
-import { MAX_INPUTS, MIN_INPUTS, MergeMethod } from './request';
+import { BLOCK_METHODS, DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MIN_INPUTS, MergeMethod } from './request';
 import { SolverName } from './types';
 
 /** One thing wrong with a recipe: where (JSON path and text span) and what to do. */
@@ -157,9 +156,11 @@ class Checker {
       const problem = optionProblem(key, getNodeValue(node));
       if (problem) this.report([key], node, problem);
     }
-    // An option the merge would not use is refused, as the CLI refuses its flag: never ignored in silence.
-    const method = properties.get('method')?.value ?? 'ziplora';
-    const solver = properties.get('solver')?.value ?? 'newton';
+    // An option the merge would not use is refused, as the CLI refuses its flag: never ignored in silence. Which
+    // merge it is must be known first: with a bad method or solver, that problem alone is reported.
+    const method = properties.get('method')?.value ?? DEFAULT_MERGE_OPTIONS.method;
+    const solver = properties.get('solver')?.value ?? DEFAULT_MERGE_OPTIONS.solver;
+    if (optionProblem('method', method) || optionProblem('solver', solver)) return;
     for (const key of RECIPE_OPTION_KEYS) {
       const node = properties.get(key);
       if (!node || key === 'method') continue;
