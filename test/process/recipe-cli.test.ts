@@ -3,7 +3,7 @@
  * again with `ziplora merge --recipe`, writes the same tensors; a bad recipe is one line naming the JSON path.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseRecipe, recipeText } from '../../src/core/merge/recipe';
@@ -18,6 +18,7 @@ const dir = tempDir('ziplora-recipe-cli-');
 async function writeInputs(): Promise<string[]> {
   const files = ['subject', 'style', 'light'].map((name) => path.join(dir, `${name}.safetensors`));
   for (const [i, file] of files.entries()) {
+    if (existsSync(file)) continue;
     await writeLora(file, SD15_LAYERS, (layer, j) => randomLayerValues(layer, seededRandom(1000 * (i + 1) + j), layer.downShape[0]), { scheme: 'kohya', family: 'sd1' });
   }
   return files;
