@@ -81,9 +81,10 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
 
 test('a problem is one line: FILE:LINE:COLUMN: JSON.PATH: what to do', () => {
   const text = variant((r) => ((r.blocks as { weights?: number[] }[])[1].weights = [0.5, 9]));
-  const { problems } = parseRecipe(text);
+  const { problems, lines } = parseRecipe(text, 'mix.ziplora.json');
   assert.equal(problems.length, 1);
-  assert.equal(recipeProblemLine('mix.ziplora.json', text, problems[0]), 'mix.ziplora.json:25:9: blocks[1].weights[1]: the weight of input 2 must be a number from 0 to 4 (got 9)');
+  assert.deepEqual(lines, ['mix.ziplora.json:25:9: blocks[1].weights[1]: the weight of input 2 must be a number from 0 to 4 (got 9)']);
+  assert.equal(recipeProblemLine('mix.ziplora.json', text, problems[0]), lines[0]);
   assert.equal(formatJsonPath(['$schema']), '["$schema"]');
   assert.equal(formatJsonPath(['blocks', 0, 'weights', 2]), 'blocks[0].weights[2]');
 });
