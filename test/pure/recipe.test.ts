@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { parseBlockRule } from '../../src/core/merge/block-rules';
 import { parseRecipe, Recipe, recipeProblemLine, recipeText, recipeToRequest, requestToRecipe } from '../../src/core/merge/recipe';
 import { checkRecipeText, formatJsonPath } from '../../src/core/merge/recipe-check';
+import { blockCompletionSite, blockSuggestions } from '../../src/core/merge/recipe-completion';
 import { checkRecipe, loadRecipeRequest, RecipeError } from '../../src/core/merge/recipe-file';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest } from '../../src/core/merge/request';
 import { writePair } from '../support/merge-fixtures';
@@ -162,4 +163,25 @@ test('the file checks: a missing input, a block no input has, a missing output f
     return true;
   });
   await assert.rejects(loadRecipeRequest(path.join(dir, 'none.ziplora.json')), /none\.ziplora\.json: no such file/);
+});
+
+test('block-name completion: where a block name is typed, and the blocks then the containers to offer', () => {
+  const text = '{ "inputs": [], "blocks": [{ "block": "unet.up", "weights": [1, 1] }, { "block": }, { "method": "skip" }] }';
+  const inside = text.indexOf('unet.up') + 4;
+  assert.deepEqual(blockCompletionSite(text, inside), { offset: text.indexOf('unet.up'), length: 'unet.up'.length, quote: false });
+  const bare = text.indexOf('"block": }') + '"block": '.length;
+  assert.deepEqual(blockCompletionSite(text, bare), { offset: bare, length: 0, quote: true });
+  for (const elsewhere of [text.indexOf('"inputs"') + 2, text.indexOf('"weights"') + 3, text.indexOf('"skip"') + 2, text.indexOf('[1, 1]') + 1]) {
+    assert.equal(blockCompletionSite(text, elsewhere), undefined, text.slice(elsewhere - 5, elsewhere + 5));
+  }
+  const names = ['unet.up_blocks.1', 'unet.mid_block', 'text_encoder', 'unet.up_blocks.0', 'unet.down_blocks.2', 'unet.up_blocks.1'];
+  assert.deepEqual(blockSuggestions(names), [
+    { name: 'text_encoder', blocks: 1 },
+    { name: 'unet.down_blocks.2', blocks: 1 },
+    { name: 'unet.mid_block', blocks: 1 },
+    { name: 'unet.up_blocks.0', blocks: 1 },
+    { name: 'unet.up_blocks.1', blocks: 1 },
+    { name: 'unet', blocks: 4 },
+    { name: 'unet.up_blocks', blocks: 2 },
+  ]);
 });

@@ -1,6 +1,6 @@
 /**
- * Recipe files in VS Code: a bad key is a diagnostic on that key (and goes when fixed); the "Merge" CodeLens of a
- * good two-input recipe writes the merged LoRA and its sidecar, carrying the recipe, with the same bytes as
+ * Recipe files in VS Code: a bad key is a diagnostic on that key (and goes when fixed); block names complete from
+ * the inputs; the "Merge" CodeLens of a good two-input recipe writes the merged LoRA and its sidecar, carrying the recipe, with the same bytes as
  * `ziplora merge --recipe` on the command line.
  */
 import assert from 'node:assert/strict';
@@ -43,6 +43,20 @@ suite('recipes', () => {
     assert.ok(await vscode.workspace.applyEdit(fix));
     await waitFor('the diagnostic to go', () => recipeDiagnostics(document.uri).length === 0);
     await document.save();
+  });
+
+  test('block names complete from the inputs', async () => {
+    const dir = workspaceDir('recipe-completion');
+    const { content, style } = await writePair(dir);
+    const file = path.join(dir, 'blocks.ziplora.json');
+    const text = `{\n  "inputs": [{ "path": "${path.basename(content)}" }, { "path": "${path.basename(style)}" }],\n  "output": "merged.safetensors",\n  "blocks": [{ "block": "unet.", "method": "skip" }]\n}\n`;
+    writeFileSync(file, text);
+    const document = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(document);
+    const position = document.positionAt(text.indexOf('unet.') + 'unet.'.length);
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', document.uri, position);
+    const labels = list.items.map((item) => (typeof item.label === 'string' ? item.label : item.label.label));
+    for (const block of ['unet.down_blocks.0', 'unet.mid_block', 'unet']) assert.ok(labels.includes(block), `${block} not offered: ${labels.join(', ')}`);
   });
 
   test('the Merge CodeLens of a good two-input recipe writes the merge, with the recipe, as the CLI does', async () => {
