@@ -1,7 +1,7 @@
 /**
  * Recipe files in VS Code: a bad key is a diagnostic on that key (and goes when fixed); block names complete from
- * the inputs; the "Merge" CodeLens of a good two-input recipe writes the merged LoRA and its sidecar, carrying the recipe, with the same bytes as
- * `ziplora merge --recipe` on the command line.
+ * the inputs; the "Merge" CodeLens of a good two-input recipe writes the merged LoRA and its sidecar, carrying the
+ * recipe, with the same bytes as `ziplora merge --recipe` on the command line.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
