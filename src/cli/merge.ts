@@ -1,9 +1,11 @@
-/** `ziplora merge CONTENT STYLE -o OUT`: runs the merge in the worker process, with progress and Ctrl-C. */
+/** `ziplora merge A B [C …] -o OUT` (or `--recipe FILE`): runs the merge in the worker process, with progress and Ctrl-C. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES } from '../core/merge/backends';
-import { inapplicableOptions, MergeOptionKey, optionProblem } from '../core/merge/merge-options';
-import { DEFAULT_MERGE_OPTIONS, MERGE_METHODS, MergeRequest, MergeSummary, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
+import { BlockRuleSyntaxError, blockRulesProblems, parseBlockRule } from '../core/merge/block-rules';
+import { inapplicableOptions, MAX_INPUT_WEIGHT, MergeOptionKey, optionProblem } from '../core/merge/merge-options';
+import { loadRecipeRequest } from '../core/merge/recipe-file';
+import { BlockRule, DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MERGE_METHODS, MergeRequest, MergeSummary, MIN_INPUTS, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
 import { COLUMN_MODES, SOLVERS } from '../core/merge/types';
 import { MergeProgressTracker } from '../core/format/merge-progress';
 import { renderMergeSummary } from '../core/format/merge-text';
@@ -28,7 +30,8 @@ function flag<K extends MergeOptionKey>(key: K, name: string, text: string | und
 /** Each option's flags, so that every row of the applicability table (merge-options.ts) is checked here. */
 const FLAGS_OF: Partial<Record<MergeOptionKey, readonly string[]>> = {
   method: ['method'], solver: ['solver'], steps: ['steps'], lambda: ['lambda'], learningRate: ['lr'], columns: ['columns'], backend: ['backend'],
-  rank: ['rank'], dtype: ['dtype'], naming: ['naming'], overwrite: ['force'], directWeights: ['content-weight', 'style-weight'], threads: ['threads'],
+  rank: ['rank'], rankEnergy: ['rank-energy'], dtype: ['dtype'], naming: ['naming'], overwrite: ['force'], threads: ['threads'],
+  inputs: ['weights', 'content-weight', 'style-weight'], blocks: ['block'],
 };
 
 /** A flag the user typed that the chosen method or solver does not use is refused, never ignored; defaults never are. */
@@ -38,44 +41,108 @@ function refuseInapplicable(values: Record<string, unknown>, request: MergeReque
   if (problems.length) throw new UsageError(problems.join('; '));
 }
 
-export function parseMergeArgs(args: string[]): { request: MergeRequest; json: boolean; report?: string } {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: CLI_OPTIONS.merge,
-  });
-  if (positionals.length !== 2) throw new UsageError(`merge takes CONTENT and STYLE (got ${positionals.length} files)`);
-  if (!values.output) throw new UsageError('merge needs an output path: -o OUT.safetensors');
-  const weights = [numeric(values['content-weight'] ?? '1'), numeric(values['style-weight'] ?? '1')] as const;
-  const weightsProblem = optionProblem('directWeights', weights, '--content-weight and --style-weight', [values['content-weight'], values['style-weight']]);
-  if (weightsProblem) throw new UsageError(weightsProblem);
-  const d = DEFAULT_MERGE_OPTIONS;
+type MergeFlags = ReturnType<typeof parseFlags>['values'];
+
+function parseFlags(args: string[]) {
+  return parseArgs({ args, allowPositionals: true, options: CLI_OPTIONS.merge });
+}
+
+/**
+ * Each input's strength: `--weights a,b,…` (one per input), or for two inputs `--content-weight`/`--style-weight`;
+ * `fallback` where none is given (1 each, or the recipe's).
+ */
+function inputWeights(values: MergeFlags, count: number, fallback: readonly number[]): number[] {
+  const pair = values['content-weight'] !== undefined || values['style-weight'] !== undefined;
+  if (values.weights !== undefined && pair) throw new UsageError('give the weights once: --weights, or --content-weight and --style-weight');
+  if (pair && count !== 2) throw new UsageError(`--content-weight and --style-weight are for two inputs; with ${count}, give --weights with ${count} numbers`);
+  const texts = values.weights !== undefined ? values.weights.split(',') : pair ? [values['content-weight'] ?? String(fallback[0]), values['style-weight'] ?? String(fallback[1])] : undefined;
+  if (!texts) return [...fallback];
+  if (texts.length !== count) throw new UsageError(`--weights needs one weight per input: ${count} numbers separated by commas (got ${texts.length})`);
+  const weights = texts.map(numeric);
+  const name = values.weights !== undefined ? '--weights' : '--content-weight and --style-weight';
+  const problem = optionProblem('inputs', weights.map((weight) => ({ path: 'x', weight })), name, texts.join(','));
+  if (problem) throw new UsageError(`${name} must be numbers from 0 to ${MAX_INPUT_WEIGHT}, one per input (got ${texts.join(',')})`);
+  return weights;
+}
+
+/** `--block` rules, parsed and checked against the number of inputs (block-rules.ts). */
+function blockRules(values: MergeFlags, count: number, fallback: readonly BlockRule[]): readonly BlockRule[] {
+  if (!values.block) return fallback;
+  let rules: BlockRule[];
+  try {
+    rules = values.block.map(parseBlockRule);
+  } catch (error) {
+    if (error instanceof BlockRuleSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
+  const problems = blockRulesProblems(rules, count);
+  if (problems.length) throw new UsageError(problems.map((p) => `--block ${p.replace(/^block rule /, '')}`).join('; '));
+  return rules;
+}
+
+const lambdaValue = (text: string) => (text.trim().toLowerCase() === 'auto' ? 'auto' : numeric(text));
+
+/**
+ * The request from the flags; with `--recipe`, the recipe's request (`base`) is the fallback of every option, and
+ * files given as positionals replace its inputs.
+ */
+function requestOf(values: MergeFlags, positionals: readonly string[], base?: MergeRequest): MergeRequest {
+  const d = { ...DEFAULT_MERGE_OPTIONS, ...base };
+  const files = positionals.length ? [...positionals] : (base?.inputs.map((input) => input.path) ?? []);
+  if (files.length < MIN_INPUTS || files.length > MAX_INPUTS) {
+    throw new UsageError(`merge takes ${MIN_INPUTS} to ${MAX_INPUTS} LoRA files (got ${files.length})${base ? '' : ', or --recipe FILE'}`);
+  }
+  if (base && positionals.length && positionals.length !== base.inputs.length && values.weights === undefined && base.inputs.some((i) => i.weight !== 1)) {
+    throw new UsageError(`the recipe weighs ${base.inputs.length} inputs and ${positionals.length} files were given: give --weights for them`);
+  }
+  const fallbackWeights = base && base.inputs.length === files.length ? base.inputs.map((i) => i.weight) : files.map(() => 1);
+  const weights = inputWeights(values, files.length, fallbackWeights);
+  const output = values.output ?? base?.output;
+  if (!output) throw new UsageError('merge needs an output path: -o OUT.safetensors');
   const request: MergeRequest = {
-    content: positionals[0],
-    style: positionals[1],
-    output: flag('output', '-o', values.output, '', String),
+    inputs: files.map((file, i) => ({ path: file, weight: weights[i] })),
+    output: flag('output', '-o', values.output, output, String),
     method: flag('method', '--method', values.method, d.method, word(MERGE_METHODS)),
     solver: flag('solver', '--solver', values.solver, d.solver, word(SOLVERS)),
     steps: flag('steps', '--steps', values.steps, d.steps, numeric),
-    lambda: flag('lambda', '--lambda', values.lambda, d.lambda, numeric),
+    lambda: flag('lambda', '--lambda', values.lambda, d.lambda, lambdaValue),
     learningRate: flag('learningRate', '--lr', values.lr, d.learningRate, numeric),
     columns: flag('columns', '--columns', values.columns, d.columns, word(COLUMN_MODES)),
     backend: flag('backend', '--backend', values.backend, d.backend, word(BACKEND_NAMES)),
-    rank: flag('rank', '--rank', values.rank, undefined, numeric),
+    rank: flag('rank', '--rank', values.rank, base?.rank, numeric),
+    rankEnergy: flag('rankEnergy', '--rank-energy', values['rank-energy'], base?.rankEnergy, numeric),
     dtype: flag('dtype', '--dtype', values.dtype, d.dtype, word(OUTPUT_DTYPES)),
     naming: flag('naming', '--naming', values.naming, d.naming, word(OUTPUT_NAMINGS)),
-    overwrite: Boolean(values.force),
-    directWeights: weights,
+    blocks: blockRules(values, files.length, base && base.inputs.length === files.length ? base.blocks : []),
+    overwrite: Boolean(values.force) || (base?.overwrite ?? false),
     sparsityThreshold: d.sparsityThreshold,
     threads: flag('threads', '--threads', values.threads, d.threads, numeric),
   };
+  if (request.naming === 'style' && files.length !== 2) throw new UsageError(`--naming style names the second of two inputs; with ${files.length}, use first, kohya or diffusers`);
+  const overridden = base && (positionals.length > 0 || Object.keys(values).some((key) => !['recipe', 'report', 'json', 'force', 'backend', 'threads'].includes(key)));
+  // A recipe run as it is travels into the output's metadata; one changed by flags is written as what was run.
+  return base?.recipe && !overridden ? { ...request, recipe: base.recipe } : request;
+}
+
+/** The merge's flags; `recipe` is the request of the `--recipe` file, read already (readMergeArgs). */
+export function parseMergeArgs(args: string[], recipe?: MergeRequest): { request: MergeRequest; json: boolean; report?: string } {
+  const { values, positionals } = parseFlags(args);
+  if (values.recipe !== undefined && !recipe) throw new Error('internal error: --recipe is read by readMergeArgs');
+  const request = requestOf(values, positionals, recipe);
   refuseInapplicable(values, request);
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
   return { request, json: Boolean(values.json), report: values.report };
 }
 
+/** parseMergeArgs after reading the `--recipe` file, if any. */
+export async function readMergeArgs(args: string[]): Promise<ReturnType<typeof parseMergeArgs>> {
+  const { values } = parseFlags(args);
+  // A recipe's problems are the file's (a RecipeError: exit status 1), each line naming the file, the JSON path and what to do.
+  return parseMergeArgs(args, values.recipe !== undefined ? await loadRecipeRequest(values.recipe) : undefined);
+}
+
 export async function runMergeCommand(args: string[], out: (text: string) => void): Promise<void> {
-  const { request, json, report } = parseMergeArgs(args);
+  const { request, json, report } = await readMergeArgs(args);
   const bar = new ProgressBar('merge');
   const tracker = new MergeProgressTracker();
   // Ctrl-C (or a SIGTERM) aborts the merge's cancellation token: the worker stops and removes what it staged.
@@ -85,7 +152,7 @@ export async function runMergeCommand(args: string[], out: (text: string) => voi
     {
       onStart: (start) => {
         if (!json && process.stderr.isTTY)
-          process.stderr.write(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers to merge\n`);
+          process.stderr.write(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.merged} layers to merge\n`);
       },
       onProgress: (p) => {
         const view = tracker.update(p);

@@ -33,10 +33,14 @@ export const CLI_OPTIONS = {
     backend: { type: 'string' },
     threads: { type: 'string' },
     rank: { type: 'string' },
+    'rank-energy': { type: 'string' },
     dtype: { type: 'string' },
     naming: { type: 'string' },
+    weights: { type: 'string' },
+    block: { type: 'string', multiple: true },
     'content-weight': { type: 'string' },
     'style-weight': { type: 'string' },
+    recipe: { type: 'string' },
     report: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -50,9 +54,10 @@ export type CommandName = keyof typeof CLI_OPTIONS;
 /** The synopsis: one entry per command, every flag named. The README's "Command line" block is a copy of it. */
 export const SYNOPSIS = `ziplora inspect FILE [--json] [--stats] [--tensor NAME]
 ziplora compare A B [--json]
-ziplora merge CONTENT STYLE -o OUT.safetensors [--method ziplora|direct] [--solver newton|adam]
-              [--steps N] [--lambda X] [--lr X] [--columns input|output] [--backend B] [--threads N]
-              [--rank K] [--dtype D] [--naming N] [--content-weight X] [--style-weight X]
+ziplora merge A B [C …] -o OUT.safetensors [--weights W1,W2,…] [--block SPEC]… [--method ziplora|direct]
+              [--solver newton|adam] [--steps N] [--lambda X|auto] [--lr X] [--columns input|output]
+              [--backend B] [--threads N] [--rank K] [--rank-energy E] [--dtype D] [--naming N]
+              [--content-weight X] [--style-weight X] [--recipe NAME.ziplora.json]
               [--report REPORT.html] [--force] [--json]
 ziplora report SIDECAR -o REPORT.html [--force]
 ziplora recipe MERGED.safetensors
@@ -80,10 +85,21 @@ Commands:
             |cosine| between the columns of ΔW_A and ΔW_B. Files that are not
             B·A LoRAs, or LoRAs for different base models, are bad input.
             --json         print one JSON object instead of tables
-  merge     Merge a subject (content) LoRA with a style LoRA. Writes the merged
-            LoRA (rank r_c + r_s, loadable like any LoRA) and a sidecar
-            OUT.ziplora.safetensors with the coefficients and a per-layer report.
+  merge     Merge 2 to 8 LoRAs into one: for two, a subject (content) LoRA A
+            with a style LoRA B. Writes the merged LoRA (rank Σ r_i, loadable
+            like any LoRA) and a sidecar OUT.ziplora.safetensors with the
+            coefficients and a per-layer report. A layer only some inputs have
+            is merged among those; a layer only one has is copied.
             -o, --output OUT.safetensors   where to write the merged LoRA
+            --weights W1,W2,…         each input's strength, 0 to 4 (default 1 each):
+                                      scales its ΔW before the merge
+            --block SPEC              per-block weights or method, repeatable, later
+                                      rules win: BLOCK=W1,W2,… (one weight per input;
+                                      0 leaves the input out there), BLOCK:zip|direct|skip,
+                                      or BLOCK:direct=W1,W2,…; BLOCK is a block name the
+                                      charts show (unet.mid_block), a prefix of names
+                                      (unet.up_blocks) or an index range
+                                      (transformer.single_transformer_blocks.0-19)
             --method ziplora|direct   learned per-column coefficients (default) or
                                       the plain weighted sum
             --solver newton|adam      projected Newton-CG, stopping when the projected
@@ -91,16 +107,25 @@ Commands:
                                       100 gradient-equivalents or 50 iterations per
                                       layer (default); or Adam, the paper's recipe
             --steps N                 Adam steps per layer (default 100; --solver adam)
-            --lambda X                weight of the overlap penalty (default 0.03)
+            --lambda X|auto           weight of the overlap penalty (default 0.03); auto:
+                                      per layer the largest λ of a short path whose
+                                      error stays close to λ = 0's (the path is printed)
             --lr X                    Adam learning rate (default 0.01; --solver adam)
             --columns input|output    what a coefficient scales (default input)
             --backend B               auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu
             --threads N               compute threads on the CPU backends (default 0:
                                       one per core, at most 16)
             --rank K                  reduce merged layers to rank K (truncated SVD)
+            --rank-energy E           per layer the smallest rank keeping E (0 < E ≤ 1,
+                                      e.g. 0.99) of ‖ΔW‖² (truncated SVD; with --rank,
+                                      at most K)
             --dtype D                 auto (the inputs'), F16, BF16 or F32
-            --naming N                content (default), style, kohya or diffusers
-            --content-weight X, --style-weight X   weights of the direct merge (1, 1)
+            --naming N                first (default: input 1's), kohya or diffusers;
+                                      for two inputs also content (= first) or style
+            --content-weight X, --style-weight X   two inputs' strengths (= --weights X,Y)
+            --recipe NAME.ziplora.json   run a recipe (docs/recipes.md): its inputs and
+                                      options; files and options given beside it
+                                      override it
             --report REPORT.html      also write the standalone HTML report
             --force                   replace an existing output
             --json                    print the summary as JSON

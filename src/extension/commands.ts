@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { MergeOptionKey, optionProblem } from '../core/merge/merge-options';
-import { isSidecar, MergeSummary } from '../core/merge/request';
+import { isSidecar, MAX_INPUTS, MergeInput, MergeSummary, MIN_INPUTS } from '../core/merge/request';
+import { LambdaSetting } from '../core/merge/types';
 import { runWorkerTask } from '../worker/client';
 import { Log } from './log';
-import { buildMergeRequest, defaultOutputPath, inapplicableCommandArgs, inapplicableSettings, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
+import { buildMergeRequest, defaultOutputPath, givenInputs, inapplicableCommandArgs, inapplicableSettings, MergeCommandArgs, readMergeSettings, validateMergeCommandArgs } from './merge-arguments';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { MergeRunner } from './merge-runner';
 import { showComparisonPanel } from './compare-panel';
@@ -41,21 +42,31 @@ async function askNumber(title: string, value: number, option: MergeOptionKey): 
   return text === undefined ? undefined : Number(text);
 }
 
+type CompleteArgs = MergeCommandArgs & { inputs: readonly MergeInput[]; output: string };
+
 /** Asks for whatever the arguments leave open; undefined when the user stops. */
-async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promise<(MergeCommandArgs & { content: string; style: string; output: string }) | undefined> {
+async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promise<CompleteArgs | undefined> {
   const settings = readMergeSettings((key) => vscode.workspace.getConfiguration('ziplora').get(key));
-  const content = given.content ?? (await pickSafetensors('ZipLoRA: content (subject) LoRA', given.style ? [given.style] : []));
-  if (!content) return undefined;
-  const style = given.style ?? (await pickSafetensors('ZipLoRA: style LoRA', [content]));
-  if (!style) return undefined;
-  // With both files given (other extensions, tests), nothing else is asked: settings and defaults apply.
-  if (given.content && given.style && !askOptions) return { ...given, content, style, output: given.output ?? defaultOutputPath(content, style, existsSync) };
+  let inputs = givenInputs(given);
+  // Fewer than two inputs given: the two-file wording (content, then style), as the menus that start it name them.
+  if (inputs.length < 2) {
+    const content = given.content ?? (await pickSafetensors('ZipLoRA: content (subject) LoRA', given.style ? [given.style] : []));
+    if (!content) return undefined;
+    const style = given.style ?? (await pickSafetensors('ZipLoRA: style LoRA', [content]));
+    if (!style) return undefined;
+    inputs = [{ path: content, weight: 1 }, { path: style, weight: 1 }];
+  }
+  const files = inputs.map((input) => input.path);
+  // The request carries inputs; content and style were only their two-file spelling.
+  const { content: _content, style: _style, ...rest } = given;
+  // With the files given (other extensions, tests), nothing else is asked: settings and defaults apply.
+  if (givenInputs(given).length >= 2 && !askOptions) return { ...rest, inputs, output: given.output ?? defaultOutputPath(files, existsSync) };
   let { method, steps, lambda, output } = given;
   if (!method) {
     const choice = await vscode.window.showQuickPick(
       [
         { label: 'ZipLoRA', description: 'learned per-column coefficients (recommended)', method: 'ziplora' as const },
-        { label: 'Direct merge', description: 'the plain sum w_c·ΔW_c + w_s·ΔW_s', method: 'direct' as const },
+        { label: 'Direct merge', description: 'the plain sum of the weighted ΔW', method: 'direct' as const },
       ],
       { title: 'ZipLoRA: merge method' },
     );
@@ -68,19 +79,30 @@ async function completeArgs(given: MergeCommandArgs, askOptions: boolean): Promi
       steps ??= await askNumber('ZipLoRA: Adam steps per layer', settings.steps, 'steps');
       if (steps === undefined) return undefined;
     }
-    lambda ??= await askNumber('ZipLoRA: λ (weight of the overlap penalty)', settings.lambda, 'lambda');
+    lambda ??= await askLambda(settings.lambda);
     if (lambda === undefined) return undefined;
   }
   if (!output) {
     const target = await vscode.window.showSaveDialog({
       title: 'ZipLoRA: save the merged LoRA as',
-      defaultUri: vscode.Uri.file(defaultOutputPath(content, style, existsSync)),
+      defaultUri: vscode.Uri.file(defaultOutputPath(files, existsSync)),
       filters: { LoRA: ['safetensors'] },
     });
     if (!target) return undefined;
     output = target.fsPath;
   }
-  return { ...given, content, style, method, steps, lambda, output, overwrite: given.overwrite ?? existsSync(output) };
+  return { ...rest, inputs, method, steps, lambda, output, overwrite: given.overwrite ?? existsSync(output) };
+}
+
+/** λ: a number ≥ 0, or `auto` (read off a short λ path per layer). */
+async function askLambda(value: LambdaSetting): Promise<LambdaSetting | undefined> {
+  const parse = (t: string): unknown => (t.trim().toLowerCase() === 'auto' ? 'auto' : t.trim() === '' ? NaN : Number(t));
+  const text = await vscode.window.showInputBox({
+    title: 'ZipLoRA: λ (weight of the overlap penalty), or auto',
+    value: String(value),
+    validateInput: (t) => optionProblem('lambda', parse(t), 'lambda', t),
+  });
+  return text === undefined ? undefined : (parse(text) as LambdaSetting);
 }
 
 /** A `ziplora.*` setting the user set (in any scope), as opposed to its default. */
@@ -126,7 +148,7 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
       return undefined;
     }
     warnOnce(inapplicableSettings(request, settingIsSet));
-    return runner.run(request, { quiet: Boolean(args?.content && args?.style && !askOptions) });
+    return runner.run(request, { quiet: givenInputs(args ?? {}).length >= 2 && !askOptions });
   };
 
   const register = (id: string, handler: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
@@ -135,10 +157,12 @@ export function registerCommands(context: vscode.ExtensionContext, runner: Merge
   register('ziplora.mergeAsStyle', (uri?: vscode.Uri) => merge(uri ? { style: uri.fsPath } : {}, true));
   register('ziplora.mergeSelected', async (uri?: vscode.Uri, selected?: vscode.Uri[]) => {
     const files = (selected?.length ? selected : uri ? [uri] : []).map((u) => u.fsPath);
-    if (files.length !== 2) {
-      void vscode.window.showErrorMessage(`Select exactly two .safetensors files to merge (${files.length} selected).`);
+    if (files.length < MIN_INPUTS || files.length > MAX_INPUTS) {
+      void vscode.window.showErrorMessage(`Select ${MIN_INPUTS} to ${MAX_INPUTS} .safetensors files to merge (${files.length} selected).`);
       return undefined;
     }
+    // Three or more: merged in the order selected (input 1 names the output's layers).
+    if (files.length > 2) return merge({ inputs: files.map((file) => ({ path: file, weight: 1 })) }, true);
     const content = await vscode.window.showQuickPick(
       files.map((f) => ({ label: path.basename(f), detail: f })),
       { title: 'ZipLoRA: which one is the content (subject) LoRA?' },

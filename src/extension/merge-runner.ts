@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { MergeProgressTracker } from '../core/format/merge-progress';
-import { MergeRequest, MergeSummary } from '../core/merge/request';
+import { inputLabel, MergeRequest, MergeSummary } from '../core/merge/request';
 import { MergeCancelledError, RunningMerge, startMerge } from '../worker/client';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
@@ -36,18 +36,21 @@ export class MergeRunner implements vscode.Disposable {
       void vscode.window.showWarningMessage('A ZipLoRA merge is already running. Cancel it first, or wait for it to finish.');
       return undefined;
     }
-    this.log.line(`merge ${request.method}: content ${request.content}, style ${request.style} → ${request.output}`);
+    const count = request.inputs.length;
+    this.log.line(`merge ${request.method}: ${request.inputs.map((input, i) => `${inputLabel(i, count)} ${input.path}${input.weight !== 1 ? ` ×${input.weight}` : ''}`).join(', ')} → ${request.output}`);
     this.log.line(`settings: solver ${request.solver}, steps ${request.steps}, lambda ${request.lambda}, lr ${request.learningRate}, columns ${request.columns}, backend ${request.backend}`);
     await vscode.commands.executeCommand('setContext', 'ziplora.mergeRunning', true);
     try {
       const summary = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: merging ${path.basename(request.content)} + ${path.basename(request.style)}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `ZipLoRA: merging ${request.inputs.map((input) => path.basename(input.path)).join(' + ')}`, cancellable: true },
         (progress, token) => this.runWithProgress(request, progress, token),
       );
-      this.log.line(`done: merged ${summary.layers.merged} layers, copied ${summary.layers.copiedFromContent + summary.layers.copiedFromStyle}, refused ${summary.layers.refused} in ${summary.seconds.toFixed(1)} s on ${summary.backend} (${summary.device})`);
+      const { layers } = summary;
+      this.log.line(`done: merged ${layers.merged} layers, copied ${layers.copied.reduce((a, b) => a + b, 0)}, not written ${layers.notWritten}, refused ${layers.refused} in ${summary.seconds.toFixed(1)} s on ${summary.backend} (${summary.device})`);
       this.log.line(`wrote ${summary.output} and ${summary.sidecar}`);
-      for (const c of summary.unmerged.copied) this.log.line(`copied unchanged from ${c.file}: ${c.module}${c.writtenAs ? ` (written as ${c.writtenAs.join(' + ')})` : ''}`);
-      for (const t of summary.unmerged.leftOut) this.log.line(`left out of ${t.file}: ${t.tensor} (${t.reason})`);
+      const file = (input: number) => `${inputLabel(input, count)} (${summary.inputs[input].file})`;
+      for (const c of summary.unmerged.copied) this.log.line(`copied ${c.weight === 1 ? 'unchanged' : `scaled by ${c.weight}`} from ${file(c.input)}: ${c.module}${c.writtenAs ? ` (written as ${c.writtenAs.join(' + ')})` : ''}`);
+      for (const t of summary.unmerged.leftOut) this.log.line(`left out of ${file(t.input)}: ${t.tensor} (${t.reason})`);
       if (!options.quiet) void this.offerResult(summary);
       return summary;
     } catch (error) {
@@ -76,10 +79,12 @@ export class MergeRunner implements vscode.Disposable {
     let layers = 0;
     let solved = 0;
     const tracker = new MergeProgressTracker();
+    const count = request.inputs.length;
     this.running = startMerge(request, {
       onStart: (start) => {
-        layers = start.paired;
-        this.log.line(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.paired} layers paired, ${start.contentOnly} only in content, ${start.styleOnly} only in style, ${start.refused.length} refused`);
+        layers = start.merged;
+        const copied = start.copied.map((n, i) => `${n} only in ${inputLabel(i, start.copied.length)}`).join(', ');
+        this.log.line(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.merged} layers to merge, ${copied}, ${start.notWritten} not written, ${start.refused.length} refused`);
         for (const skipped of start.skipped) this.log.line(`skipped backend ${skipped}`);
         for (const refused of start.refused) this.log.line(`refused ${refused.module}: ${refused.reason}`);
         this.status.text = `$(sync~spin) ZipLoRA: ${start.backend}`;
@@ -95,7 +100,9 @@ export class MergeRunner implements vscode.Disposable {
       },
       onLayer: (report) => {
         solved++;
-        this.log.line(`layer ${solved}/${layers} ${report.module}: content error ${report.contentError.toExponential(3)} (direct ${report.directContentError.toExponential(3)}), style error ${report.styleError.toExponential(3)} (direct ${report.directStyleError.toExponential(3)}), overlap ${report.overlapBefore.toFixed(4)} → ${report.overlapAfter.toFixed(4)}`);
+        const errors = report.inputs.map((input, k) => `${inputLabel(input, count)} error ${report.errors[k].toExponential(3)} (direct ${report.directErrors[k].toExponential(3)})`).join(', ');
+        const overlap = report.pairs.map((p) => `${p.overlapBefore.toFixed(4)} → ${p.overlapAfter.toFixed(4)}`).join(', ');
+        this.log.line(`layer ${solved}/${layers} ${report.module} (${report.method}): ${errors}; overlap ${overlap}${report.method === 'zip' ? `; λ ${report.lambda}` : ''}`);
       },
     });
     const cancelling = token.onCancellationRequested(() => this.cancel());
@@ -103,7 +110,9 @@ export class MergeRunner implements vscode.Disposable {
   }
 
   private async offerResult(summary: MergeSummary): Promise<void> {
-    const text = `Merged ${summary.layers.merged} layers into ${path.basename(summary.output)} in ${summary.seconds.toFixed(1)} s. Mean error vs direct merge: content ${summary.meanContentError.toExponential(2)} (${summary.meanDirectContentError.toExponential(2)}), style ${summary.meanStyleError.toExponential(2)} (${summary.meanDirectStyleError.toExponential(2)}).`;
+    const count = summary.inputs.length;
+    const errors = summary.meanErrors.map((e, i) => `${inputLabel(i, count)} ${e.toExponential(2)} (${summary.meanDirectErrors[i].toExponential(2)})`).join(', ');
+    const text = `Merged ${summary.layers.merged} layers into ${path.basename(summary.output)} in ${summary.seconds.toFixed(1)} s. Mean error vs direct merge: ${errors}.`;
     const choice = await vscode.window.showInformationMessage(text, 'Open Charts', 'Reveal Merged File');
     if (choice === 'Open Charts') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.sidecar), SAFETENSORS_EDITOR_VIEW_TYPE);
     if (choice === 'Reveal Merged File') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(summary.output));

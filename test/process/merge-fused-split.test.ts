@@ -9,9 +9,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { tempDir } from '../support/build-safetensors';
-import { LayerSpec } from '../support/lora-generators';
+import { LayerSpec, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 import { runCli } from '../support/run-cli';
-import { denseLayers, mergeRequest, readSidecar, writePair } from '../support/merge-fixtures';
+import { denseLayers, mergeRequest, mergeRequestOf, readSidecar, writePair } from '../support/merge-fixtures';
 
 const H = 32;
 const MLP = 4 * H;
@@ -160,6 +160,49 @@ for (const c of [FLUX, SD3, Z_IMAGE]) {
       const m = coefficients.get(fused) ?? coefficients.get(c.parts[fused][0]);
       assert.ok(m, `no coefficients for ${fused}`);
       assertMerged(fusedDelta(merged, c.parts, fused, out), fusedDelta(cd, c.parts, fused, out), sd.get(fused)!.w, m, out, fused);
+    }
+  });
+}
+
+/** Three Flux LoRAs, each as `layout` says (split: diffusers parts, fused: kohya), different seeds. */
+async function writeThree(dir: string, layouts: readonly ('split' | 'fused')[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const [k, layout] of layouts.entries()) {
+    const file = path.join(dir, `${k + 1}-${layout}.safetensors`);
+    const layers = layout === 'split' ? FLUX.split : FLUX.fused;
+    await writeLora(file, layers, (l, i) => randomLayerValues(l, seededRandom(500 * (k + 1) + i), l.downShape[0]), { scheme: layout === 'split' ? 'peft' : 'kohya', family: 'flux' });
+    files.push(file);
+  }
+  return files;
+}
+
+for (const layouts of [['split', 'split', 'fused'], ['fused', 'split', 'split'], ['split', 'fused', 'split']] as const) {
+  test(`3-way Flux, ${layouts.join(' + ')}: the split inputs' parts are fused where any input is fused, and the merge is exact at the fused module`, async () => {
+    const dir = path.join(tempDir(), `three-${layouts.join('-')}`);
+    mkdirSync(dir);
+    const files = await writeThree(dir, layouts);
+    const output = path.join(dir, 'merged.safetensors');
+    const summary = await runMerge(mergeRequestOf(files, output));
+    assert.equal(summary.layers.merged, FLUX.fused.length, 'each fused module and its parts are one merged layer');
+    assert.deepEqual(summary.layers.copied, [0, 0, 0]);
+    const [merged, ...inputs] = await Promise.all([denseLayers(output), ...files.map((f) => denseLayers(f))]);
+    const { coefficients } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+    for (const fused of Object.keys(FLUX.parts)) {
+      const out = outOf(FLUX, fused);
+      const m = coefficients.get(fused) ?? coefficients.get(FLUX.parts[fused][0]);
+      assert.ok(m, `no coefficients for ${fused}`);
+      assert.equal(m.m.filter(Boolean).length, 3, `${fused}: all three inputs merged`);
+      const got = fusedDelta(merged, FLUX.parts, fused, out);
+      const deltas = inputs.map((d) => fusedDelta(d, FLUX.parts, fused, out));
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < out; i++)
+        for (let j = 0; j < H; j++) {
+          const expected = deltas.reduce((sum, w, k) => sum + m.m[k][j] * w[i * H + j], 0);
+          worst = Math.max(worst, Math.abs(got[i * H + j] - expected));
+          scale = Math.max(scale, Math.abs(expected));
+        }
+      assert.ok(worst / scale < 1e-5, `${fused}: relative error ${worst / scale}`);
     }
   });
 }

@@ -1,6 +1,6 @@
 /** Whole merges in-process: exact outputs in every naming, the direct merge, real files. */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
@@ -73,14 +73,14 @@ for (const [contentScheme, naming, columns] of [
   });
 }
 
-test('zero Adam steps gives exactly the direct merge, and the direct method with weights scales each LoRA', async () => {
+test('zero Adam steps gives exactly the direct merge, and the direct method with input weights scales each LoRA', async () => {
   const sub = path.join(dir, 'direct');
   mkdirSync(sub);
   const { content, style } = await writePair(sub);
   const zero = path.join(sub, 'zero.safetensors');
   await runMerge(mergeRequest(content, style, zero, { solver: 'adam', steps: 0 }));
   const weighted = path.join(sub, 'weighted.safetensors');
-  const summary = await runMerge(mergeRequest(content, style, weighted, { method: 'direct', directWeights: [0.7, 0.4] }));
+  const summary = await runMerge(mergeRequest(content, style, weighted, { method: 'direct', inputs: [{ path: content, weight: 0.7 }, { path: style, weight: 0.4 }] }));
   assert.equal(summary.optimiseSeconds < 5, true);
   assert.equal(summary.gflops, undefined, 'no optimisation, no rate');
   const [z, w, c, s] = await Promise.all([denseLayers(zero), denseLayers(weighted), denseLayers(content), denseLayers(style)]);
@@ -92,27 +92,33 @@ test('zero Adam steps gives exactly the direct merge, and the direct method with
   }
 });
 
-test('the merged file records recipe and sources; the sidecar holds the per-layer report', async () => {
+test('the merged file records its recipe and inputs; the sidecar (format 2) holds how it ran and the per-layer report', async () => {
   const sub = path.join(dir, 'metadata');
   mkdirSync(sub);
   const { content, style } = await writePair(sub, { dtype: 'F16' });
   const output = path.join(sub, 'out.safetensors');
   await runMerge(mergeRequest(content, style, output, { dtype: 'auto', lambda: 0.05 }));
   await withSafetensors(output, async (read) => {
+    // The recipe that re-creates the merge, its paths relative to the merged file's folder (recipe.ts).
     const recipe = JSON.parse(read.metadata.ziplora_recipe);
-    assert.deepEqual([recipe.method, recipe.solver, recipe.steps, recipe.lambda, recipe.lr, recipe.columns, recipe.backend], ['ziplora', 'newton', 20, 0.05, 0.01, 'input', 'wasm']);
-    assert.deepEqual(recipe.newton, { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 });
-    assert.match(recipe.version, /^\d+\.\d+\.\d+/);
-    const sources = JSON.parse(read.metadata.ziplora_sources);
-    assert.deepEqual(sources.map((s: { role: string }) => s.role), ['content', 'style']);
-    assert.match(sources[0].sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(recipe.inputs, [{ path: path.basename(content), weight: 1 }, { path: path.basename(style), weight: 1 }]);
+    assert.deepEqual([recipe.method, recipe.solver, recipe.lambda, recipe.columns, recipe.output], ['ziplora', 'newton', 0.05, 'input', 'out.safetensors']);
+    const inputs = JSON.parse(read.metadata.ziplora_inputs);
+    assert.deepEqual(inputs.map((i: { file: string }) => i.file), [path.basename(content), path.basename(style)]);
+    assert.match(inputs[0].sha256, /^[0-9a-f]{64}$/);
+    const run = JSON.parse(read.metadata.ziplora_run);
+    assert.equal(run.backend, 'wasm');
+    assert.deepEqual(run.newton, { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 });
+    assert.match(run.version, /^\d+\.\d+\.\d+/);
     assert.ok(read.tensors.every((t) => t.dtype === 'F16'), 'output dtype follows the inputs');
   });
   const { report, metadata } = await readSidecar(path.join(sub, 'out.ziplora.safetensors'));
   assert.equal(report.length, SD15_LAYERS.length);
-  for (const key of ['module', 'columns', 'contentError', 'styleError', 'directContentError', 'directStyleError', 'overlapBefore', 'overlapAfter', 'sparsityContent', 'sparsityStyle', 'steps', 'loss', 'solver', 'evaluations', 'projectedGradientNorm', 'converged']) {
+  for (const key of ['module', 'columns', 'method', 'inputs', 'weights', 'errors', 'directErrors', 'sparsity', 'pairs', 'normRatio', 'steps', 'loss', 'lambda', 'solver', 'evaluations', 'projectedGradientNorm', 'converged']) {
     assert.ok(key in report[0], `report lacks ${key}`);
   }
+  assert.equal(metadata.ziplora_format, '2');
+  assert.equal(typeof JSON.parse(metadata.ziplora_run).seconds, 'number');
   assert.equal(metadata.ziplora_merged_file, 'out.safetensors');
   // The solver's account per layer: its name, the gradient-equivalents within the cap, the convergence measure,
   // and a loss curve of one value per iteration plus the final one, ending at the reported loss.
@@ -136,7 +142,7 @@ test('layers in only one file are copied through with their ΔW unchanged', asyn
   const { content, style } = await writePair(sub, { contentLayers: SD15_LAYERS.slice(0, 3), styleLayers: SD15_LAYERS.slice(1), styleScheme: 'peft' });
   const output = path.join(sub, 'out.safetensors');
   const summary = await runMerge(mergeRequest(content, style, output));
-  assert.deepEqual(summary.layers, { merged: 2, copiedFromContent: 1, copiedFromStyle: 2, refused: 0 });
+  assert.deepEqual(summary.layers, { merged: 2, copied: [1, 2], notWritten: 0, refused: 0 });
   const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
   const onlyContent = SD15_LAYERS[0].canonical;
   assert.ok(relativeError(merged.get(onlyContent)!.w, c.get(onlyContent)!.w) < 1e-6);
@@ -172,6 +178,36 @@ test('--rank 3 against a dense SVD: each layer is the best rank-3 approximation 
   await checkAgainstDenseSvd(content, style, output, 3);
 });
 
+test('--rank-energy E: each layer gets the smallest rank keeping E of ‖ΔW‖² (against a dense SVD), the header written with those ranks', async () => {
+  const sub = path.join(dir, 'rank-energy');
+  mkdirSync(sub);
+  const layers = [SD15_LAYERS[0], SD15_LAYERS[3]];
+  const { content, style } = await writePair(sub, { contentLayers: layers, styleLayers: layers });
+  const output = path.join(sub, 'out.safetensors');
+  const summary = await runMerge(mergeRequest(content, style, output, { rankEnergy: 0.9 }));
+  const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
+  const { coefficients, report } = await readSidecar(output.replace(/\.safetensors$/, '.ziplora.safetensors'));
+  const lora = await openLora(output);
+  const ranks = new Map(lora.lora.layers.map((l) => [l.module, l.rank]));
+  await lora.file.close();
+  for (const [module, { out, cols }] of merged) {
+    const m = coefficients.get(module)!;
+    const [wc, ws] = [c.get(module)!.w, s.get(module)!.w];
+    const full = new Float64Array(out * cols);
+    for (let i = 0; i < out; i++) for (let j = 0; j < cols; j++) full[i * cols + j] = m.mContent[j] * wc[i * cols + j] + m.mStyle[j] * ws[i * cols + j];
+    const reference = denseSvd(full, out, cols);
+    let k = 1;
+    while (reference.retainedEnergy(k) < 0.9) k++;
+    assert.equal(ranks.get(module), k, `${module}: rank written`);
+    assert.ok(k < 8, `${module}: the energy cut lowered the rank`);
+    const reported = report.find((r) => r.module === module)!.retainedEnergy as number;
+    assert.ok(reported >= 0.9 && Math.abs(reported - reference.retainedEnergy(k)) < 1e-6, `${module}: retained energy ${reported}`);
+    assert.ok(relativeFrobenius(merged.get(module)!.w, reference.bestRank(k)) < 1e-5, `${module}: not the best rank-${k} approximation`);
+  }
+  assert.ok(summary.fileBytes < summary.exactFileBytes, 'the summary shows the file against the exact (rank Σ r_i) output');
+  assert.equal(summary.fileBytes, statSync(output).size);
+});
+
 /** Each reduced layer against a dense SVD of its full merged ΔW = m_c⊙ΔW_c + m_s⊙ΔW_s (input columns). */
 async function checkAgainstDenseSvd(content: string, style: string, output: string, k: number) {
   const [merged, c, s] = await Promise.all([denseLayers(output), denseLayers(content), denseLayers(style)]);
@@ -195,7 +231,7 @@ test('the two real SD1.5 LoRAs merge with all 128 layers paired', async (t) => {
   if (!hasFixtures(t, a, b)) return;
   const output = path.join(dir, 'real.safetensors');
   const summary = await runMerge(mergeRequest(a, b, output, { steps: 10 }));
-  assert.deepEqual(summary.layers, { merged: 128, copiedFromContent: 0, copiedFromStyle: 0, refused: 0 });
-  assert.ok(summary.meanContentError + summary.meanStyleError < summary.meanDirectContentError + summary.meanDirectStyleError);
+  assert.deepEqual(summary.layers, { merged: 128, copied: [0, 0], notWritten: 0, refused: 0 });
+  assert.ok(summary.meanErrors[0] + summary.meanErrors[1] < summary.meanDirectErrors[0] + summary.meanDirectErrors[1]);
   assert.ok(readdirSync(dir).includes('real.ziplora.safetensors'));
 });

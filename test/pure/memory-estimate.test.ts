@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openLora } from '../../src/core/lora/open-lora';
-import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
+import { groupLayers } from '../../src/core/merge/merge-groups';
+import { MergedGroup, weighGroups } from '../../src/core/merge/weighted-groups';
 import { batchWorkingBytes, estimateMergeMemory, LayerFootprint, MemoryPlan, NotEnoughMemoryError, PROCESS_BASE_BYTES, THREAD_ENGINE_BYTES, threadsThatFit } from '../../src/core/merge/memory-estimate';
 import { BACKEND_TRAITS } from '../../src/core/merge/backends';
 import { fitMergeToMemory, memoryPlan } from '../../src/core/merge/memory-fit';
@@ -13,7 +14,7 @@ import { tempDir } from '../support/build-safetensors';
 import { layersFromLayout, randomLayerValues, seededRandom, withRank, writeLora } from '../support/lora-generators';
 
 const GiB = 2 ** 30;
-const wanLayer = (inFeatures: number, outFeatures: number): LayerFootprint => ({ shape: { inFeatures, outFeatures, rankContent: 32, rankStyle: 64 }, inputBytesPerValue: 2, outputBytesPerValue: 2 });
+const wanLayer = (inFeatures: number, outFeatures: number): LayerFootprint => ({ shape: { inFeatures, outFeatures, ranks: [32, 64] }, inputBytesPerValue: 2, outputBytesPerValue: 2 });
 // One Wan 2.1 14B block's shapes (test/fixtures/wan2.1-14b-transformer.layout.json), rank 32 + 64, 40 blocks.
 const WAN_BLOCK = [...Array(8).fill(wanLayer(5120, 5120)), wanLayer(5120, 13824), wanLayer(13824, 5120)];
 const WAN: LayerFootprint[] = Array.from({ length: 40 }, () => WAN_BLOCK).flat();
@@ -34,7 +35,7 @@ test('each thread adds its engine and the working set of the largest batch; the 
 
 test('a higher rank or a wider layer needs more memory; more layers of the same shape only a little more', () => {
   const r96 = estimateMergeMemory(plan(2)).totalBytes;
-  const r256 = estimateMergeMemory(plan(2, WAN.map((l) => ({ ...l, shape: { ...l.shape, rankContent: 128, rankStyle: 128 } })))).totalBytes;
+  const r256 = estimateMergeMemory(plan(2, WAN.map((l) => ({ ...l, shape: { ...l.shape, ranks: [128, 128] } })))).totalBytes;
   assert.ok(r256 > r96 * 1.5, `${r256} vs ${r96}`);
   const doubled = estimateMergeMemory(plan(2, [...WAN, ...WAN])).totalBytes;
   assert.ok(doubled < r96 * 1.1, 'the stream keeps memory flat in the layer count');
@@ -59,7 +60,8 @@ test('with enough free memory the requested threads stay; with less, fewer; with
   );
 });
 
-async function wanPairing(): Promise<PairingReport> {
+/** The merged layers of two Wan LoRAs of ranks 2 and 4 (one block), as the merge groups them. */
+async function wanGroups(): Promise<readonly MergedGroup[]> {
   const dir = tempDir();
   const layers = layersFromLayout('wan2.1-14b-transformer.layout.json', 1).filter((l) => l.canonical.includes('.blocks.0.'));
   const files: string[] = [];
@@ -72,18 +74,20 @@ async function wanPairing(): Promise<PairingReport> {
   const [a, b] = [await openLora(files[0]), await openLora(files[1])];
   await a.file.close();
   await b.file.close();
-  return pairLayers({ name: 'a', layers: a.lora.layers, baseModel: a.lora.baseModel }, { name: 'b', layers: b.lora.layers, baseModel: b.lora.baseModel });
+  const grouping = groupLayers([a, b].map((lora, i) => ({ name: 'ab'[i], layers: lora.lora.layers, baseModel: lora.lora.baseModel })));
+  const inputs = files.map((path) => ({ path, weight: 1 }));
+  return weighGroups(grouping, { inputs, blocks: [], method: 'ziplora' }).merged;
 }
 
-test('the plan of a real pairing: shapes from the headers, bytes per value from the dtypes, batches by backend', async () => {
-  const pairing = await wanPairing();
+test('the plan of real merged layers: shapes from the headers, bytes per value from the dtypes, batches by backend', async () => {
+  const pairing = await wanGroups();
   const request = { ...DEFAULT_MERGE_OPTIONS, dtype: 'F32' as const };
   const wasm = memoryPlan({ ...request, backend: 'wasm' }, pairing, 4, 2);
   assert.equal(wasm.layers.length, 10);
   assert.equal(wasm.threads, 4);
   assert.equal(wasm.batches.length, 10, 'one layer per batch');
   const ffn2 = wasm.layers.find((l) => l.shape.inFeatures === 13824)!;
-  assert.deepEqual(ffn2.shape, { inFeatures: 13824, outFeatures: 5120, rankContent: 2, rankStyle: 4 });
+  assert.deepEqual(ffn2.shape, { inFeatures: 13824, outFeatures: 5120, ranks: [2, 4] });
   assert.equal(ffn2.inputBytesPerValue, 3, 'BF16 and F32 inputs: 2 and 4 bytes');
   assert.equal(ffn2.outputBytesPerValue, 4);
   const byOutput = memoryPlan({ ...request, columns: 'output' }, pairing, 4, 2);
@@ -99,7 +103,7 @@ test('the plan of a real pairing: shapes from the headers, bytes per value from 
 });
 
 test('the merge fits its threads to an injected free-memory figure and refuses below one thread', async () => {
-  const pairing = await wanPairing();
+  const pairing = await wanGroups();
   const resident = process.memoryUsage().rss;
   const estimateAt = (threads: number) => estimateMergeMemory(memoryPlan(DEFAULT_MERGE_OPTIONS, pairing, threads, 2)).totalBytes;
   assert.equal(fitMergeToMemory(DEFAULT_MERGE_OPTIONS, pairing, 6, 2, 64 * GiB).threads, 6);

@@ -22,8 +22,7 @@ const ALL: KindName[] = ['direct', 'newton', 'adam'];
 
 /** The expectation, written independently of the table: where each option means something. */
 const APPLIES: Record<MergeOptionKey, KindName[]> = {
-  content: ALL,
-  style: ALL,
+  inputs: ALL,
   output: ALL,
   method: ALL,
   solver: ['newton', 'adam'],
@@ -33,12 +32,14 @@ const APPLIES: Record<MergeOptionKey, KindName[]> = {
   columns: ALL,
   backend: ALL,
   rank: ALL,
+  rankEnergy: ALL,
   dtype: ALL,
   naming: ALL,
+  blocks: ALL,
   overwrite: ALL,
-  directWeights: ALL,
   sparsityThreshold: ALL,
   threads: ALL,
+  recipe: ALL,
 };
 
 /** A valid CLI value of each option that has a flag (the solver's is the kind's own, so the kind stays as it is). */
@@ -51,10 +52,12 @@ const FLAG: Partial<Record<MergeOptionKey, (kind: MergeKind) => string[]>> = {
   columns: () => ['--columns', 'output'],
   backend: () => ['--backend', 'wasm'],
   rank: () => ['--rank', '4'],
+  rankEnergy: () => ['--rank-energy', '0.9'],
   dtype: () => ['--dtype', 'F16'],
   naming: () => ['--naming', 'kohya'],
+  blocks: () => ['--block', 'unet.mid_block:direct'],
   overwrite: () => ['--force'],
-  directWeights: () => ['--content-weight', '0.5'],
+  inputs: () => ['--weights', '0.5,1'],
   threads: () => ['--threads', '1'],
 };
 
@@ -110,7 +113,7 @@ test('the issue\'s cases: --steps 5 --lr 0.5 with the default solver, --lambda 0
 });
 
 test('VS Code: a setting the user set that does not apply is a warning naming it; settings left at their defaults say nothing', () => {
-  const request: MergeRequest = { ...DEFAULT_MERGE_OPTIONS, content: 'c', style: 's', output: 'o', method: 'direct' };
+  const request: MergeRequest = { ...DEFAULT_MERGE_OPTIONS, inputs: [{ path: 'c', weight: 1 }, { path: 's', weight: 1 }], output: 'o', method: 'direct' };
   assert.deepEqual(inapplicableSettings(request, () => false), []);
   assert.deepEqual(inapplicableSettings(request, (setting) => setting === 'lambda' || setting === 'threads'), [
     'the setting ziplora.lambda applies only to the ziplora method, and this merge is a direct merge',
@@ -121,7 +124,7 @@ test('VS Code: a setting the user set that does not apply is a warning naming it
 });
 
 test('VS Code: a command argument that does not apply is refused like a CLI flag', () => {
-  const request: MergeRequest = { ...DEFAULT_MERGE_OPTIONS, content: 'c', style: 's', output: 'o' };
+  const request: MergeRequest = { ...DEFAULT_MERGE_OPTIONS, inputs: [{ path: 'c', weight: 1 }, { path: 's', weight: 1 }], output: 'o' };
   assert.deepEqual(inapplicableCommandArgs({ content: 'c', style: 's', steps: 5 }, request), ['steps applies only to the ziplora method with the adam solver, and this merge uses the newton solver']);
   assert.deepEqual(inapplicableCommandArgs({ content: 'c', style: 's', steps: 5 }, { ...request, solver: 'adam' }), []);
 });

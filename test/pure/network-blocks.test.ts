@@ -43,8 +43,9 @@ test('diffusion transformers: embedders and refiners first, then joint / double-
 });
 
 test("the CLI's merge summary uses the same blocks, in network order", () => {
-  const report = (module: string, contentError: number) => ({ module, contentError, styleError: 0, directContentError: 0, directStyleError: 0, overlapBefore: 0, overlapAfter: 0, sparsityContent: 0, sparsityStyle: 0 }) as unknown as LayerReport;
-  const blocks = summarizeByBlock([report('unet.up_blocks.1.attentions.0.proj_out', 0.5), report('unet.down_blocks.1.attentions.0.proj_in', 0.1), report('unet.down_blocks.1.attentions.1.proj_in', 0.3)]);
+  const report = (module: string, contentError: number) =>
+    ({ module, inputs: [0, 1], errors: [contentError, 0], directErrors: [0, 0], sparsity: [0, 0], pairs: [{ a: 0, b: 1, meanAbsCosine: 0, overlapBefore: 0, overlapAfter: 0 }] }) as unknown as LayerReport;
+  const blocks = summarizeByBlock([report('unet.up_blocks.1.attentions.0.proj_out', 0.5), report('unet.down_blocks.1.attentions.0.proj_in', 0.1), report('unet.down_blocks.1.attentions.1.proj_in', 0.3)], 2);
   assert.deepEqual(blocks.map((b) => [b.block, b.layers]), [['unet.down_blocks.1', 2], ['unet.up_blocks.1', 1]]);
-  assert.ok(Math.abs(blocks[0].contentError - 0.2) < 1e-12);
+  assert.ok(Math.abs(blocks[0].errors[0] - 0.2) < 1e-12);
 });

@@ -36,8 +36,14 @@ export async function writePair(
   return { content, style };
 }
 
+/** A two-way request (content = input 1, style = input 2), each weight 1, on wasm in F32. */
 export function mergeRequest(content: string, style: string, output: string, overrides: Partial<MergeRequest> = {}): MergeRequest {
-  return { ...DEFAULT_MERGE_OPTIONS, content, style, output, steps: 20, backend: 'wasm', dtype: 'F32', ...overrides };
+  return mergeRequestOf([content, style], output, overrides);
+}
+
+/** A request merging `files` in order, each weight 1, on wasm in F32. */
+export function mergeRequestOf(files: readonly string[], output: string, overrides: Partial<MergeRequest> = {}): MergeRequest {
+  return { ...DEFAULT_MERGE_OPTIONS, inputs: files.map((path) => ({ path, weight: 1 })), output, steps: 20, backend: 'wasm', dtype: 'F32', ...overrides };
 }
 
 /** Every layer of a LoRA file as a dense ΔW = scale·B·A (out × columns), keyed by canonical module. */
@@ -62,13 +68,19 @@ export async function denseLayers(file: string): Promise<Map<string, { w: Float6
   }
 }
 
-/** The sidecar's coefficient vectors per module, and its report. */
+/**
+ * The sidecar's coefficient vectors per module (format 2: `<module>.m.<i>`, i the request's input index; `m[i]`
+ * is undefined for an input the layer does not have, and for two inputs mContent/mStyle name m[0] and m[1]), and its report.
+ */
 export async function readSidecar(file: string) {
   return withSafetensors(file, async (read) => {
-    const coefficients = new Map<string, { mContent: Float32Array; mStyle: Float32Array }>();
+    const coefficients = new Map<string, { m: Float32Array[]; mContent: Float32Array; mStyle: Float32Array }>();
     for (const t of read.tensors) {
-      const m = /^(.+)\.m_content$/.exec(t.name);
-      if (m) coefficients.set(m[1], { mContent: await read.readF32(t), mStyle: await read.readF32(`${m[1]}.m_style`) });
+      const match = /^(.+)\.m\.(\d+)$/.exec(t.name);
+      if (!match) continue;
+      const entry = coefficients.get(match[1]) ?? { m: [] as Float32Array[], mContent: new Float32Array(0), mStyle: new Float32Array(0) };
+      entry.m[Number(match[2])] = await read.readF32(t);
+      coefficients.set(match[1], { ...entry, mContent: entry.m[0], mStyle: entry.m[1] });
     }
     return { coefficients, metadata: read.metadata, report: JSON.parse(read.metadata.ziplora_report) as Record<string, unknown>[] };
   });

@@ -22,12 +22,36 @@ function toMatrix(values: ArrayLike<number>, rows: number, cols: number, transpo
 
 /** up (out × R) · down (R × cols) ≈ up_k · down_k of rank k = min(k, R). */
 export function reduceRank(up: ArrayLike<number>, down: ArrayLike<number>, out: number, R: number, cols: number, k: number): ReducedFactors {
+  return truncate(up, down, out, R, cols, () => k);
+}
+
+/** The fewest leading singular values whose squares keep `energy` of their total (at least 1). */
+export function rankKeeping(sigma: readonly number[], energy: number): number {
+  const total = sigma.reduce((a, s) => a + s * s, 0);
+  let kept = 0;
+  for (let k = 0; k < sigma.length; k++) {
+    kept += sigma[k] * sigma[k];
+    // A relative tolerance, so that E = 1 keeps the numerically non-zero directions and not every last rounding.
+    if (kept >= energy * total * (1 - 1e-12)) return k + 1;
+  }
+  return Math.max(1, sigma.length);
+}
+
+/**
+ * `--rank-energy E`: the smallest rank that keeps E of ‖up·down‖² (docs/merge-method.md §5), and at most `maxRank`.
+ * The same truncated SVD as reduceRank.
+ */
+export function reduceRankToEnergy(up: ArrayLike<number>, down: ArrayLike<number>, out: number, R: number, cols: number, energy: number, maxRank = R): ReducedFactors {
+  return truncate(up, down, out, R, cols, (sigma) => Math.min(maxRank, rankKeeping(sigma, energy)));
+}
+
+function truncate(up: ArrayLike<number>, down: ArrayLike<number>, out: number, R: number, cols: number, chooseRank: (sigma: number[]) => number): ReducedFactors {
   const qrUp = new QrDecomposition(toMatrix(up, out, R));
   const qrDown = new QrDecomposition(toMatrix(down, R, cols, true));
   const core = qrUp.upperTriangularMatrix.mmul(qrDown.upperTriangularMatrix.transpose());
   const svd = new SingularValueDecomposition(core, { autoTranspose: true });
   const sigma = svd.diagonal;
-  const keep = Math.min(k, R, sigma.length);
+  const keep = Math.min(chooseRank(sigma), R, sigma.length);
   const total = sigma.reduce((a, s) => a + s * s, 0);
   const kept = sigma.slice(0, keep).reduce((a, s) => a + s * s, 0);
   const u = svd.leftSingularVectors.subMatrix(0, R - 1, 0, keep - 1);

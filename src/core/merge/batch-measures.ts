@@ -1,25 +1,26 @@
 /**
- * The measures of a solved batch (docs/merge-method.md §6): fidelity at the result and at the direct merge's weights, the
- * per-column forms the report and charts use, and the loss history, read back from the backend once.
+ * The measures of a solved batch (docs/merge-method.md §6): every input's fidelity at the result and at the
+ * direct merge (m = 1: the sum of the weighted deltas), the per-column forms the report and charts use, and the
+ * loss history, read back from the backend once.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { fidelityTerms, penalty, PreparedBatch, Tensor3D } from './batch-tensors';
-import { SolverName } from './types';
+import { inputPairs, SolverName } from './types';
 
-/** The measures of one layer's coefficients. */
+/** The measures of one layer's coefficients; arrays per input are in the layer's input order. */
 export interface LayerMeasures {
-  readonly mContent: Float32Array;
-  readonly mStyle: Float32Array;
+  /** m_i per input (length in). */
+  readonly m: Float32Array[];
   /** Loss before each step (iteration), then the final loss: steps + 1 values. */
   readonly losses: Float32Array;
-  readonly contentError: number;
-  readonly styleError: number;
-  readonly directContentError: number;
-  readonly directStyleError: number;
-  /** ⟨c_j, s_j⟩, ‖c_j‖² and ‖s_j‖² for every column j (scales included). */
-  readonly columnInner: Float32Array;
-  readonly columnContentSquares: Float32Array;
-  readonly columnStyleSquares: Float32Array;
+  /** Input i's fidelity term at the result (relative error, docs/merge-method.md §2) … */
+  readonly errors: number[];
+  /** … and at the direct merge. */
+  readonly directErrors: number[];
+  /** ‖c_i,j‖² per input and column j (scales included). */
+  readonly columnSquares: Float32Array[];
+  /** ⟨c_i,j, c_k,j⟩ per pair i < k (order of inputPairs) and column j. */
+  readonly columnInner: Float32Array[];
 }
 
 /** How the solver got there. */
@@ -35,59 +36,76 @@ export interface SolverStats {
   readonly converged: boolean;
 }
 
-/** Everything the merge needs of a solved layer; the report is assembled from it in layer-report.ts. */
-export interface LayerResult extends LayerMeasures, SolverStats {}
-
-export interface MeasureSettings {
-  /** Weights of the direct merge the result is compared with. */
-  readonly directWeights: readonly [number, number];
-  /** True when the coefficients are the direct weights themselves (no step taken): measured once. */
-  readonly atDirect: boolean;
+/** One point of a layer's λ path (lambda-path.ts): Σ_i errors and the pooled overlap after the merge. */
+export interface LambdaPoint {
+  readonly lambda: number;
+  readonly error: number;
+  readonly overlap: number;
 }
 
-/** Measures coefficients (m_c, m_s) of a batch; `losses` holds one [B] loss per step taken, in order. */
-export async function measureBatch(p: PreparedBatch, mContent: Tensor3D, mStyle: Tensor3D, losses: readonly TF.Tensor1D[], settings: MeasureSettings): Promise<LayerMeasures[]> {
+/** Everything the merge needs of a solved layer; the report is assembled from it in layer-report.ts. */
+export interface LayerResult extends LayerMeasures, SolverStats {
+  /** The λ the coefficients were solved at (with `auto`, the one chosen for this layer). */
+  readonly lambda: number;
+  /** With `auto` only: the layer's path, in increasing λ. */
+  readonly lambdaCurve?: readonly LambdaPoint[];
+}
+
+export interface MeasureSettings {
+  /** Coefficients of the direct merge the result is compared with, per input (1 each: the weighted sum). */
+  readonly directWeights: readonly number[];
+  /** True when the coefficients are the direct weights themselves (no step taken): measured once. */
+  readonly atDirect: boolean;
+  /**
+   * Measures of the same batch at other coefficients: their direct errors and column forms, which do not depend
+   * on m, are taken over instead of computed again (the λ path measures one batch several times).
+   */
+  readonly reuse?: readonly LayerMeasures[];
+}
+
+/** Measures coefficients m (one [B, in, 1] per input) of a batch; `losses` holds one [B] loss per step taken, in order. */
+export async function measureBatch(p: PreparedBatch, m: readonly Tensor3D[], losses: readonly TF.Tensor1D[], settings: MeasureSettings): Promise<LayerMeasures[]> {
   const { tf, size: B, inFeatures: n } = p;
+  const N = m.length;
+  const pairs = inputPairs(N);
+  const { reuse } = settings;
   const measured = tf.tidy(() => {
-    const final = fidelityTerms(p, mContent, mStyle, false);
-    const [wc, ws] = settings.directWeights;
-    const direct = settings.atDirect ? final : fidelityTerms(p, tf.fill([B, n, 1], wc) as Tensor3D, tf.fill([B, n, 1], ws) as Tensor3D, false);
-    const scalars = tf.concat([tf.addN([final.content.error, final.style.error, penalty(p, mContent, mStyle)]), final.content.error, final.style.error, direct.content.error, direct.style.error], 2);
-    // Column j of ΔW_c is B̃_c·a_c,j, so ⟨c_j, s_j⟩ = a_c,jᵀ·G_cs·a_s,j and ‖c_j‖² = a_c,jᵀ·G_cc·a_c,j.
+    const final = fidelityTerms(p, m, false);
+    const direct = settings.atDirect || reuse ? final : fidelityTerms(p, settings.directWeights.map((w) => tf.fill([B, n, 1], w) as Tensor3D), false);
+    const scalars = tf.concat([tf.addN([...final.map((t) => t.error), penalty(p, m)]), ...final.map((t) => t.error), ...direct.map((t) => t.error)], 2);
+    // Column j of ΔW_i is B̃_i·a_i,j, so ⟨c_i,j, c_k,j⟩ = a_i,jᵀ·G_ik·a_k,j and ‖c_i,j‖² = a_i,jᵀ·G_ii·a_i,j.
     const rowSums = (x: TF.Tensor) => tf.sum(x, 2, true);
-    const columns = tf.concat(
-      [
-        rowSums(tf.mul(tf.matMul(p.downContentT, p.gramCross), p.downStyleT)),
-        rowSums(tf.mul(tf.matMul(p.downContentT, p.gramContent), p.downContentT)),
-        rowSums(tf.mul(tf.matMul(p.downStyleT, p.gramStyle), p.downStyleT)),
-        mContent,
-        mStyle,
-      ],
-      2,
-    );
+    const crossGram = (i: number, k: number) => tf.slice(p.gram, [0, p.offsets[i], p.offsets[k]], [B, p.ranks[i], p.ranks[k]]);
+    const forms = reuse
+      ? []
+      : [
+          ...pairs.map(([i, k]) => rowSums(tf.mul(tf.matMul(p.downsT[i], crossGram(i, k)), p.downsT[k]))),
+          ...p.downsT.map((downT, i) => rowSums(tf.mul(tf.matMul(downT, p.ownGrams[i]), downT))),
+        ];
+    const columns = tf.concat([...forms, ...m], 2);
     return { scalars, columns };
   });
   const steps = losses.length;
   const lossTable = steps ? tf.stack(losses as TF.Tensor1D[], 1) : undefined;
   const [scalarValues, columnValues, lossValues] = await Promise.all([measured.scalars.data(), measured.columns.data(), lossTable?.data() ?? Promise.resolve(new Float32Array(0))]);
   tf.dispose([measured.scalars, measured.columns, ...(lossTable ? [lossTable] : [])]);
-  return Array.from({ length: B }, (_, i) => {
-    const column = (k: number) => Float32Array.from({ length: n }, (_, j) => columnValues[(i * n + j) * 5 + k]);
-    const scalar = (k: number) => scalarValues[i * 5 + k];
+  const width = (reuse ? 0 : pairs.length + N) + N;
+  const scalarWidth = 1 + 2 * N;
+  return Array.from({ length: B }, (_, b) => {
+    const column = (k: number) => Float32Array.from({ length: n }, (_, j) => columnValues[(b * n + j) * width + k]);
+    const scalar = (k: number) => scalarValues[b * scalarWidth + k];
     const allLosses = new Float32Array(steps + 1);
-    allLosses.set(lossValues.slice(i * steps, (i + 1) * steps));
+    allLosses.set(lossValues.slice(b * steps, (b + 1) * steps));
     allLosses[steps] = scalar(0);
+    const formsStart = reuse ? 0 : pairs.length + N;
+    const errors = Array.from({ length: N }, (_, i) => scalar(1 + i));
     return {
-      mContent: column(3),
-      mStyle: column(4),
+      m: Array.from({ length: N }, (_, i) => column(formsStart + i)),
       losses: allLosses,
-      contentError: scalar(1),
-      styleError: scalar(2),
-      directContentError: scalar(3),
-      directStyleError: scalar(4),
-      columnInner: column(0),
-      columnContentSquares: column(1),
-      columnStyleSquares: column(2),
+      errors,
+      directErrors: reuse ? reuse[b].directErrors : settings.atDirect ? errors : Array.from({ length: N }, (_, i) => scalar(1 + N + i)),
+      columnInner: reuse ? reuse[b].columnInner : pairs.map((_, k) => column(k)),
+      columnSquares: reuse ? reuse[b].columnSquares : Array.from({ length: N }, (_, i) => column(pairs.length + i)),
     };
   });
 }

@@ -1,10 +1,12 @@
 /**
- * A batch of layers of equal (in, r_c, r_s) as tensors on a compute backend, and the ZipLoRA objective on it:
- * loss and analytic gradient per layer (tested against a float64 reference, docs/merge-method.md §2). Every product goes through thin
- * matrices (R × in, R × r, R × out), never out × in.
+ * A batch of layers of equal (in, r_1..r_N) as tensors on a compute backend, and the N-way ZipLoRA objective on
+ * it: loss and analytic gradient per layer (tested against a float64 reference, docs/merge-method.md §2). Every
+ * product goes through thin matrices (R × in, R × r, R × out, R = Σ r_i), never out × in. Input i's rows of the
+ * stacked factors are offsets[i] … offsets[i] + ranks[i]. With N = 2 every operation is the one the two-way
+ * solver ran, in the same order, so its results are the same to the bit.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { LayerInput } from './types';
+import { inputPairs, LayerInput } from './types';
 
 export type Tensor3D = TF.Tensor3D;
 
@@ -14,22 +16,18 @@ export interface PreparedBatch {
   /** Layers in the batch. */
   readonly size: number;
   readonly inFeatures: number;
-  readonly rankContent: number;
-  readonly rankStyle: number;
-  /** A_c (r_c × in) and A_s (r_s × in) per layer, and their transposes (in × r). */
-  readonly downContent: Tensor3D;
-  readonly downStyle: Tensor3D;
-  readonly downContentT: Tensor3D;
-  readonly downStyleT: Tensor3D;
-  /** G = B̃ᵀB̃ (R × R) and its content, style and cross blocks. */
+  /** r_i per input, and the first row of input i in the stacked factors (Σ_{k<i} r_k). */
+  readonly ranks: readonly number[];
+  readonly offsets: readonly number[];
+  /** A_i (r_i × in) per input, and their transposes (in × r_i). */
+  readonly downs: readonly Tensor3D[];
+  readonly downsT: readonly Tensor3D[];
+  /** G = B̃ᵀB̃ (R × R) with B̃ = [s_1·B_1, …, s_N·B_N], and its diagonal blocks H_i = s_i²·B_iᵀB_i. */
   readonly gram: Tensor3D;
-  readonly gramContent: Tensor3D;
-  readonly gramStyle: Tensor3D;
-  readonly gramCross: Tensor3D;
-  /** 1/N per fidelity term (0 for a layer whose delta is zero). */
-  readonly invNormContent: Tensor3D;
-  readonly invNormStyle: Tensor3D;
-  /** λ / in: the penalty is λ·mean|m_c·m_s|. */
+  readonly ownGrams: readonly Tensor3D[];
+  /** 1/N_i per fidelity term (0 for a layer whose delta is zero). */
+  readonly invNorms: readonly Tensor3D[];
+  /** λ / in: the penalty is λ·mean_j Σ_{i<k} |m_i[j]·m_k[j]|. */
   readonly penaltyScale: number;
   dispose(): void;
 }
@@ -51,16 +49,12 @@ function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: num
   return tf.tensor3d(data, [parts.length, rows, cols]);
 }
 
-/** G = B̃ᵀB̃ with B̃ = [s_c·B_c, s_s·B_s] ([B, R, R]): the up factors enter the objective only through this Gram. */
-function upGram(tf: typeof TF, layers: readonly LayerInput[]): Tensor3D {
-  const R = layers[0].content.rank + layers[0].style.rank;
-  const out = Math.max(...layers.map((l) => l.content.outFeatures));
+/** G = B̃ᵀB̃ ([B, R, R]): the up factors enter the objective only through this Gram. */
+function upGram(tf: typeof TF, layers: readonly LayerInput[], R: number): Tensor3D {
+  const out = Math.max(...layers.map((l) => l.inputs[0].outFeatures));
   const upT = stack(
     tf,
-    layers.map((l) => [
-      { values: l.content.upTransposed, rowLength: l.content.outFeatures, scale: l.content.scale },
-      { values: l.style.upTransposed, rowLength: l.style.outFeatures, scale: l.style.scale },
-    ]),
+    layers.map((l) => l.inputs.map((d) => ({ values: d.upTransposed, rowLength: d.outFeatures, scale: d.scale }))),
     R,
     out,
   );
@@ -80,43 +74,47 @@ function inverseFidelityNorm(tf: typeof TF, down: Tensor3D, downT: Tensor3D, h: 
   });
 }
 
+/** Checks that every layer of a batch has the batch's input count, in and ranks: a caller's bug otherwise. */
+function checkShapes(layers: readonly LayerInput[]): void {
+  const first = layers[0].inputs;
+  if (first.length < 2) throw new Error(`A merge layer needs at least two inputs, got ${first.length}`);
+  for (const layer of layers) {
+    const same = layer.inputs.length === first.length && layer.inputs.every((d, i) => d.rank === first[i].rank && d.inFeatures === first[0].inFeatures && d.outFeatures === layer.inputs[0].outFeatures);
+    if (!same) throw new Error('A batch must hold layers of equal input count, in and ranks (planBatches groups them), and each layer equal out across its inputs');
+  }
+}
+
 /** Uploads a batch's factors and computes what every evaluation reuses (Grams, norms). */
 export function prepareBatch(tf: typeof TF, layers: readonly LayerInput[], lambda: number): PreparedBatch {
+  checkShapes(layers);
   const B = layers.length;
-  const { inFeatures: n, rank: rc } = layers[0].content;
-  const rs = layers[0].style.rank;
+  const n = layers[0].inputs[0].inFeatures;
+  const ranks = layers[0].inputs.map((d) => d.rank);
+  const offsets = ranks.map((_, i) => ranks.slice(0, i).reduce((a, r) => a + r, 0));
+  const R = ranks.reduce((a, r) => a + r, 0);
   const owned: TF.Tensor[] = [];
   const keep = <T extends TF.Tensor>(t: T): T => {
     owned.push(t);
     return t;
   };
   try {
-    const downContent = keep(stack(tf, layers.map((l) => [{ values: l.content.down, rowLength: n }]), rc, n));
-    const downStyle = keep(stack(tf, layers.map((l) => [{ values: l.style.down, rowLength: n }]), rs, n));
+    const downs = ranks.map((r, i) => keep(stack(tf, layers.map((l) => [{ values: l.inputs[i].down, rowLength: n }]), r, n)));
     // Transposed copies (in × r), made once: weighting by m is then a broadcast over rows, reductions run along
     // the last axis, and every product in the loop is a plain, un-transposed one (XNNPACK's fast path on wasm).
-    const downContentT = keep(tf.transpose(downContent, [0, 2, 1]));
-    const downStyleT = keep(tf.transpose(downStyle, [0, 2, 1]));
-    const gram = keep(upGram(tf, layers));
-    const block = (r0: number, rows: number, c0: number, cols: number) => keep(tf.slice(gram, [0, r0, c0], [B, rows, cols]));
-    const [gramContent, gramStyle, gramCross] = [block(0, rc, 0, rc), block(rc, rs, rc, rs), block(0, rc, rc, rs)];
-    const inverseNorm = (down: Tensor3D, downT: Tensor3D, h: Tensor3D) => keep(inverseFidelityNorm(tf, down, downT, h));
+    const downsT = downs.map((d) => keep(tf.transpose(d, [0, 2, 1])));
+    const gram = keep(upGram(tf, layers, R));
+    const ownGrams = ranks.map((r, i) => keep(tf.slice(gram, [0, offsets[i], offsets[i]], [B, r, r])));
     return {
       tf,
       size: B,
       inFeatures: n,
-      rankContent: rc,
-      rankStyle: rs,
-      downContent,
-      downStyle,
-      downContentT,
-      downStyleT,
+      ranks,
+      offsets,
+      downs,
+      downsT,
       gram,
-      gramContent,
-      gramStyle,
-      gramCross,
-      invNormContent: inverseNorm(downContent, downContentT, gramContent),
-      invNormStyle: inverseNorm(downStyle, downStyleT, gramStyle),
+      ownGrams,
+      invNorms: ranks.map((_, i) => keep(inverseFidelityNorm(tf, downs[i], downsT[i], ownGrams[i]))),
       penaltyScale: lambda / n,
       dispose: () => tf.dispose(owned),
     };
@@ -126,56 +124,70 @@ export function prepareBatch(tf: typeof TF, layers: readonly LayerInput[], lambd
   }
 }
 
-interface FidelityTerm {
+/** The same batch with another λ: shares (and does not own) the batch's tensors. */
+export function withLambda(p: PreparedBatch, lambda: number): PreparedBatch {
+  return { ...p, penaltyScale: lambda / p.inFeatures, dispose: () => undefined };
+}
+
+export interface FidelityTerm {
   readonly error: TF.Tensor;
-  readonly gradTop?: Tensor3D;
-  readonly gradBottom?: Tensor3D;
+  /** The gradient with respect to each input's weights, [B, in, 1] each. */
+  readonly gradients?: Tensor3D[];
 }
 
 /**
- * One fidelity term: Z = [A_c·diag(wTop); A_s·diag(wBottom)]·A_tᵀ, error = tr(ZᵀGZH)/N, and (unless only the
- * value is wanted) the gradient with respect to wTop and wBottom: column j is A[:, j]ᵀ·(2/N·G·Z·H·A_t)[:, j].
+ * Input t's fidelity term: Z = [A_1·diag(w_1); …; A_N·diag(w_N)]·A_tᵀ, error = tr(ZᵀGZH_t)/N_t, and (unless only
+ * the value is wanted) the gradient with respect to every w_i: column j is A_i[:, j]ᵀ·(2/N_t·G·Z·H_t·A_t)[:, j].
  */
-function fidelityTerm(p: PreparedBatch, wTop: Tensor3D, wBottom: Tensor3D, targetT: Tensor3D, rt: number, h: Tensor3D, invNorm: Tensor3D, withGradient: boolean): FidelityTerm {
-  const { tf, size: B, rankContent: rc, rankStyle: rs } = p;
-  const zTop = tf.matMul(p.downContent, tf.mul(targetT, wTop));
-  const zBottom = tf.matMul(p.downStyle, tf.mul(targetT, wBottom));
-  const z = tf.concat([zTop, zBottom], 1) as Tensor3D;
-  const t = tf.matMul(tf.matMul(p.gram, z), h) as Tensor3D;
+function fidelityTerm(p: PreparedBatch, weights: readonly Tensor3D[], target: number, withGradient: boolean): FidelityTerm {
+  const { tf, size: B } = p;
+  const targetT = p.downsT[target];
+  const rt = p.ranks[target];
+  const z = tf.concat(
+    p.downs.map((down, i) => tf.matMul(down, tf.mul(targetT, weights[i]))),
+    1,
+  ) as Tensor3D;
+  const t = tf.matMul(tf.matMul(p.gram, z), p.ownGrams[target]) as Tensor3D;
+  const invNorm = p.invNorms[target];
   const error = tf.mul(tf.sum(tf.mul(z, t), [1, 2], true), invNorm);
   if (!withGradient) return { error };
   const yT = tf.transpose(tf.mul(t, tf.mul(invNorm, 2)), [0, 2, 1]) as Tensor3D;
-  const pTop = tf.matMul(targetT, tf.slice(yT, [0, 0, 0], [B, rt, rc]));
-  const pBottom = tf.matMul(targetT, tf.slice(yT, [0, 0, rc], [B, rt, rs]));
-  const gradTop = tf.sum(tf.mul(p.downContentT, pTop), 2, true) as Tensor3D;
-  const gradBottom = tf.sum(tf.mul(p.downStyleT, pBottom), 2, true) as Tensor3D;
-  return { error, gradTop, gradBottom };
+  const gradients = p.ranks.map((r, i) => {
+    const product = tf.matMul(targetT, tf.slice(yT, [0, 0, p.offsets[i]], [B, rt, r]));
+    return tf.sum(tf.mul(p.downsT[i], product), 2, true) as Tensor3D;
+  });
+  return { error, gradients };
 }
 
-/** Both fidelity terms (content: ΔW_c, style: ΔW_s) at coefficients (m_c, m_s), shaped [B, in, 1]. */
-export function fidelityTerms(p: PreparedBatch, mc: Tensor3D, ms: Tensor3D, withGradient: boolean): { content: FidelityTerm; style: FidelityTerm } {
+/** Every input's fidelity term (input t: ΔW_t) at coefficients m (one [B, in, 1] per input). */
+export function fidelityTerms(p: PreparedBatch, m: readonly Tensor3D[], withGradient: boolean): FidelityTerm[] {
   const { tf } = p;
-  return {
-    content: fidelityTerm(p, tf.sub(mc, 1) as Tensor3D, ms, p.downContentT, p.rankContent, p.gramContent, p.invNormContent, withGradient),
-    style: fidelityTerm(p, mc, tf.sub(ms, 1) as Tensor3D, p.downStyleT, p.rankStyle, p.gramStyle, p.invNormStyle, withGradient),
-  };
+  // Input t's term weighs its own rows by m_t − 1 (the merge minus ΔW_t), applied per coefficient: no
+  // cancellation between large terms.
+  return m.map((_, t) => fidelityTerm(p, m.map((mi, i) => (i === t ? (tf.sub(mi, 1) as Tensor3D) : mi)), t, withGradient));
 }
 
-/** λ·mean|m_c·m_s| per layer, shaped [B, 1, 1]. */
-export function penalty(p: PreparedBatch, mc: Tensor3D, ms: Tensor3D): TF.Tensor {
+/** λ·mean_j Σ_{i<k} |m_i[j]·m_k[j]| per layer, shaped [B, 1, 1]. */
+export function penalty(p: PreparedBatch, m: readonly Tensor3D[]): TF.Tensor {
   const { tf } = p;
-  return tf.mul(tf.sum(tf.abs(tf.mul(mc, ms)), [1, 2], true), p.penaltyScale);
+  const sums = inputPairs(m.length).map(([i, k]) => tf.sum(tf.abs(tf.mul(m[i], m[k])), [1, 2], true));
+  return tf.mul(sums.reduce((a, b) => tf.add(a, b)), p.penaltyScale);
 }
 
-/** Loss per layer (fidelity terms + λ·mean|m_c·m_s|) and its gradient; the caller disposes the results. */
-export function lossAndGradient(p: PreparedBatch, mc: Tensor3D, ms: Tensor3D): { loss: TF.Tensor1D; gradContent: Tensor3D; gradStyle: Tensor3D } {
+/** Loss per layer (fidelity terms + penalty) and its gradient per input; the caller disposes the results. */
+export function lossAndGradient(p: PreparedBatch, m: readonly Tensor3D[]): { loss: TF.Tensor1D; gradients: Tensor3D[] } {
   const { tf } = p;
   return tf.tidy(() => {
-    const { content, style } = fidelityTerms(p, mc, ms, true);
-    const sign = tf.sign(tf.mul(mc, ms));
-    const gradContent = tf.addN([content.gradTop!, style.gradTop!, tf.mul(tf.mul(sign, ms), p.penaltyScale)]) as Tensor3D;
-    const gradStyle = tf.addN([content.gradBottom!, style.gradBottom!, tf.mul(tf.mul(sign, mc), p.penaltyScale)]) as Tensor3D;
-    const loss = tf.reshape(tf.addN([content.error, style.error, penalty(p, mc, ms)]), [p.size]) as TF.Tensor1D;
-    return { loss, gradContent, gradStyle };
+    const terms = fidelityTerms(p, m, true);
+    // d/dm_i of |m_i·m_k| = sign(m_i·m_k)·m_k, for every pair that holds input i.
+    const penaltyParts: TF.Tensor[][] = m.map(() => []);
+    for (const [i, k] of inputPairs(m.length)) {
+      const sign = tf.sign(tf.mul(m[i], m[k]));
+      penaltyParts[i].push(tf.mul(tf.mul(sign, m[k]), p.penaltyScale));
+      penaltyParts[k].push(tf.mul(tf.mul(sign, m[i]), p.penaltyScale));
+    }
+    const gradients = m.map((_, i) => tf.addN([...terms.map((term) => term.gradients![i]), ...penaltyParts[i]]) as Tensor3D);
+    const loss = tf.reshape(tf.addN([...terms.map((term) => term.error), penalty(p, m)]), [p.size]) as TF.Tensor1D;
+    return { loss, gradients };
   });
 }

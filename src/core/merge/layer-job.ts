@@ -1,6 +1,6 @@
 /**
- * The unit of work of a compute thread: a batch of paired layers, sent as the bytes of their factor tensors
- * exactly as read from the files. The thread decodes them, solves the batch (solveBatch), builds each merged
+ * The unit of work of a compute thread: a batch of layers merged from two or more inputs, sent as the bytes of
+ * their factor tensors exactly as read from the files, with each input's weight. The thread decodes them, solves the batch (solveBatch), builds each merged
  * layer and encodes it in the output dtype, so the merge's main thread only reads and writes files.
  */
 import { LoraLayer } from '../lora/layer';
@@ -11,11 +11,11 @@ import { ComputeBackend } from './backends';
 import { mergedFactors, WritableDtype } from './merged-tensors';
 import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
-import { reduceRank } from '../linalg/reduce-rank';
+import { reduceRank, reduceRankToEnergy } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
 import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
 
-/** One side of a paired layer: the layer as described from its file, and its tensors' bytes by name. */
+/** One input's layer of a merged group: the layer as described from its file, and its tensors' bytes by name. */
 export interface LayerBytes {
   readonly path: string;
   readonly layer: LoraLayer;
@@ -23,13 +23,17 @@ export interface LayerBytes {
 }
 
 export interface LayerJob {
-  readonly content: LayerBytes;
-  readonly style: LayerBytes;
+  /** The inputs present in this layer, in input order (two or more). */
+  readonly inputs: readonly LayerBytes[];
+  /** Each input's effective weight here (strength × block weight), folded into its ΔW's scale before the solve. */
+  readonly weights: readonly number[];
   readonly dtype: WritableDtype;
   /** One entry per up tensor written: where it goes and which rows of the merged up it holds (output-layout.ts). */
   readonly targets: readonly WriteTarget[];
-  /** The rank written (output-plan.ts): below r_c + r_s, the merged layer is reduced to it by truncated SVD. */
+  /** The most rank written (output-plan.ts): below Σ r_i, the merged layer is reduced to it by truncated SVD. */
   readonly rank: number;
+  /** `--rank-energy`: the smallest rank keeping this share of ‖ΔW‖² (at most `rank`). */
+  readonly rankEnergy?: number;
 }
 
 export interface BatchJob {
@@ -72,39 +76,53 @@ function bytesSource(bytes: LayerBytes): TensorSource {
   };
 }
 
+/** An input's ΔW with its weight folded into the scale (w = 1 leaves every value as it is). */
+async function weightedDelta(bytes: LayerBytes, weight: number): Promise<FactoredDelta> {
+  const delta = await readDelta(bytesSource(bytes), bytes.layer);
+  return weight === 1 ? delta : { ...delta, scale: delta.scale * weight };
+}
+
+/** The merged layer, reduced by truncated SVD where the plan's rank or `--rank-energy` asks for less than Σ r_i. */
+function reduced(job: LayerJob, up: Float32Array, down: Float32Array, out: number, R: number, cols: number) {
+  if (job.rankEnergy !== undefined) return reduceRankToEnergy(up, down, out, R, cols, job.rankEnergy, job.rank);
+  return job.rank < R ? reduceRank(up, down, out, R, cols, job.rank) : undefined;
+}
+
 export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promise<LayerOutput[]> {
-  const deltas: { content: FactoredDelta; style: FactoredDelta }[] = [];
+  const deltas: FactoredDelta[][] = [];
   for (const layer of job.layers) {
-    deltas.push({ content: await readDelta(bytesSource(layer.content), layer.content.layer), style: await readDelta(bytesSource(layer.style), layer.style.layer) });
+    const weighted: FactoredDelta[] = [];
+    for (let i = 0; i < layer.inputs.length; i++) weighted.push(await weightedDelta(layer.inputs[i], layer.weights[i]));
+    deltas.push(weighted);
   }
-  const inputs = deltas.map((d) => ({ content: orientForColumns(d.content, job.columns), style: orientForColumns(d.style, job.columns) }));
-  const results = await solveBatch(backend, inputs, job.settings, async () => undefined);
+  const problems = deltas.map((inputs) => ({ inputs: inputs.map((d) => orientForColumns(d, job.columns)) }));
+  const results = await solveBatch(backend, problems, job.settings, async () => undefined);
   return job.layers.map((layer, i) => {
-    const { content, style } = deltas[i];
-    const full = mergedFactors(content, style, results[i], job.columns);
-    const reduced = layer.rank < full.rank ? reduceRank(full.up, full.down, content.outFeatures, full.rank, content.inFeatures, layer.rank) : undefined;
-    const merged = reduced ?? full;
+    const { outFeatures, inFeatures } = deltas[i][0];
+    const full = mergedFactors(deltas[i], results[i].m, job.columns);
+    const reduction = reduced(layer, full.up, full.down, outFeatures, full.rank, inFeatures);
+    const merged = reduction && reduction.rank < full.rank ? reduction : full;
     return {
       result: results[i],
       down: encodeFromF32(layer.dtype, merged.down),
       ups: layer.targets.map((target) => encodeFromF32(layer.dtype, targetUp(merged.up, merged.rank, target))),
       alpha: encodeFromF32(layer.dtype, new Float32Array([merged.rank])),
       rank: merged.rank,
-      ...(reduced ? { retainedEnergy: reduced.retainedEnergy } : {}),
+      ...(merged === reduction ? { retainedEnergy: reduction.retainedEnergy } : {}),
     };
   });
 }
 
 /** The buffers of a job or of its outputs, handed over (not copied) between threads. */
 export function jobBuffers(job: BatchJob): ArrayBuffer[] {
-  return job.layers.flatMap((l) => [...Object.values(l.content.tensors), ...Object.values(l.style.tensors)].map((t) => t.buffer as ArrayBuffer));
+  return job.layers.flatMap((l) => l.inputs.flatMap((input) => Object.values(input.tensors)).map((t) => t.buffer as ArrayBuffer));
 }
 
 export function outputBuffers(outputs: readonly LayerOutput[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const o of outputs) {
     const r = o.result;
-    for (const array of [o.down, ...o.ups, o.alpha, r.mContent, r.mStyle, r.losses, r.columnInner, r.columnContentSquares, r.columnStyleSquares]) buffers.add(array.buffer as ArrayBuffer);
+    for (const array of [o.down, ...o.ups, o.alpha, ...r.m, r.losses, ...r.columnInner, ...r.columnSquares]) buffers.add(array.buffer as ArrayBuffer);
   }
   return [...buffers];
 }

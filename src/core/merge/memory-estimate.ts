@@ -62,11 +62,14 @@ export interface MemoryEstimate {
 
 const floats = (count: number) => 4 * count;
 
+/** R = Σ r_i: the solver works at the inputs' summed rank. */
+const totalRank = (shape: ProblemShape) => shape.ranks.reduce((a, r) => a + r, 0);
+
 /** A batch's working set on its thread: the solver's tensors, the decoded and the merged factors. */
 export function batchWorkingBytes(layers: readonly LayerFootprint[]): number {
   let bytes = 0;
   for (const { shape } of layers) {
-    const R = shape.rankContent + shape.rankStyle;
+    const R = totalRank(shape);
     bytes += floats(WORK_PER_R_BY_IN * R * shape.inFeatures + WORK_PER_R_BY_OUT * R * shape.outFeatures + 4 * R * R);
   }
   return bytes;
@@ -74,7 +77,7 @@ export function batchWorkingBytes(layers: readonly LayerFootprint[]): number {
 
 /** A layer between read and write: its factors as read, and its merged factors encoded. */
 function heldBytes({ shape, inputBytesPerValue, outputBytesPerValue }: LayerFootprint): number {
-  const R = shape.rankContent + shape.rankStyle;
+  const R = totalRank(shape);
   return R * (shape.inFeatures + shape.outFeatures) * (inputBytesPerValue + outputBytesPerValue);
 }
 
@@ -112,9 +115,9 @@ export function threadsThatFit(plan: MemoryPlan, freeBytes: number, residentByte
     if (estimate.totalBytes - residentBytes <= freeBytes) return { threads, estimate };
   }
   const one = estimateMergeMemory({ ...plan, threads: 1 });
-  const largest = plan.layers.reduce((a, l) => (l.shape.inFeatures * (l.shape.rankContent + l.shape.rankStyle) > a.inFeatures * (a.rankContent + a.rankStyle) ? l.shape : a), plan.layers[0]?.shape ?? { inFeatures: 0, outFeatures: 0, rankContent: 0, rankStyle: 0 });
+  const largest = plan.layers.reduce((a, l) => (l.shape.inFeatures * totalRank(l.shape) > a.inFeatures * totalRank(a) ? l.shape : a), plan.layers[0]?.shape ?? { inFeatures: 0, outFeatures: 0, ranks: [0, 0] });
   throw new NotEnoughMemoryError(
     `this merge needs about ${size(one.totalBytes)} of memory even with --threads 1, ${size(one.totalBytes - residentBytes)} more than the worker holds, and ${size(Math.max(0, freeBytes))} is free: ` +
-      `close other programs or merge on a machine with more memory (the solver works at the inputs' rank ${largest.rankContent} + ${largest.rankStyle} on ${largest.inFeatures} features; --rank lowers only what is written)`,
+      `close other programs or merge on a machine with more memory (the solver works at the inputs' rank ${largest.ranks.join(' + ')} on ${largest.inFeatures} features; --rank lowers only what is written)`,
   );
 }

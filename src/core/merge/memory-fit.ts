@@ -4,27 +4,27 @@
  * that is enough; a one-line refusal when even one thread would not fit.
  */
 import os from 'node:os';
-import { LayerPair, PairingReport } from '../lora/pairing';
 import { byteLengthOf } from '../safetensors/dtypes';
 import { BACKEND_TRAITS } from './backends';
 import { LayerFootprint, MemoryPlan, ThreadsThatFit, threadsThatFit } from './memory-estimate';
 import { outputDtype } from './merged-tensors';
 import { MergeRequest } from './request';
 import { ColumnMode } from './types';
+import { MergedGroup } from './weighted-groups';
 import { ProblemShape, planBatches } from './ziplora-solver';
 
-/** A paired layer's problem shape from the headers alone, oriented like the problem (output columns swap in and out). */
-export function problemShape({ first, second }: LayerPair, columns: ColumnMode): ProblemShape {
+/** A merged layer's problem shape from the headers alone, oriented like the problem (output columns swap in and out). */
+export function problemShape(group: Pick<MergedGroup, 'members'>, columns: ColumnMode): ProblemShape {
+  const first = group.members[0].layer;
   const [inFeatures, outFeatures] = columns === 'input' ? [first.columns, first.outFeatures] : [first.outFeatures, first.columns];
-  return { inFeatures, outFeatures, rankContent: first.rank, rankStyle: second.rank };
+  return { inFeatures, outFeatures, ranks: group.members.map((m) => m.layer.rank) };
 }
 
-
-export function memoryPlan(request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>, pairing: PairingReport, threads: number, layersAheadPerThread: number): MemoryPlan {
-  const layers: LayerFootprint[] = pairing.paired.map((pair) => ({
-    shape: problemShape(pair, request.columns),
-    inputBytesPerValue: ((byteLengthOf(pair.first.down.dtype, 1) ?? 4) + (byteLengthOf(pair.second.down.dtype, 1) ?? 4)) / 2,
-    outputBytesPerValue: byteLengthOf(outputDtype(request, pair.first), 1) ?? 4,
+export function memoryPlan(request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>, groups: readonly MergedGroup[], threads: number, layersAheadPerThread: number): MemoryPlan {
+  const layers: LayerFootprint[] = groups.map((group) => ({
+    shape: problemShape(group, request.columns),
+    inputBytesPerValue: group.members.reduce((sum, m) => sum + (byteLengthOf(m.layer.down.dtype, 1) ?? 4), 0) / group.members.length,
+    outputBytesPerValue: byteLengthOf(outputDtype(request, group.members[0].layer), 1) ?? 4,
   }));
   // `auto` is estimated as WebAssembly: where a GPU backend is chosen instead, it needs less of this machine's memory.
   const traits = BACKEND_TRAITS[request.backend === 'auto' ? 'wasm' : request.backend];
@@ -41,10 +41,10 @@ export function freeMemoryBytes(): number {
 /** The thread count this merge fits in at `freeBytes` (the machine's free memory unless given). */
 export function fitMergeToMemory(
   request: Pick<MergeRequest, 'columns' | 'dtype' | 'backend'>,
-  pairing: PairingReport,
+  groups: readonly MergedGroup[],
   threads: number,
   layersAheadPerThread: number,
   freeBytes = freeMemoryBytes(),
 ): ThreadsThatFit {
-  return threadsThatFit(memoryPlan(request, pairing, threads, layersAheadPerThread), freeBytes, process.memoryUsage().rss);
+  return threadsThatFit(memoryPlan(request, groups, threads, layersAheadPerThread), freeBytes, process.memoryUsage().rss);
 }

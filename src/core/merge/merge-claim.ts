@@ -4,8 +4,8 @@ import { claimOutputs, OutputClaim } from '../output-claim';
 import { MergeRequest, sidecarPathFor } from './request';
 
 /** How a running merge is named in another merge's refusal. */
-export function describeMerge(request: Pick<MergeRequest, 'method' | 'content' | 'style' | 'output'>): string {
-  return `a ${request.method} merge of ${path.basename(request.content)} + ${path.basename(request.style)} into ${path.basename(request.output)}`;
+export function describeMerge(request: Pick<MergeRequest, 'method' | 'inputs' | 'output'>): string {
+  return `a ${request.method} merge of ${request.inputs.map((input) => path.basename(input.path)).join(' + ')} into ${path.basename(request.output)}`;
 }
 
 /** The files a merge claims: what it writes. */

@@ -4,8 +4,9 @@
  * the same way and refused with the same words wherever it comes from.
  */
 import { BACKEND_NAMES } from './backends';
+import { blockRulesProblems } from './block-rules';
 import { COLUMN_MODES, SOLVERS, SolverName } from './types';
-import { MERGE_METHODS, MergeMethod, MergeRequest, OUTPUT_DTYPES, OUTPUT_NAMINGS } from './request';
+import { BLOCK_METHODS, MAX_INPUTS, MERGE_METHODS, MergeMethod, MergeRequest, MIN_INPUTS, OUTPUT_DTYPES, OUTPUT_NAMINGS } from './request';
 
 export interface OptionRule {
   /** What a valid value is, in words: "<option> must be <expected>". */
@@ -19,25 +20,43 @@ export const MAX_THREADS = 256;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const oneOf = (allowed: readonly string[]): OptionRule => ({ expected: `one of ${allowed.join(', ')}`, valid: (v) => allowed.includes(v as string) });
 const filePath: OptionRule = { expected: 'a file path', valid: (v) => typeof v === 'string' && v.length > 0 };
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An input's strength above this is almost surely a typo (a LoRA's usual strength is 0 to 1.5); as block-rules' MAX_BLOCK_WEIGHT. */
+export const MAX_INPUT_WEIGHT = 4;
+
+const isWeight = (v: unknown) => isNumber(v) && v >= 0 && v <= MAX_INPUT_WEIGHT;
+const isInput = (v: unknown) => isObject(v) && filePath.valid(v.path) && isWeight(v.weight) && Object.keys(v).every((k) => k === 'path' || k === 'weight');
+/** The shape of a block rule; its pattern, weight count and range against the inputs are block-rules.ts' checks. */
+const isBlockRule = (v: unknown) =>
+  isObject(v) &&
+  typeof v.block === 'string' &&
+  (v.weights === undefined || (Array.isArray(v.weights) && v.weights.every(isNumber))) &&
+  (v.method === undefined || (BLOCK_METHODS as readonly string[]).includes(v.method as string)) &&
+  Object.keys(v).every((k) => k === 'block' || k === 'weights' || k === 'method');
 
 export const MERGE_OPTION_RULES: { readonly [K in keyof MergeRequest]-?: OptionRule } = {
-  content: filePath,
-  style: filePath,
+  inputs: {
+    expected: `a list of ${MIN_INPUTS} to ${MAX_INPUTS} inputs { path, weight } with weights from 0 to ${MAX_INPUT_WEIGHT}`,
+    valid: (v) => Array.isArray(v) && v.length >= MIN_INPUTS && v.length <= MAX_INPUTS && v.every(isInput),
+  },
   output: { expected: 'a file path ending in .safetensors', valid: (v) => filePath.valid(v) && (v as string).toLowerCase().endsWith('.safetensors') },
   method: oneOf(MERGE_METHODS),
   solver: oneOf(SOLVERS),
   steps: { expected: 'an integer from 0 to 100000', valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100_000 },
-  lambda: { expected: 'a number ≥ 0', valid: (v) => isNumber(v) && v >= 0 },
+  lambda: { expected: 'a number ≥ 0 or "auto"', valid: (v) => v === 'auto' || (isNumber(v) && v >= 0) },
   learningRate: { expected: 'a number > 0', valid: (v) => isNumber(v) && v > 0 },
   columns: oneOf(COLUMN_MODES),
   backend: oneOf(BACKEND_NAMES),
   rank: { expected: 'an integer ≥ 1', valid: (v) => Number.isInteger(v) && (v as number) >= 1 },
+  rankEnergy: { expected: 'a number > 0 and ≤ 1 (the share of ‖ΔW‖² kept, e.g. 0.99)', valid: (v) => isNumber(v) && v > 0 && v <= 1 },
   dtype: oneOf(OUTPUT_DTYPES),
   naming: oneOf(OUTPUT_NAMINGS),
+  blocks: { expected: 'a list of block rules { block, weights?, method? }', valid: (v) => Array.isArray(v) && v.every(isBlockRule) },
   overwrite: { expected: 'true or false', valid: (v) => typeof v === 'boolean' },
-  directWeights: { expected: 'two finite numbers', valid: (v) => Array.isArray(v) && v.length === 2 && v.every(isNumber) },
   sparsityThreshold: { expected: 'a number from 0 to 1', valid: (v) => isNumber(v) && v >= 0 && v <= 1 },
   threads: { expected: `an integer from 0 (one per core) to ${MAX_THREADS}`, valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_THREADS },
+  recipe: { expected: 'a recipe object', valid: isObject },
 };
 
 export type MergeOptionKey = keyof MergeRequest;
@@ -64,7 +83,7 @@ export function optionProblem(key: MergeOptionKey, value: unknown, name: string 
  * `allowed` are refused; keys in `required` must be present; absent optional keys are fine.
  */
 export function validateMergeOptions(value: unknown, allowed: readonly MergeOptionKey[], required: readonly MergeOptionKey[] = []): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['the merge options must be an object like { content, style, output }'];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['the merge options must be an object like { inputs, output }'];
   const options = value as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(options)) if (!(allowed as readonly string[]).includes(key)) problems.push(`unknown option "${key}"`);
@@ -79,9 +98,18 @@ export function validateMergeOptions(value: unknown, allowed: readonly MergeOpti
   return problems;
 }
 
-/** A whole request that crossed a process boundary (the worker's input): every option but `rank` is present. */
+/** Options a whole request may leave out. */
+const OPTIONAL_KEYS: readonly MergeOptionKey[] = ['rank', 'rankEnergy', 'recipe'];
+
+/**
+ * A whole request that crossed a process boundary (the worker's input): every option but the optional ones is
+ * present, and the block rules fit the inputs (block-rules.ts).
+ */
 export function validateMergeRequest(value: unknown): string[] {
-  return validateMergeOptions(value, MERGE_OPTION_KEYS, MERGE_OPTION_KEYS.filter((key) => key !== 'rank'));
+  const problems = validateMergeOptions(value, MERGE_OPTION_KEYS, MERGE_OPTION_KEYS.filter((key) => !OPTIONAL_KEYS.includes(key)));
+  if (problems.length) return problems;
+  const request = value as MergeRequest;
+  return blockRulesProblems(request.blocks, request.inputs.length);
 }
 
 /** What decides whether an option means anything to a merge. */
@@ -103,12 +131,11 @@ const EVERY_MERGE: Applicability = { applies: () => true, usedBy: 'every merge' 
 /**
  * Which merges each option applies to: one table for the CLI's flags, the extension's settings and its command
  * arguments. An option the user gave that does not apply is refused (or, for a setting, warned about once), never
- * ignored in silence. `columns` applies to the direct merge too (the axis its report measures overlap on), and
- * the direct weights to ZipLoRA (the direct merge its report compares against).
+ * ignored in silence. `columns` applies to the direct merge too (the axis its report measures overlap on); the
+ * inputs' weights and the block rules apply to both methods (a weight scales an input's ΔW before either merge).
  */
 export const OPTION_APPLIES_TO: { readonly [K in MergeOptionKey]-?: Applicability } = {
-  content: EVERY_MERGE,
-  style: EVERY_MERGE,
+  inputs: EVERY_MERGE,
   output: EVERY_MERGE,
   method: EVERY_MERGE,
   solver: ZIPLORA_ONLY,
@@ -118,12 +145,14 @@ export const OPTION_APPLIES_TO: { readonly [K in MergeOptionKey]-?: Applicabilit
   columns: EVERY_MERGE,
   backend: EVERY_MERGE,
   rank: EVERY_MERGE,
+  rankEnergy: EVERY_MERGE,
   dtype: EVERY_MERGE,
   naming: EVERY_MERGE,
+  blocks: EVERY_MERGE,
   overwrite: EVERY_MERGE,
-  directWeights: EVERY_MERGE,
   sparsityThreshold: EVERY_MERGE,
   threads: EVERY_MERGE,
+  recipe: EVERY_MERGE,
 };
 
 function kindInWords(merge: MergeKind): string {

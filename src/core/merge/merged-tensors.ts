@@ -1,18 +1,12 @@
 /**
- * The merged layer's tensors, from the two layers' factors and the solved coefficients: what the merged file
- * stores for a paired layer (computed on a compute thread, written by the merge's main thread).
+ * The merged layer's tensors, from its inputs' factors and the solved coefficients: what the merged file
+ * stores for a layer merged from two or more inputs (computed on a compute thread, written by the merge's main thread).
  */
 import { LoraLayer } from '../lora/layer';
 import { MergeRequest } from './request';
 import { FactoredDelta } from './types';
 
 export type WritableDtype = 'F16' | 'BF16' | 'F32';
-
-/** The coefficients of one merged layer. */
-export interface LayerCoefficients {
-  readonly mContent: Float32Array;
-  readonly mStyle: Float32Array;
-}
 
 export interface MergedFactors {
   readonly up: Float32Array;
@@ -33,28 +27,31 @@ export function tensorShapes(layer: LoraLayer, rank: number): { down: number[]; 
 }
 
 /**
- * The merged factors of one layer: up = [s_c·B_c, s_s·B_s], down = [A_c·diag(m_c); A_s·diag(m_s)], or with
+ * The merged factors of one layer from its inputs' factors (their weights already in their scales) and the solved
+ * coefficients m_i: up = [s_1·B_1, …, s_N·B_N], down = [A_1·diag(m_1); …; A_N·diag(m_N)] (rank Σ r_i), or with
  * output-feature columns the rows of up scaled instead. Scales are folded into up, so the layer's scale is 1.
  */
-export function mergedFactors(content: FactoredDelta, style: FactoredDelta, solution: LayerCoefficients, columns: 'input' | 'output'): MergedFactors {
-  const out = content.outFeatures;
-  const cols = content.inFeatures;
-  const R = content.rank + style.rank;
+export function mergedFactors(deltas: readonly FactoredDelta[], m: readonly Float32Array[], columns: 'input' | 'output'): MergedFactors {
+  const out = deltas[0].outFeatures;
+  const cols = deltas[0].inFeatures;
+  const R = deltas.reduce((sum, d) => sum + d.rank, 0);
   const up = new Float32Array(out * R);
   const down = new Float32Array(R * cols);
-  const parts: [FactoredDelta, Float32Array, number][] = [[content, solution.mContent, 0], [style, solution.mStyle, content.rank]];
+  let offset = 0;
   // The branches are hoisted out of the loops; x·1 is x exactly, so every value is the same as one formula's.
-  for (const [delta, m, offset] of parts) {
+  deltas.forEach((delta, input) => {
     const { scale } = delta;
+    const coefficients = m[input];
     for (let a = 0; a < delta.rank; a++) {
       const from = a * cols;
       const to = (offset + a) * cols;
-      if (columns === 'input') for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * m[j];
+      if (columns === 'input') for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * coefficients[j];
       else down.set(delta.down.subarray(from, from + cols), to);
       const column = a * out;
-      if (columns === 'output') for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale * m[i];
+      if (columns === 'output') for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale * coefficients[i];
       else for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale;
     }
-  }
+    offset += delta.rank;
+  });
   return { up, down, rank: R };
 }

@@ -29,7 +29,7 @@ export interface NewtonSettings {
 export const DEFAULT_NEWTON_SETTINGS: NewtonSettings = { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 };
 
 export interface NewtonResult {
-  /** [B, 2, in]; the caller disposes it. */
+  /** [B, N, in]; the caller disposes it. */
   readonly x: Tensor3D;
   /** Per layer: the loss at the start and after each of its iterations. */
   readonly losses: Float32Array[];
@@ -56,28 +56,28 @@ async function read(tensor: TF.Tensor): Promise<Float32Array> {
 }
 
 /** Jacobi preconditioner, floored so that columns with (almost) no curvature take large, projected steps. */
-function jacobiDiagonal(q: BoxQuadratic, rankContent: number): Tensor3D {
+function jacobiDiagonal(q: BoxQuadratic): Tensor3D {
   const { tf } = q;
   return tf.tidy(() => {
-    const d = hessianDiagonal(q, rankContent);
+    const d = hessianDiagonal(q);
     const largest = tf.max(d, [1, 2], true);
     return tf.maximum(d, tf.add(tf.mul(largest, 1e-6), 1e-30)) as Tensor3D;
   });
 }
 
 /**
- * Solves from `start` ([B, 2, in], inside the box; not disposed). `onIteration(done)` is awaited after every
+ * Solves from `start` ([B, N, in], inside the box; not disposed). `onIteration(done)` is awaited after every
  * Newton iteration (it may throw to cancel); `done` ∈ [0, 1] is the batch's mean share of its work: 1 for a
  * layer that has stopped, else the larger of its shares of the evaluation and iteration caps.
  */
-export async function solveProjectedNewton(q: BoxQuadratic, rankContent: number, start: Tensor3D, settings: NewtonSettings, onIteration: (done: number) => Promise<void>): Promise<NewtonResult> {
+export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, settings: NewtonSettings, onIteration: (done: number) => Promise<void>): Promise<NewtonResult> {
   const { tf, size: B } = q;
   const keep: TF.Tensor[] = [];
   const own = <T extends TF.Tensor>(t: T) => (keep.push(t), t);
   const evaluations = new Int32Array(B);
   const iterations = new Int32Array(B);
   const count = (who: readonly boolean[]) => who.forEach((on, i) => on && evaluations[i]++);
-  const diagonal = own(jacobiDiagonal(q, rankContent));
+  const diagonal = own(jacobiDiagonal(q));
   let x = tf.clone(start);
   let { loss, gradient } = lossAndGradientAt(q, x);
   const all = new Array<boolean>(B).fill(true);
@@ -152,7 +152,7 @@ interface CgState {
 const disposeCg = (tf: typeof TF, state: CgState) => tf.dispose([state.solution, state.residual, state.preconditioned, state.direction, state.rz]);
 
 /**
- * One PCG step for the layers in `runMask`; `flags` is [B, 2]: whether CG stops for non-positive curvature or a
+ * One PCG step for the layers in `runMask`; `flags` holds two values per layer: whether CG stops for non-positive curvature or a
  * step that leaves the box, and the new rz. Returns new tensors, disposes none.
  */
 function cgStep(q: BoxQuadratic, x: Tensor3D, cg: CgState, free: Tensor3D, diagonal: Tensor3D, runMask: TF.Tensor, first: boolean): { state: CgState; flags: TF.Tensor } {

@@ -1,16 +1,28 @@
 /** What a merge is asked to do, and what it reports back: shared by the worker, the CLI and the host. */
 import { BackendName } from './backends';
 import { LayerReport } from './layer-report';
-import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, SolverName } from './types';
+import { ColumnMode, DEFAULT_SPARSITY_THRESHOLD, DEFAULT_ZIPLORA_SETTINGS, MAX_INPUTS, MIN_INPUTS, SolverName } from './types';
 import { UnmergedTensors } from './unmerged-tensors';
+import type { Recipe } from './recipe';
 
 export const MERGE_METHODS = ['ziplora', 'direct'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
 export const OUTPUT_DTYPES = ['auto', 'F16', 'BF16', 'F32'] as const;
 export type OutputDtype = (typeof OUTPUT_DTYPES)[number];
-/** The naming the user chose for the output: the content file's (default), the style file's, or a named one (resolved into write-output.ts' OutputNaming). */
-export const OUTPUT_NAMINGS = ['content', 'style', 'kohya', 'diffusers'] as const;
+/**
+ * The naming the user chose for the output: the first input's (default), a named one, or for two inputs the
+ * content (= first) or the style (= second) file's (resolved in output-plan.ts).
+ */
+export const OUTPUT_NAMINGS = ['first', 'content', 'style', 'kohya', 'diffusers'] as const;
 export type NamingChoice = (typeof OUTPUT_NAMINGS)[number];
+
+export { MAX_INPUTS, MIN_INPUTS };
+
+/** One input LoRA and its strength: its ΔW is scaled by `weight` (and by a block weight) before the merge. */
+export interface MergeInput {
+  readonly path: string;
+  readonly weight: number;
+}
 
 /**
  * What a block does in the merge: `zip` solves ZipLoRA coefficients, `direct` writes the sum of the weighted deltas
@@ -29,41 +41,46 @@ export interface BlockRule {
 }
 
 export interface MergeRequest {
-  readonly content: string;
-  readonly style: string;
+  /** In order: input 1 (for two inputs: the content), input 2 (the style), …; 2 to 8 of them. */
+  readonly inputs: readonly MergeInput[];
   readonly output: string;
   readonly method: MergeMethod;
   /** `newton` stops on convergence; `adam` is the paper's recipe and runs `steps` steps at `learningRate`. */
   readonly solver: SolverName;
   readonly steps: number;
-  readonly lambda: number;
+  /** The overlap penalty's weight, or `auto`: per layer read off a short λ path (lambda-path.ts). */
+  readonly lambda: number | 'auto';
   readonly learningRate: number;
   readonly columns: ColumnMode;
   readonly backend: BackendName;
-  /** Reduce the merged layers to this rank by truncated SVD; undefined keeps rank r_c + r_s. */
+  /** Reduce the merged layers to at most this rank by truncated SVD; undefined keeps rank Σ r_i. */
   readonly rank?: number;
+  /** Per layer the smallest rank that keeps this share of ‖ΔW‖² (0 < E ≤ 1), by truncated SVD; with `rank`, the smaller. */
+  readonly rankEnergy?: number;
   readonly dtype: OutputDtype;
   readonly naming: NamingChoice;
+  /** Per-block weights and methods, applied in order (block-rules.ts). */
+  readonly blocks: readonly BlockRule[];
   readonly overwrite: boolean;
-  /** Weights of the direct merge (its method and its comparison baseline). */
-  readonly directWeights: readonly [number, number];
   readonly sparsityThreshold: number;
   /** Compute threads solving layers in parallel; 0 = one per available core. */
   readonly threads: number;
+  /** The recipe the merge was run from, written into the outputs' metadata as it is (recipe.ts). */
+  readonly recipe?: Recipe;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {
   method: 'ziplora' as MergeMethod,
   solver: DEFAULT_ZIPLORA_SETTINGS.solver,
   steps: DEFAULT_ZIPLORA_SETTINGS.steps,
-  lambda: DEFAULT_ZIPLORA_SETTINGS.lambda,
+  lambda: DEFAULT_ZIPLORA_SETTINGS.lambda as number | 'auto',
   learningRate: DEFAULT_ZIPLORA_SETTINGS.learningRate,
   columns: DEFAULT_ZIPLORA_SETTINGS.columns,
   backend: 'auto' as BackendName,
   dtype: 'auto' as OutputDtype,
-  naming: 'content' as NamingChoice,
+  naming: 'first' as NamingChoice,
+  blocks: [] as readonly BlockRule[],
   overwrite: false,
-  directWeights: [1, 1] as const,
   sparsityThreshold: DEFAULT_SPARSITY_THRESHOLD,
   threads: 0,
 };
@@ -73,9 +90,14 @@ export interface MergeStart {
   readonly device: string;
   /** Why faster backends were not used (auto selection). */
   readonly skipped: readonly string[];
-  readonly paired: number;
-  readonly contentOnly: number;
-  readonly styleOnly: number;
+  /** The inputs' file names, in request order. */
+  readonly inputs: readonly string[];
+  /** Layers merged from two or more inputs (solved, or summed where a block is `direct`). */
+  readonly merged: number;
+  /** Per input: its layers written alone (no other input has them, or the others' weights are 0 there), scaled. */
+  readonly copied: readonly number[];
+  /** Layers not written: a `skip` block, or every input's weight 0 there. */
+  readonly notWritten: number;
   readonly refused: readonly { module: string; reason: string }[];
   /** Compute threads solving layers (1 for backends that run their own threads or a GPU). */
   readonly threads: number;
@@ -110,15 +132,21 @@ export interface MergeSummary {
   readonly backend: string;
   readonly device: string;
   readonly threads: number;
-  readonly layers: { readonly merged: number; readonly copiedFromContent: number; readonly copiedFromStyle: number; readonly refused: number };
+  readonly inputs: readonly { readonly file: string; readonly weight: number }[];
+  readonly layers: { readonly merged: number; readonly copied: readonly number[]; readonly notWritten: number; readonly refused: number };
   readonly seconds: number;
   readonly optimiseSeconds: number;
   /** Multiply-adds of the optimisation per second, in billions (ZipLoRA only). */
   readonly gflops?: number;
-  readonly meanContentError: number;
-  readonly meanStyleError: number;
-  readonly meanDirectContentError: number;
-  readonly meanDirectStyleError: number;
+  /** Per input, its mean relative fidelity error over the merged layers it is in (NaN where it is in none) … */
+  readonly meanErrors: readonly number[];
+  /** … and the same for the direct merge (m = 1: the sum of the weighted deltas). */
+  readonly meanDirectErrors: readonly number[];
+  /** The merged file's size in bytes and, when `rank`/`rankEnergy` reduced layers, the size it has at rank Σ r_i. */
+  readonly fileBytes: number;
+  readonly exactFileBytes: number;
+  /** With `lambda: auto`: the λ path's error and overlap summed over the layers (lambda-path.ts). */
+  readonly lambdaCurve?: readonly { readonly lambda: number; readonly error: number; readonly overlap: number }[];
   /** Peak resident memory of the process that ran the merge (the worker), in MiB. */
   readonly peakRssMiB: number;
   /** Every input tensor that was not merged: layers copied unchanged, and tensors left out with the reason. */
@@ -136,4 +164,10 @@ export function sidecarPathFor(output: string): string {
 
 export function isSidecar(file: string): boolean {
   return file.endsWith(SIDECAR_SUFFIX);
+}
+
+/** What an input is called to the user: for two inputs the two-file wording (content, style), else "input N". */
+export function inputLabel(index: number, count: number): string {
+  if (count === 2) return index === 0 ? 'content' : 'style';
+  return `input ${index + 1}`;
 }

@@ -13,10 +13,24 @@ export interface FactoredDelta {
   readonly scale: number;
 }
 
-/** One layer's problem: the content and the style factors, oriented for the chosen columns. */
+/** The fewest and the most inputs one merge takes. */
+export const MIN_INPUTS = 2;
+export const MAX_INPUTS = 8;
+
+/** Every pair (i, k), i < k, in the order (0,1), (0,2) … (1,2) …: the order of the pair arrays everywhere. */
+export function inputPairs(count: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < count; i++) for (let k = i + 1; k < count; k++) pairs.push([i, k]);
+  return pairs;
+}
+
+/**
+ * One layer's problem: the factors of every input that has this layer (2..8), in request order, oriented for
+ * the chosen columns and already weighted (an input's strength and block weight are folded into its scale).
+ * Every input has the same in and out; ranks may differ.
+ */
 export interface LayerInput {
-  readonly content: FactoredDelta;
-  readonly style: FactoredDelta;
+  readonly inputs: readonly FactoredDelta[];
 }
 
 /** Which features the merger coefficients scale: input features (the paper's columns) or output features. */
@@ -30,10 +44,13 @@ export type ColumnMode = (typeof COLUMN_MODES)[number];
 export const SOLVERS = ['newton', 'adam'] as const;
 export type SolverName = (typeof SOLVERS)[number];
 
+/** λ: a penalty weight ≥ 0, or `auto`: chosen per layer along a short path (lambda-path.ts, docs/merge-method.md §4). */
+export type LambdaSetting = number | 'auto';
+
 export interface ZipLoraSettings {
   readonly solver: SolverName;
   readonly steps: number;
-  readonly lambda: number;
+  readonly lambda: LambdaSetting;
   readonly learningRate: number;
   readonly columns: ColumnMode;
 }
@@ -41,7 +58,7 @@ export interface ZipLoraSettings {
 /** A coefficient below this counts as switched off in the reports' sparsity; the one home of the default. */
 export const DEFAULT_SPARSITY_THRESHOLD = 0.05;
 
-export const DEFAULT_ZIPLORA_SETTINGS: ZipLoraSettings = { solver: 'newton', steps: 100, lambda: 0.03, learningRate: 0.01, columns: 'input' };
+export const DEFAULT_ZIPLORA_SETTINGS = { solver: 'newton', steps: 100, lambda: 0.03, learningRate: 0.01, columns: 'input' } satisfies ZipLoraSettings;
 
 /**
  * With output-feature columns the coefficients scale rows of ΔW; ΔWᵀ = s·Aᵀ·Bᵀ turns that into the

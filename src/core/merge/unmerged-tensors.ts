@@ -1,17 +1,19 @@
 /**
  * What a merge does with every input tensor it does not merge, by name, so that nothing is dropped silently:
- * layers in only one file are copied unchanged; tensors that are no B·A factor, and pairs whose shapes differ,
- * are left out, each with the reason.
+ * layers only one input has (or only one has a weight above 0 in) are copied, scaled by that input's weight;
+ * tensors that are no B·A factor, layers whose shapes differ between inputs, and layers of skipped blocks are left
+ * out, each with the reason.
  */
 import { LoraLayer } from '../lora/layer';
-import { PairingReport } from '../lora/pairing';
-
-export type InputRole = 'content' | 'style';
+import { WeightedGroups } from './weighted-groups';
 
 export interface CopiedLayer {
-  readonly file: InputRole;
+  /** 0-based index of the input it is copied from (the request's order). */
+  readonly input: number;
   /** Canonical module name. */
   readonly module: string;
+  /** The input's effective weight there, folded into the copy (1: unchanged). */
+  readonly weight: number;
   /** The module(s) it is written as, when the output's layout names it otherwise (a Flux rename, fuse or split). */
   readonly writtenAs?: readonly string[];
 }
@@ -19,11 +21,11 @@ export interface CopiedLayer {
 /** What the writer reports back: copied layers it left out, and those it wrote under other names. */
 export interface WriterOutcome {
   readonly leftOut: readonly LeftOutTensor[];
-  readonly writtenAs: readonly CopiedLayer[];
+  readonly writtenAs: readonly { readonly input: number; readonly module: string; readonly writtenAs: readonly string[] }[];
 }
 
 export interface LeftOutTensor {
-  readonly file: InputRole;
+  readonly input: number;
   /** The tensor's name in its file. */
   readonly tensor: string;
   readonly reason: string;
@@ -42,40 +44,32 @@ export function tensorNamesOf(layer: LoraLayer): string[] {
   return layers.flatMap((l) => [l.down.name, l.up.name, ...(l.alphaTensor ? [l.alphaTensor.name] : [])]);
 }
 
-/** `writer`: what writing the output changed (output-layout.ts: clashes left out, layers renamed). */
-export function unmergedTensors(
-  pairing: PairingReport,
-  extra: { readonly content: readonly string[]; readonly style: readonly string[] },
-  writer: WriterOutcome = { leftOut: [], writtenAs: [] },
-): UnmergedTensors {
-  const copied: CopiedLayer[] = [
-    ...pairing.onlyInFirst.map((l) => ({ file: 'content' as const, module: l.module })),
-    ...pairing.onlyInSecond.map((l) => ({ file: 'style' as const, module: l.module })),
-  ];
-  const leftOut: LeftOutTensor[] = [
-    ...extra.content.map((tensor) => ({ file: 'content' as const, tensor, reason: NOT_A_FACTOR })),
-    ...extra.style.map((tensor) => ({ file: 'style' as const, tensor, reason: NOT_A_FACTOR })),
-  ];
-  for (const pair of pairing.refused) {
-    const reason = `layer ${pair.module} refused: ${pair.reason}`;
-    leftOut.push(...tensorNamesOf(pair.first).map((tensor) => ({ file: 'content' as const, tensor, reason })));
-    leftOut.push(...tensorNamesOf(pair.second).map((tensor) => ({ file: 'style' as const, tensor, reason })));
+/**
+ * `extra`: per input, its tensors that are no factor. `writer`: what writing the output changed (output-layout.ts:
+ * clashes left out, layers renamed).
+ */
+export function unmergedTensors(groups: WeightedGroups, extra: readonly (readonly string[])[], writer: WriterOutcome = { leftOut: [], writtenAs: [] }): UnmergedTensors {
+  const copied: CopiedLayer[] = groups.copied.map((c) => ({ input: c.member.input, module: c.member.layer.module, weight: c.weight }));
+  const leftOut: LeftOutTensor[] = extra.flatMap((tensors, input) => tensors.map((tensor) => ({ input, tensor, reason: NOT_A_FACTOR })));
+  for (const group of groups.refused) {
+    const reason = `layer ${group.module} refused: ${group.reason}`;
+    for (const member of group.members) leftOut.push(...tensorNamesOf(member.layer).map((tensor) => ({ input: member.input, tensor, reason })));
+  }
+  for (const group of groups.skipped) {
+    for (const member of group.members) leftOut.push(...tensorNamesOf(member.layer).map((tensor) => ({ input: member.input, tensor, reason: group.reason })));
   }
   leftOut.push(...writer.leftOut);
-  const notCopied = new Set(writer.leftOut.map((t) => t.tensor));
-  const renamed = new Map(writer.writtenAs.map((c) => [`${c.file} ${c.module}`, c.writtenAs]));
+  const notCopied = new Set(writer.leftOut.map((t) => `${t.input} ${t.tensor}`));
+  const renamed = new Map(writer.writtenAs.map((c) => [`${c.input} ${c.module}`, c.writtenAs]));
+  const layerOf = new Map(groups.copied.map((c) => [`${c.member.input} ${c.member.layer.module}`, c.member.layer]));
   return {
-    copied: copied.filter((c) => !notCopiedModule(c, pairing, notCopied)).map((c) => {
-      const writtenAs = renamed.get(`${c.file} ${c.module}`);
-      return writtenAs ? { ...c, writtenAs } : c;
-    }),
+    copied: copied
+      // A copied layer whose tensors the writer all left out was not copied.
+      .filter((c) => !tensorNamesOf(layerOf.get(`${c.input} ${c.module}`)!).every((t) => notCopied.has(`${c.input} ${t}`)))
+      .map((c) => {
+        const writtenAs = renamed.get(`${c.input} ${c.module}`);
+        return writtenAs ? { ...c, writtenAs } : c;
+      }),
     leftOut,
   };
-}
-
-/** Whether a copied layer's tensors were all left out by the writer. */
-function notCopiedModule(copied: CopiedLayer, pairing: PairingReport, leftOut: ReadonlySet<string>): boolean {
-  const layers = copied.file === 'content' ? pairing.onlyInFirst : pairing.onlyInSecond;
-  const layer = layers.find((l) => l.module === copied.module);
-  return layer !== undefined && tensorNamesOf(layer).every((t) => leftOut.has(t));
 }

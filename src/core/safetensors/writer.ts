@@ -16,6 +16,11 @@ export interface TensorToWrite {
   readonly shape: readonly number[];
   /** The tensor's little-endian bytes, or a function that produces them when it is this tensor's turn. */
   readonly data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
+  /**
+   * For a tensor whose size is known only once its data is produced (a merged layer of a rank picked from its
+   * data): its shape then. `shape` is then the largest it can be; the header is written last (lateMetadata).
+   */
+  readonly actualShape?: () => readonly number[];
 }
 
 export interface WriteOptions {
@@ -34,8 +39,11 @@ export interface WriteOptions {
   readonly lateMetadata?: () => Promise<Readonly<Record<string, string>>>;
 }
 
-/** Builds the header bytes, padded with spaces so the data buffer starts 8-byte aligned, as the reference does. */
-export function encodeHeader(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; dataBytes: number } {
+/**
+ * Builds the header bytes, padded with spaces so the data buffer starts 8-byte aligned, as the reference does, or
+ * to `length` bytes (a header reserved for the largest shapes, written with the actual ones).
+ */
+export function encodeHeader(tensors: readonly TensorToWrite[], metadata: Readonly<Record<string, string>>, length?: number): { bytes: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -54,7 +62,8 @@ export function encodeHeader(tensors: readonly TensorToWrite[], metadata: Readon
     if (typeof value !== 'string') throw new Error(`metadata value of "${key}" must be a string`);
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const padded = length !== undefined ? length - 8 : Math.ceil(json.byteLength / 8) * 8;
+  if (json.byteLength > padded) throw new Error('internal error: the header does not fit the space reserved for it');
   const bytes = new Uint8Array(8 + padded).fill(0x20);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
   bytes.set(json, 8);
@@ -101,13 +110,19 @@ export async function checkWritableTarget(target: string, options: Pick<WriteOpt
   }
 }
 
-/** Writes the tensors' data one at a time from `position`; returns the position after the last. */
-async function writeTensors(handle: fs.FileHandle, tensors: readonly TensorToWrite[], position: number, options: WriteOptions): Promise<number> {
+/**
+ * Writes the tensors' data one at a time from `position`; returns the position after the last and each tensor's
+ * shape as written (its actual one, where only the data tells it).
+ */
+async function writeTensors(handle: fs.FileHandle, tensors: readonly TensorToWrite[], position: number, options: WriteOptions): Promise<{ end: number; written: TensorToWrite[] }> {
+  const written: TensorToWrite[] = [];
   for (let i = 0; i < tensors.length; i++) {
     options.signal?.throwIfAborted();
     const tensor = tensors[i];
     const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
-    const expected = byteLengthOf(tensor.dtype, tensor.shape.reduce((a, b) => a * b, 1));
+    const shape = tensor.actualShape?.() ?? tensor.shape;
+    written.push({ name: tensor.name, dtype: tensor.dtype, shape, data: new Uint8Array(0) });
+    const expected = byteLengthOf(tensor.dtype, shape.reduce((a, b) => a * b, 1));
     if (data.byteLength !== expected) {
       throw new Error(`tensor "${tensor.name}" has ${data.byteLength} bytes but its shape and dtype need ${expected}`);
     }
@@ -116,7 +131,7 @@ async function writeTensors(handle: fs.FileHandle, tensors: readonly TensorToWri
     options.signal?.throwIfAborted();
     options.onTensorWritten?.(i, tensors.length);
   }
-  return position;
+  return { end: position, written };
 }
 
 /** A file written in full to its temporary path, waiting to be renamed into place or thrown away. */
@@ -148,12 +163,16 @@ export async function stageSafetensors(
   let handle: fs.FileHandle | undefined;
   try {
     handle = await tracked(fs.open(temporary, 'wx'));
+    // Shapes known only from the data: the header reserved for the largest shapes is written last with the actual
+    // ones (never longer: every number in it is at most the reserved one), padded with spaces to the same length.
+    const lateShapes = tensors.some((t) => t.actualShape);
+    if (lateShapes && !options.lateMetadata) throw new Error('internal error: tensors of late shapes need the header written last (lateMetadata)');
     if (!options.lateMetadata) await writeAll(handle, header, 0);
-    const position = await writeTensors(handle, tensors, header.byteLength, options);
-    if (position !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
+    const { end, written } = await writeTensors(handle, tensors, header.byteLength, options);
+    if (!lateShapes && end !== header.byteLength + dataBytes) throw new Error('internal error: data length does not match the header');
     if (options.lateMetadata) {
       options.signal?.throwIfAborted();
-      const late = encodeHeader(tensors, await options.lateMetadata()).bytes;
+      const late = encodeHeader(lateShapes ? written : tensors, await options.lateMetadata(), lateShapes ? header.byteLength : undefined).bytes;
       if (late.byteLength !== header.byteLength) throw new Error('internal error: the late metadata changed the header length');
       await writeAll(handle, late, 0);
     }

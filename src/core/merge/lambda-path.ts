@@ -1,0 +1,69 @@
+/**
+ * λ = `auto` (docs/merge-method.md §4): each layer is solved along a short path of λ values, each solve
+ * warm-started from the previous one's coefficients; the merge's total fidelity error Σ_i e_i and its residual
+ * overlap are recorded at every point, and per layer the largest λ whose error stays within a quarter of the
+ * way from e(0) (the best fidelity the solver found) to the direct merge's error is kept. Since e(0) ≤ e_direct
+ * for a solver that starts at the direct merge and only descends (Newton), the choice never merges worse than
+ * the plain sum; λ = 0 is the fallback.
+ */
+import type { LambdaPoint, LayerMeasures, LayerResult } from './batch-measures';
+import type { Tensor3D } from './batch-tensors';
+import { pooledOverlap } from './layer-report';
+
+/** The path: λ = 0 (fidelity only) up to 0.1, past which measured merges lose more than they gain (§4). */
+export const LAMBDA_PATH: readonly number[] = [0, 0.01, 0.03, 0.1];
+
+/** The share of the gap between e(0) and the direct merge's error that a penalty may spend on less overlap. */
+export const LAMBDA_ERROR_SHARE = 0.25;
+
+/**
+ * The index of the λ chosen on a path (ordered by increasing λ, the first point at λ = 0): the largest λ whose
+ * total error ≤ e(0) + LAMBDA_ERROR_SHARE·(e_direct − e(0)); 0 when none is (then e(0) > e_direct, which a
+ * descending solver does not produce).
+ */
+export function chooseLambda(points: readonly Pick<LambdaPoint, 'error'>[], directError: number): number {
+  const base = points[0].error;
+  const limit = base + LAMBDA_ERROR_SHARE * (directError - base);
+  let chosen = 0;
+  points.forEach((point, k) => {
+    if (point.error <= limit) chosen = k;
+  });
+  return chosen;
+}
+
+/** One solve of the batch at λ from `start` ([B, N, in], not disposed): what the solver module provides. */
+export type SolveAtLambda = (
+  lambda: number,
+  start: Tensor3D,
+  onSteps: (step: number) => Promise<void>,
+  reuse?: readonly LayerMeasures[],
+) => Promise<{ readonly results: Omit<LayerResult, 'lambda'>[]; readonly x: Tensor3D }>;
+
+/**
+ * Runs the path for a batch and picks each layer's λ. The result of a layer is its solve at the chosen λ, with
+ * `evaluations` the sum over the whole path (what the layer cost) and `lambdaCurve` every point. Progress
+ * (`onSteps`, towards `steps`) is divided evenly among the points.
+ */
+export async function solveLambdaPath(solveAt: SolveAtLambda, start: Tensor3D, steps: number, onSteps: (step: number) => Promise<void>): Promise<LayerResult[]> {
+  const points: Omit<LayerResult, 'lambda'>[][] = [];
+  let from = start;
+  try {
+    for (const [p, lambda] of LAMBDA_PATH.entries()) {
+      const onPointSteps = (step: number) => onSteps(Math.floor((p * steps + step) / LAMBDA_PATH.length));
+      // The measures that do not depend on m (column forms, direct errors) are computed at the first point only.
+      const solved = await solveAt(lambda, from, onPointSteps, points[0]);
+      if (from !== start) from.dispose();
+      from = solved.x;
+      points.push(solved.results);
+    }
+  } finally {
+    if (from !== start) from.dispose();
+  }
+  return points[0].map((_, b) => {
+    const curve = points.map((results, p) => ({ lambda: LAMBDA_PATH[p], error: sum(results[b].errors), overlap: pooledOverlap(results[b]) }));
+    const chosen = chooseLambda(curve, sum(points[0][b].directErrors));
+    return { ...points[chosen][b], evaluations: sum(points.map((results) => results[b].evaluations)), lambda: LAMBDA_PATH[chosen], lambdaCurve: curve };
+  });
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
