@@ -9,7 +9,22 @@
  * (`transformer.single_transformer_blocks.0-19`). Later rules override earlier ones field by field.
  */
 import { blockOf } from '../lora/network-blocks';
-import { BLOCK_METHODS, BlockMethod, BlockRule } from './request';
+
+/**
+ * What a block does in the merge: `zip` solves ZipLoRA coefficients, `direct` writes the sum of the weighted deltas
+ * (the m = 1 solution, no solve), `skip` leaves the block out of the output. (Re-exported by request.ts.)
+ */
+export const BLOCK_METHODS = ['zip', 'direct', 'skip'] as const;
+export type BlockMethod = (typeof BLOCK_METHODS)[number];
+
+/** Weights and method for the blocks a pattern names (a MergeRequest's `blocks`, a recipe's `blocks`). */
+export interface BlockRule {
+  /** A block name (`unet.mid_block`), a prefix of block names (`unet.up_blocks`) or an index range (`transformer.single_blocks.0-19`). */
+  readonly block: string;
+  /** One per input, each in [0, 4]: scales that input's ΔW in the matched blocks; 0 leaves the input out there. */
+  readonly weights?: readonly number[];
+  readonly method?: BlockMethod;
+}
 
 /** A block weight above this is almost surely a typo (a LoRA's usual strength is 0 to 1.5). */
 export const MAX_BLOCK_WEIGHT = 4;
