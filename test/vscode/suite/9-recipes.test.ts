@@ -38,6 +38,9 @@ suite('recipes', () => {
     assert.deepEqual(shown.map((d) => d.message), ['lamda: unknown key "lamda": rename it to "lambda" or remove it']);
     assert.equal(document.getText(shown[0].range), '"lamda"');
     assert.equal(shown[0].severity, vscode.DiagnosticSeverity.Error);
+    // The schema the extension contributes (jsonValidation) reaches VS Code's JSON language service too.
+    const fromSchema = await waitFor('the JSON schema diagnostic', () => vscode.languages.getDiagnostics(document.uri).find((d) => d.source !== RECIPE_DIAGNOSTIC_SOURCE && /lamda/.test(d.message)));
+    assert.equal(document.getText(fromSchema.range), '"lamda"', fromSchema.message);
     const fix = new vscode.WorkspaceEdit();
     fix.replace(document.uri, shown[0].range, '"lambda"');
     assert.ok(await vscode.workspace.applyEdit(fix));
