@@ -70,6 +70,9 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
     [variant((r) => ((r.blocks as { method?: string }[])[0].method = 'blend')), 'blocks[0].method', '"blend"', /method must be one of zip, direct, skip/],
     [variant((r) => ((r.blocks as { block: string }[])[0].block = 'unet.mid block')), 'blocks[0].block', '"unet.mid block"', /is not a block name/],
     [variant((r) => ((r.blocks as object[])[0] = { block: 'unet.mid_block' })), 'blocks[0].block', '"unet.mid_block"', /the rule sets nothing/],
+    [variant((r) => ((r.blocks as object[])[0] = { block: 7, method: 'skip' })), 'blocks[0].block', '7', /the block must be a block name such as unet\.mid_block, in quotes \(got 7\)/],
+    [variant((r) => ((r.blocks as object[])[0] = { block: 'unet.mid_block', weights: 1 })), 'blocks[0].weights', '1', /the block weights must be a list of 2 numbers, one per input/],
+    [variant((r) => ((r.blocks as object[])[0] = { method: 'skip' })), 'blocks[0].block', '{', /"block" is missing/],
     ['{ "inputs": [ }', '', '}', /^not valid JSON: a value is expected — fix the syntax here$/],
   ];
   for (const [text, jsonPath, at, message] of cases) {

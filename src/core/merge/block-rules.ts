@@ -44,7 +44,8 @@ interface Pattern {
 
 /** What is wrong with a block pattern, or undefined when it is well formed. */
 export function blockPatternProblem(block: string): string | undefined {
-  if (typeof block !== 'string' || block.trim() === '') return 'the block must be a block name such as unet.mid_block (it is empty)';
+  if (typeof block !== 'string') return `the block must be a block name such as unet.mid_block, in quotes (got ${JSON.stringify(block)})`;
+  if (block.trim() === '') return 'the block must be a block name such as unet.mid_block (it is empty)';
   const segments = block.split('.');
   const last = segments[segments.length - 1];
   const range = RANGE.exec(last);
