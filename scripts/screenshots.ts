@@ -10,7 +10,8 @@
  *   - a Flux.1-dev pair (kohya rank 4, fused; diffusers rank 4, split) with the real names and shapes of
  *     test/fixtures/flux1-dev-*.layout.json and seeded random weights, merged the same way (30 ZipLoRA steps);
  *   - for the merge panel, three SD1.5 LoRAs in panel/: the two real ones of ../shared/fixtures/real (diffusers'
- *     Pokémon LoRA, catundchat's) and the planted pair's content LoRA, opened with ZipLoRA: Open Merge Panel….
+ *     Pokémon LoRA, catundchat's) and the planted pair's content LoRA, opened with ZipLoRA: Open Merge Panel…
+ *     (written to docs/images, beside the other N-way views' pictures).
  *
  * Options: --skip-package (reuse ziplora-vscode.vsix), --keep (keep the temp folders and print them),
  * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light, flux-lora, flux-ziplora, merge-panel,
@@ -56,6 +57,8 @@ interface Shot {
   file?: string;
   tab?: string;
   open?: (page: Page) => Promise<Frame>;
+  /** Where the PNG goes when not docs/screenshots (the N-way views' pictures are in docs/images). */
+  outDir?: string;
   /** Runs in the webview's content frame after the tab is shown (select a row, a layer …). */
   prepare?: (frame: Frame, page: Page) => Promise<void>;
 }
@@ -279,7 +282,7 @@ async function takeShots(browser: Browser, server: CodeServer, workspace: string
     // Let charts finish drawing (animations are off; fonts and resize observers settle).
     await page.waitForTimeout(1200);
     await dismissNotifications(page);
-    const out = path.join(OUT_DIR, `${shot.name}.png`);
+    const out = path.join(shot.outDir ?? OUT_DIR, `${shot.name}.png`);
     await page.screenshot({ path: out });
     written.push(out);
     log(`${path.relative(ROOT, out)} (${(statSync(out).size / 1024).toFixed(0)} KB, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
@@ -356,7 +359,7 @@ async function main(): Promise<void> {
   const light: Shot[] = files.sidecar && wanted('ziplora-light') ? [{ name: 'ziplora-charts-light', file: files.sidecar, tab: 'ZipLoRA', prepare: charts }] : [];
   const panelInputs = files.panelInputs;
   if (panelInputs) {
-    const panel = (name: string): Shot => ({ name, open: (page) => openMergePanel(page, panelInputs), prepare: editMergePanel });
+    const panel = (name: string): Shot => ({ name, open: (page) => openMergePanel(page, panelInputs), prepare: editMergePanel, outDir: path.join(ROOT, 'docs', 'images') });
     if (wanted('merge-panel')) dark.push(panel('merge-panel'));
     if (wanted('merge-panel-light')) light.push(panel('merge-panel-light'));
   }

@@ -218,7 +218,7 @@ test('both themes: the panel with block rules and λ auto shows the rules, witho
     assert.equal(await page.locator('[data-focus="block-method-text_encoder"]').evaluate((s) => (s as HTMLSelectElement).value), 'skip');
     assert.deepEqual(await view.cspViolations(), []);
     assert.deepEqual(view.errors, []);
-    // Tall enough for every block row: these are the README's screenshots (docs/screenshots/merge-panel*.png).
+    // Tall enough for every block row (the README's pictures come from npm run screenshots, in VS Code).
     await page.setViewportSize({ width: 1280, height: 1160 });
     await view.screenshot(`${theme}-merge-panel-rules`);
     await page.close();
