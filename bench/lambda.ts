@@ -132,47 +132,78 @@ function overlapShare(results: readonly LayerResult[]): number {
 
 const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
 
-/** Solves every layer `runs` times (after one unmeasured warm-up of the first batch) and keeps the fastest run. */
-async function timedSolve(inputs: readonly LayerInput[], lambda: LambdaSetting, runs: number): Promise<{ results: LayerResult[]; seconds: number }> {
+interface Timed {
+  readonly results: LayerResult[];
+  /** Fastest wall-clock and CPU time (user + system of this process) over the runs. */
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+/** Solves every layer once with λ (or auto); wall-clock and this process's CPU time. */
+async function solveOnce(inputs: readonly LayerInput[], lambda: LambdaSetting): Promise<{ results: LayerResult[]; seconds: number; cpuSeconds: number }> {
   const backend = await selectBackend('wasm');
-  let best = Infinity;
-  let results: LayerResult[] = [];
+  const results: LayerResult[] = [];
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await solveAll(backend, inputs, { solver: SOLVER, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (results[i] = r) });
+  const used = process.cpuUsage(cpu);
+  return { results, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/**
+ * Every setting `runs` times, interleaved (round by round, so that a busy spell of a shared machine hits all
+ * settings alike), after one unmeasured warm-up; the fastest wall-clock and CPU time of each.
+ */
+async function timedSolves(inputs: readonly LayerInput[], settings: readonly LambdaSetting[], runs: number): Promise<Map<LambdaSetting, Timed>> {
+  await solveOnce(inputs.slice(0, 4), 0);
+  const timed = new Map<LambdaSetting, Timed>();
   for (let run = 0; run < runs; run++) {
-    const solved: LayerResult[] = [];
-    const started = performance.now();
-    await solveAll(backend, inputs, { solver: SOLVER, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (solved[i] = r) });
-    best = Math.min(best, (performance.now() - started) / 1000);
-    results = solved;
+    for (const lambda of settings) {
+      const { results, seconds, cpuSeconds } = await solveOnce(inputs, lambda);
+      const before = timed.get(lambda);
+      timed.set(lambda, { results, seconds: Math.min(seconds, before?.seconds ?? Infinity), cpuSeconds: Math.min(cpuSeconds, before?.cpuSeconds ?? Infinity) });
+    }
   }
-  return { results, seconds: best };
+  return timed;
 }
 
 async function autoTable(name: string, inputs: readonly LayerInput[], runs: number): Promise<void> {
-  console.log(`\n## ${name} (${inputs.length} layers), ${RECIPE}, wasm, fastest of ${runs} runs`);
-  console.log('| λ | Σ error / direct | overlap after / before | λ chosen per layer | optimisation | gradient-equivalents |');
-  console.log('|---|---|---|---|---|---|');
-  await timedSolve(inputs.slice(0, 4), 0, 1);
-  const single = new Map<number, { seconds: number; evaluations: number }>();
-  for (const lambda of LAMBDA_PATH) {
-    const { results, seconds } = await timedSolve(inputs, lambda, runs);
+  console.log(`\n## ${name} (${inputs.length} layers), ${RECIPE}, wasm, fastest of ${runs} interleaved runs`);
+  console.log('| λ | Σ error / direct | overlap after / before | λ chosen per layer | wall | CPU | gradient-equivalents |');
+  console.log('|---|---|---|---|---|---|---|');
+  const timed = await timedSolves(inputs, [...LAMBDA_PATH, 'auto'], runs);
+  for (const lambda of [...LAMBDA_PATH, 'auto'] as const) {
+    const { results, seconds, cpuSeconds } = timed.get(lambda)!;
     const evaluations = sum(results.map((r) => r.evaluations));
-    single.set(lambda, { seconds, evaluations });
-    console.log(`| ${lambda} | ${errorShare(results).toFixed(3)} | ${overlapShare(results).toFixed(3)} | | ${seconds.toFixed(1)} s | ${evaluations} |`);
+    const chosen = lambda === 'auto' ? LAMBDA_PATH.map((l) => `${l}: ${results.filter((r) => r.lambda === l).length}`).join(', ') : '';
+    const bold = (text: string) => (lambda === 'auto' ? `**${text}**` : text);
+    console.log(`| ${bold(String(lambda))} | ${bold(errorShare(results).toFixed(3))} | ${bold(overlapShare(results).toFixed(3))} | ${chosen} | ${seconds.toFixed(1)} s | ${cpuSeconds.toFixed(1)} s | ${evaluations} |`);
   }
-  const { results, seconds } = await timedSolve(inputs, 'auto', runs);
-  const evaluations = sum(results.map((r) => r.evaluations));
-  const chosen = LAMBDA_PATH.map((lambda) => `${lambda}: ${results.filter((r) => r.lambda === lambda).length}`).join(', ');
-  console.log(`| **auto** | **${errorShare(results).toFixed(3)}** | **${overlapShare(results).toFixed(3)}** | ${chosen} | ${seconds.toFixed(1)} s | ${evaluations} |`);
-  const reference = single.get(DEFAULT_ZIPLORA_SETTINGS.lambda)!;
-  console.log(`\nauto / one λ (${DEFAULT_ZIPLORA_SETTINGS.lambda}): ${(seconds / reference.seconds).toFixed(2)}× the time, ${(evaluations / reference.evaluations).toFixed(2)}× the gradient-equivalents`);
-  const above = results.filter((r) => sum(r.errors) > sum(r.directErrors)).length;
-  console.log(`layers whose auto error exceeds the direct merge's: ${above} of ${results.length}`);
+  const auto = timed.get('auto')!;
+  const one = timed.get(DEFAULT_ZIPLORA_SETTINGS.lambda)!;
+  const evaluations = (t: Timed) => sum(t.results.map((r) => r.evaluations));
+  console.log(
+    `\nauto / one λ (${DEFAULT_ZIPLORA_SETTINGS.lambda}): ${(auto.seconds / one.seconds).toFixed(2)}× the wall time, ${(auto.cpuSeconds / one.cpuSeconds).toFixed(2)}× the CPU time, ` +
+      `${(evaluations(auto) / evaluations(one)).toFixed(2)}× the gradient-equivalents`,
+  );
+  const above = auto.results.filter((r) => sum(r.errors) > sum(r.directErrors)).length;
+  console.log(`layers whose auto error exceeds the direct merge's: ${above} of ${auto.results.length}`);
 }
 
-/** λ = auto against each λ of its path, on the planted pair and (when present) the real SD1.5 pair. */
+/**
+ * Three planted LoRAs per layer: the planted pair, and a second "content" LoRA of another seed, reading the same
+ * first 60 % of the columns as the first (so it overlaps it on 60 % and the style on 20 %).
+ */
+function plantedTriple(): LayerInput[] {
+  const specs = sd15AttentionLayers(8);
+  return plantedInputs().map((pair, i) => ({ inputs: [...pair.inputs, asDelta(plantedLayer(specs[i], 9000 + i).content, specs[i])] }));
+}
+
+/** λ = auto against each λ of its path, on the planted pair, a planted triple and (when present) the real SD1.5 pair. */
 export async function benchLambdaAuto(runs = 3): Promise<void> {
   console.log(`\n# λ = auto — ${new Date().toISOString()}\nMachine: ${machine()}`);
   await autoTable('Planted pair (128 SD1.5 attention layers, rank 8)', plantedInputs(), runs);
+  await autoTable('Planted triple (the planted pair and a second content LoRA)', plantedTriple(), runs);
   const real = await realSd15Inputs();
   if (real) await autoTable('Real SD1.5 pair (pokemon + catundchat)', real, runs);
   else console.log(`\n(real SD1.5 pair skipped: ${path.dirname(REAL_SD15_PAIR[0])} not found)`);
