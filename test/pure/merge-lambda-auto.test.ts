@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend } from '../../src/core/merge/backends';
-import { chooseLambda, LAMBDA_ERROR_SHARE, LAMBDA_PATH } from '../../src/core/merge/lambda-path';
+import { chooseLambda, LAMBDA_ERROR_SHARE, LAMBDA_PATH, LAMBDA_PATH_COST } from '../../src/core/merge/lambda-path';
 import { reportFromResult } from '../../src/core/merge/layer-report';
 import { LayerInput, LayerResult, solveBatch } from '../../src/core/merge/ziplora-solver';
 import { denseQuadratic, isPositiveDefinite, solveBoxQp } from '../support/box-qp-reference';
@@ -96,7 +96,7 @@ test('adam along the path: coefficients stay in [0, 1], the evaluations add up, 
   const layer: LayerInput = { inputs: [randomDelta(24, 16, 4, 71), randomDelta(24, 16, 2, 72), randomDelta(24, 16, 4, 73, 1.4)] };
   const [result] = await solve([layer], 'adam');
   for (const m of result.m) for (const v of m) assert.ok(v >= 0 && v <= 1, `coefficient ${v}`);
-  assert.equal(result.evaluations, 100 * LAMBDA_PATH.length);
+  assert.equal(result.evaluations, LAMBDA_PATH_COST * 100, 'the path takes twice the steps of one λ');
   assert.equal(result.lambdaCurve!.length, LAMBDA_PATH.length);
   assert.ok(LAMBDA_PATH.includes(result.lambda));
   const backend = await selectBackend('wasm');
