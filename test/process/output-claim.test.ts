@@ -36,6 +36,8 @@ buildSync({
   format: 'cjs',
   logLevel: 'warning',
   external: ['@tensorflow/*', 'webgpu'],
+  // As esbuild.js: jsonc-parser's UMD `main` does not bundle, its ES module build does.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   entryPoints: {
     cli: path.join(PROJECT_ROOT, 'src/cli/main.ts'),
     worker: path.join(PROJECT_ROOT, 'src/worker/main.ts'),
