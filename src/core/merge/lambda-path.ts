@@ -115,3 +115,18 @@ export async function solveLambdaPath(solveAt: SolveAtLambda, start: Tensor3D, b
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
+
+/**
+ * A merge's λ curve from its layers' curves (for the sidecar and the λ chart): per λ of the path, the errors
+ * summed over layers and the layers' mean overlap (a sum of per-layer overlap shares would grow with the layer
+ * count and mean nothing). Layers without a curve (copied, direct, or solved at a fixed λ) are left out.
+ */
+export function summedLambdaCurve(curves: readonly (readonly LambdaPoint[] | undefined)[]): LambdaPoint[] {
+  const present = curves.filter((c): c is readonly LambdaPoint[] => c !== undefined && c.length === LAMBDA_PATH.length);
+  if (!present.length) return [];
+  return LAMBDA_PATH.map((lambda, p) => ({
+    lambda,
+    error: sum(present.map((c) => c[p].error)),
+    overlap: sum(present.map((c) => c[p].overlap)) / present.length,
+  }));
+}
