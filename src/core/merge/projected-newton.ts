@@ -37,6 +37,10 @@ export const DEFAULT_NEWTON_SETTINGS: NewtonSettings = { tolerance: 1e-4, maxIte
 export interface NewtonLimits {
   readonly maxEvaluations?: ArrayLike<number>;
   readonly referenceNorm?: ArrayLike<number>;
+  /** Stop at this × referenceNorm instead of the settings' tolerance. */
+  readonly tolerance?: number;
+  /** Projected-gradient steps per iteration (default GRADIENT_PROJECTION_STEPS). */
+  readonly projectionSteps?: number;
 }
 
 export interface NewtonResult {
@@ -101,7 +105,8 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
   const norm = Float32Array.from(startNorm);
   const firstLoss = await read(loss);
   const losses: number[][] = Array.from({ length: B }, (_, i) => [firstLoss[i]]);
-  const converged = Array.from(startNorm, (v, i) => !(v > 0) || v <= settings.tolerance * initialNorm[i]);
+  const tolerance = limits.tolerance ?? settings.tolerance;
+  const converged = Array.from(startNorm, (v, i) => !(v > 0) || v <= tolerance * initialNorm[i]);
   const stalled = new Array<boolean>(B).fill(false);
   const running = () => converged.map((c, i) => !c && !stalled[i] && iterations[i] < settings.maxIterations && evaluations[i] < cap[i]);
   try {
@@ -109,7 +114,7 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
       const active = running();
       // One evaluation of the budget is kept for the search that ends the iteration.
       const withinBudget = (i: number) => evaluations[i] < cap[i] - 1;
-      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, withinBudget, count);
+      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, withinBudget, count, limits.projectionSteps ?? GRADIENT_PROJECTION_STEPS);
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = projected);
       const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, withinBudget, count);
@@ -125,7 +130,7 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
         iterations[i]++;
         losses[i].push(newLoss[i]);
         norm[i] = newNorm[i];
-        if (norm[i] <= settings.tolerance * initialNorm[i]) converged[i] = true;
+        if (norm[i] <= tolerance * initialNorm[i]) converged[i] = true;
         // A search that found no decrease: float32 has nothing left to give along this path; stop, unconverged.
         else if (accepted.stalled[i]) stalled[i] = true;
       });
@@ -276,10 +281,11 @@ function projectedGradientSteps(
   active: readonly boolean[],
   withinBudget: (layer: number) => boolean,
   count: (who: readonly boolean[]) => void,
+  steps: number,
 ) {
   const { tf } = q;
   let state = { x: tf.clone(x), gradient: tf.clone(gradient), loss: tf.clone(loss) };
-  for (let k = 0; k < GRADIENT_PROJECTION_STEPS; k++) {
+  for (let k = 0; k < steps; k++) {
     const stepping = active.map((on, i) => on && withinBudget(i));
     if (!stepping.some(Boolean)) break;
     count(stepping);
