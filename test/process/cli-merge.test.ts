@@ -40,8 +40,8 @@ test('merge A B C: weights, block rules and the N-way summary; --lambda auto pri
   const third = path.join(sub, 'third.safetensors');
   copyFileSync(style, third);
   const output = path.join(sub, 'abc.safetensors');
-  const args = ['merge', content, style, third, '-o', output, '--backend', 'wasm', '--weights', '1,0.5,0.5', '--block', 'unet.mid_block:direct', '--lambda', 'auto'];
-  const result = runCli(args);
+  const args = (out: string) => ['merge', content, style, third, '-o', out, '--backend', 'wasm', '--weights', '1,0.5,0.5', '--block', 'unet.mid_block:direct', '--lambda', 'auto'];
+  const result = runCli(args(output));
   assert.equal(result.status, 0, result.stderr);
   const text = result.stdout;
   assert.match(text, /^Inputs {7}input 1 content-kohya\.safetensors, input 2 style-kohya\.safetensors ×0\.5, input 3 third\.safetensors ×0\.5$/m);
@@ -50,7 +50,7 @@ test('merge A B C: weights, block rules and the N-way summary; --lambda auto pri
   assert.match(text, /λ path \(--lambda auto\), summed over the layers/);
   assert.match(text, /^ *λ +error \(sum\) +overlap \(sum\)$/m);
   assert.match(text, /^block +layers +input 1 err +input 2 err +input 3 err +direct err \(sum\)/m);
-  const json = runCli([...args.filter((a) => a !== output), '-o', path.join(sub, 'abc2.safetensors'), '--json']);
+  const json = runCli([...args(path.join(sub, 'abc2.safetensors')), '--json']);
   assert.equal(json.status, 0, json.stderr);
   const summary = JSON.parse(json.stdout);
   assert.deepEqual(summary.inputs.map((i: { weight: number }) => i.weight), [1, 0.5, 0.5]);
