@@ -99,8 +99,8 @@ test('kohya content + diffusers style: --naming kohya is all BFL (fused), --nami
   assert.ok(!bflSummary.unmerged.copied.some((x) => x.module === NORM_OUT || x.module === ADALN), 'a merged layer is not listed as copied');
   // The summary says under which name a copied part went.
   assert.deepEqual(bflSummary.unmerged.copied.filter((x) => x.module.includes('blocks.1.')), [
-    { file: 'style', module: `${T}.1.attn.add_k_proj`, writtenAs: [txt] },
-    { file: 'style', module: `${T}.1.attn.add_v_proj`, writtenAs: [txt] },
+    { input: 1, module: `${T}.1.attn.add_k_proj`, weight: 1, writtenAs: [txt] },
+    { input: 1, module: `${T}.1.attn.add_v_proj`, weight: 1, writtenAs: [txt] },
   ]);
 });
 

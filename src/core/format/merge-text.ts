@@ -109,7 +109,7 @@ export function renderMergeSummary(summary: MergeSummary): string {
     `File size    ${mib(summary.fileBytes)}${summary.exactFileBytes !== summary.fileBytes ? ` (${mib(summary.exactFileBytes)} at the exact rank Σ r_i)` : ''}`,
   ];
   lines.push(...unmergedLines(summary.unmerged, files));
-  if (summary.lambdaCurve) lines.push('', 'λ path (--lambda auto; each layer takes the largest λ whose error stays within its rule):', lambdaCurveTable(summary.lambdaCurve));
+  if (summary.lambdaCurve) lines.push('', 'λ path (--lambda auto), summed over the layers; each layer\'s λ is chosen by the rule of docs/merge-method.md §4:', lambdaCurveTable(summary.lambdaCurve));
   const short = count === 2 ? ['c', 's'] : files.map((_, i) => String(i + 1));
   const rows = summarizeByBlock(summary.reports, count).map((b) => [
     b.block,
