@@ -36,6 +36,8 @@ buildSync({
   format: 'cjs',
   logLevel: 'warning',
   external: ['@tensorflow/*', 'webgpu'],
+  // As esbuild.js: jsonc-parser's UMD `main` cannot be bundled (the recipe checks the CLI imports use it).
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   entryPoints: {
     cli: path.join(PROJECT_ROOT, 'src/cli/main.ts'),
     worker: path.join(PROJECT_ROOT, 'src/worker/main.ts'),
