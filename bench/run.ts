@@ -1,9 +1,11 @@
 /**
  * `npm run bench [-- safetensors|compare|merge ...]`: the project's benchmarks, one after the other, with the
- * machine stated (all of them when none is named). The λ experiment is separate: bench/lambda.ts.
+ * machine stated (all of them when none is named). `lambda` compares λ = auto with each λ of its path; the
+ * λ sweep behind the default is separate: bench/lambda.ts.
  */
 import { benchCompare } from './compare';
 import { benchFlux } from './flux';
+import { benchLambdaAuto } from './lambda';
 import { benchMemory } from './memory';
 import { benchMerge, benchMergeWays } from './merge';
 import { benchSafetensors } from './safetensors';
@@ -18,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   solvers: () => benchSolvers([]),
   flux: () => benchFlux([]),
   memory: () => benchMemory([]),
+  lambda: () => benchLambdaAuto(),
 };
 
 async function main(names: string[]): Promise<void> {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend } from '../../src/core/merge/backends';
-import { chooseLambda, LAMBDA_ERROR_SHARE, LAMBDA_PATH } from '../../src/core/merge/lambda-path';
+import { chooseLambda, LAMBDA_ERROR_SHARE, LAMBDA_PATH, LAMBDA_PATH_COST, summedLambdaCurve } from '../../src/core/merge/lambda-path';
 import { reportFromResult } from '../../src/core/merge/layer-report';
 import { LayerInput, LayerResult, solveBatch } from '../../src/core/merge/ziplora-solver';
 import { denseQuadratic, isPositiveDefinite, solveBoxQp } from '../support/box-qp-reference';
@@ -26,6 +26,15 @@ test('the rule: the largest λ within a quarter of the gap from e(0) to the dire
   assert.equal(chooseLambda([{ error: 0.2 }, { error: 0.45 }, { error: 0.3 }, { error: 0.9 }], 1), 2);
   // Nothing to gain (e(0) = direct): only points as good as λ = 0 qualify.
   assert.equal(chooseLambda([{ error: 0.5 }, { error: 0.5 }, { error: 0.6 }, { error: 0.7 }], 0.5), 1);
+});
+
+test('a merge’s curve sums the layers’ errors and averages their overlaps, leaving out layers without one', () => {
+  const curve = (errors: number[], overlaps: number[]) => LAMBDA_PATH.map((lambda, p) => ({ lambda, error: errors[p], overlap: overlaps[p] }));
+  const summed = summedLambdaCurve([curve([1, 2, 3, 4], [0.8, 0.6, 0.4, 0.2]), undefined, curve([0.5, 0.5, 1, 2], [0.4, 0.4, 0.2, 0])]);
+  assert.deepEqual(summed.map((p) => p.lambda), LAMBDA_PATH);
+  assert.deepEqual(summed.map((p) => p.error), [1.5, 2.5, 4, 6]);
+  summed.forEach((p, k) => assert.ok(Math.abs(p.overlap - [0.6, 0.5, 0.3, 0.1][k]) < 1e-12));
+  assert.deepEqual(summedLambdaCurve([undefined]), []);
 });
 
 async function solve(layers: readonly LayerInput[], solver: 'newton' | 'adam', newton = {}): Promise<LayerResult[]> {
@@ -96,7 +105,7 @@ test('adam along the path: coefficients stay in [0, 1], the evaluations add up, 
   const layer: LayerInput = { inputs: [randomDelta(24, 16, 4, 71), randomDelta(24, 16, 2, 72), randomDelta(24, 16, 4, 73, 1.4)] };
   const [result] = await solve([layer], 'adam');
   for (const m of result.m) for (const v of m) assert.ok(v >= 0 && v <= 1, `coefficient ${v}`);
-  assert.equal(result.evaluations, 100 * LAMBDA_PATH.length);
+  assert.equal(result.evaluations, LAMBDA_PATH_COST * 100, 'the path takes twice the steps of one λ');
   assert.equal(result.lambdaCurve!.length, LAMBDA_PATH.length);
   assert.ok(LAMBDA_PATH.includes(result.lambda));
   const backend = await selectBackend('wasm');

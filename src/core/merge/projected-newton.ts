@@ -28,6 +28,21 @@ export interface NewtonSettings {
  */
 export const DEFAULT_NEWTON_SETTINGS: NewtonSettings = { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 };
 
+/**
+ * Per-layer limits for a solve along a λ path (lambda-path.ts): a layer's own evaluation cap (never above the
+ * settings' cap), and the projected-gradient norm its tolerance is relative to, instead of the norm at its own
+ * start — a warm start begins near the answer, and 10⁻⁴ of its small norm would ask for far more than a cold
+ * solve does.
+ */
+export interface NewtonLimits {
+  readonly maxEvaluations?: ArrayLike<number>;
+  readonly referenceNorm?: ArrayLike<number>;
+  /** Stop at this × referenceNorm instead of the settings' tolerance. */
+  readonly tolerance?: number;
+  /** Projected-gradient steps per iteration (default GRADIENT_PROJECTION_STEPS). */
+  readonly projectionSteps?: number;
+}
+
 export interface NewtonResult {
   /** [B, N, in]; the caller disposes it. */
   readonly x: Tensor3D;
@@ -37,6 +52,8 @@ export interface NewtonResult {
   /** Gradient-equivalents used: gradient evaluations plus Hessian-vector products. */
   readonly evaluations: Int32Array;
   readonly projectedGradientNorm: Float32Array;
+  /** ‖P(x − ∇L) − x‖ at the start, per layer. */
+  readonly startNorm: Float32Array;
   readonly converged: boolean[];
 }
 
@@ -70,7 +87,7 @@ function jacobiDiagonal(q: BoxQuadratic): Tensor3D {
  * Newton iteration (it may throw to cancel); `done` ∈ [0, 1] is the batch's mean share of its work: 1 for a
  * layer that has stopped, else the larger of its shares of the evaluation and iteration caps.
  */
-export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, settings: NewtonSettings, onIteration: (done: number) => Promise<void>): Promise<NewtonResult> {
+export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, settings: NewtonSettings, onIteration: (done: number) => Promise<void>, limits: NewtonLimits = {}): Promise<NewtonResult> {
   const { tf, size: B } = q;
   const keep: TF.Tensor[] = [];
   const own = <T extends TF.Tensor>(t: T) => (keep.push(t), t);
@@ -82,23 +99,26 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
   let { loss, gradient } = lossAndGradientAt(q, x);
   const all = new Array<boolean>(B).fill(true);
   count(all);
-  const initialNorm = await read(own(projectedGradientNorm(q, x, gradient)));
-  const norm = Float32Array.from(initialNorm);
+  const startNorm = await read(own(projectedGradientNorm(q, x, gradient)));
+  const initialNorm = limits.referenceNorm ? Float32Array.from(limits.referenceNorm) : startNorm;
+  const cap = Array.from({ length: B }, (_, i) => Math.min(settings.maxEvaluations, limits.maxEvaluations?.[i] ?? Infinity));
+  const norm = Float32Array.from(startNorm);
   const firstLoss = await read(loss);
   const losses: number[][] = Array.from({ length: B }, (_, i) => [firstLoss[i]]);
-  const converged = Array.from(initialNorm, (v) => !(v > 0));
+  const tolerance = limits.tolerance ?? settings.tolerance;
+  const converged = Array.from(startNorm, (v, i) => !(v > 0) || v <= tolerance * initialNorm[i]);
   const stalled = new Array<boolean>(B).fill(false);
-  const running = () => converged.map((c, i) => !c && !stalled[i] && iterations[i] < settings.maxIterations && evaluations[i] < settings.maxEvaluations);
+  const running = () => converged.map((c, i) => !c && !stalled[i] && iterations[i] < settings.maxIterations && evaluations[i] < cap[i]);
   try {
     while (running().some(Boolean)) {
       const active = running();
       // One evaluation of the budget is kept for the search that ends the iteration.
-      const withinBudget = (i: number) => evaluations[i] < settings.maxEvaluations - 1;
-      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, withinBudget, count);
+      const withinBudget = (i: number) => evaluations[i] < cap[i] - 1;
+      const projected = projectedGradientSteps(q, x, gradient, loss, diagonal, active, withinBudget, count, limits.projectionSteps ?? GRADIENT_PROJECTION_STEPS);
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = projected);
       const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, withinBudget, count);
-      const accepted = await lineSearch(q, x, gradient, loss, step, active, (i) => evaluations[i] < settings.maxEvaluations, count);
+      const accepted = await lineSearch(q, x, gradient, loss, step, active, (i) => evaluations[i] < cap[i], count);
       step.dispose();
       tf.dispose([x, gradient, loss]);
       ({ x, gradient, loss } = accepted);
@@ -110,15 +130,15 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
         iterations[i]++;
         losses[i].push(newLoss[i]);
         norm[i] = newNorm[i];
-        if (norm[i] <= settings.tolerance * initialNorm[i]) converged[i] = true;
+        if (norm[i] <= tolerance * initialNorm[i]) converged[i] = true;
         // A search that found no decrease: float32 has nothing left to give along this path; stop, unconverged.
         else if (accepted.stalled[i]) stalled[i] = true;
       });
       const stillRunning = running();
-      const shares = stillRunning.map((on, i) => (on ? Math.min(1, Math.max(evaluations[i] / settings.maxEvaluations, iterations[i] / settings.maxIterations)) : 1));
+      const shares = stillRunning.map((on, i) => (on ? Math.min(1, Math.max(evaluations[i] / cap[i], iterations[i] / settings.maxIterations)) : 1));
       await onIteration(shares.reduce((a, b) => a + b, 0) / B);
     }
-    return { x, losses: losses.map((l) => Float32Array.from(l)), iterations, evaluations, projectedGradientNorm: norm, converged };
+    return { x, losses: losses.map((l) => Float32Array.from(l)), iterations, evaluations, projectedGradientNorm: norm, startNorm, converged };
   } catch (error) {
     x.dispose();
     throw error;
@@ -261,10 +281,11 @@ function projectedGradientSteps(
   active: readonly boolean[],
   withinBudget: (layer: number) => boolean,
   count: (who: readonly boolean[]) => void,
+  steps: number,
 ) {
   const { tf } = q;
   let state = { x: tf.clone(x), gradient: tf.clone(gradient), loss: tf.clone(loss) };
-  for (let k = 0; k < GRADIENT_PROJECTION_STEPS; k++) {
+  for (let k = 0; k < steps; k++) {
     const stepping = active.map((on, i) => on && withinBudget(i));
     if (!stepping.some(Boolean)) break;
     count(stepping);

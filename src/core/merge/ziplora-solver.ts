@@ -13,7 +13,7 @@ import { ComputeBackend } from './backends';
 import { LayerMeasures, LayerResult, measureBatch } from './batch-measures';
 import { lossAndGradient, PreparedBatch, prepareBatch, Tensor3D, withLambda } from './batch-tensors';
 import { boxQuadratic, BoxQuadratic, lossAndGradientAt, projectedGradientNorm } from './box-quadratic';
-import { solveLambdaPath } from './lambda-path';
+import { PathPointOptions, solveLambdaPath } from './lambda-path';
 import { DEFAULT_NEWTON_SETTINGS, NewtonSettings, solveProjectedNewton } from './projected-newton';
 import { LambdaSetting, LayerInput, SolverName } from './types';
 
@@ -121,7 +121,9 @@ export async function solveBatch(backend: ComputeBackend, layers: readonly Layer
       solved.x.dispose();
       return solved.results.map((r) => ({ ...r, lambda }));
     }
-    return await solveLambdaPath((value, from, onDone, reuse) => solveAt(withLambda(prepared, value), settings, from, directWeights, onDone, reuse), start, settings.steps, onSteps);
+    const newton = { ...DEFAULT_NEWTON_SETTINGS, ...settings.newton };
+    const budget = settings.solver === 'newton' ? newton.maxEvaluations : settings.steps;
+    return await solveLambdaPath((value, from, onDone, options) => solveAt(withLambda(prepared, value), settings, from, directWeights, onDone, options), start, { solver: settings.solver, budget, progressSteps: settings.steps }, onSteps);
   } finally {
     start.dispose();
     prepared.dispose();
@@ -133,11 +135,13 @@ export interface SolvedAt {
   readonly results: Omit<LayerResult, 'lambda'>[];
   /** The caller disposes it. */
   readonly x: Tensor3D;
+  /** Newton only: ‖P(x − ∇L) − x‖ per layer at the start. */
+  readonly startNorms?: Float32Array;
 }
 
 /** Solves the batch at the batch's λ from `start` ([B, N, in], not disposed) with the settings' solver. */
-function solveAt(prepared: PreparedBatch, settings: BatchSettings, start: Tensor3D, directWeights: readonly number[], onSteps: (step: number) => Promise<void>, reuse?: readonly LayerMeasures[]): Promise<SolvedAt> {
-  return settings.solver === 'newton' ? solveNewton(prepared, settings, start, directWeights, onSteps, reuse) : solveAdam(prepared, settings, start, directWeights, onSteps, reuse);
+function solveAt(prepared: PreparedBatch, settings: BatchSettings, start: Tensor3D, directWeights: readonly number[], onSteps: (step: number) => Promise<void>, options: PathPointOptions = {}): Promise<SolvedAt> {
+  return settings.solver === 'newton' ? solveNewton(prepared, settings, start, directWeights, onSteps, options) : solveAdam(prepared, { ...settings, steps: options.steps ?? settings.steps }, start, directWeights, onSteps, options.reuse);
 }
 
 /** m_i as [B, in, 1] columns (batch-measures' layout) from [B, N, in]. */
@@ -151,17 +155,17 @@ function joinCoefficients(tf: typeof TF, m: readonly Tensor3D[]): Tensor3D {
   return tf.tidy(() => tf.concat(m.map((c) => tf.reshape(c, [c.shape[0], 1, c.shape[1]])), 1) as Tensor3D);
 }
 
-async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, start: Tensor3D, directWeights: readonly number[], onSteps: (step: number) => Promise<void>, reuse?: readonly LayerMeasures[]): Promise<SolvedAt> {
+async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, start: Tensor3D, directWeights: readonly number[], onSteps: (step: number) => Promise<void>, options: PathPointOptions): Promise<SolvedAt> {
   const { tf } = prepared;
   const newton = { ...DEFAULT_NEWTON_SETTINGS, ...settings.newton };
   const q = boxQuadratic(prepared);
   let split: Tensor3D[] | undefined;
   try {
-    const solved = await solveProjectedNewton(q, start, newton, (done) => onSteps(Math.floor(settings.steps * done)));
+    const solved = await solveProjectedNewton(q, start, newton, (done) => onSteps(Math.floor(settings.steps * done)), options.limits);
     try {
       split = splitCoefficients(tf, solved.x);
       await onSteps(settings.steps);
-      const measured = await measureBatch(prepared, split, [], { directWeights, atDirect: false, reuse });
+      const measured = await measureBatch(prepared, split, [], { directWeights, atDirect: false, reuse: options.reuse });
       const results = measured.map((m, i) => ({
         ...m,
         // The loss at the start and after every iteration; its last value is the loss at the result.
@@ -172,7 +176,7 @@ async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, sta
         projectedGradientNorm: solved.projectedGradientNorm[i],
         converged: solved.converged[i],
       }));
-      return { results, x: solved.x };
+      return { results, x: solved.x, startNorms: solved.startNorm };
     } catch (error) {
       solved.x.dispose();
       throw error;
