@@ -17,7 +17,9 @@ import { DisposableSet } from './disposables';
 import { Log } from './log';
 import { readMergeSettings } from './merge-arguments';
 import { MergeRunner } from './merge-runner';
+import { BlockNameCache } from './recipe-block-names';
 import { RECIPE_SELECTOR, RecipeCodeLensProvider } from './recipe-codelens';
+import { RecipeCompletionProvider } from './recipe-completion';
 import { isRecipeDocument, RecipeDiagnostics } from './recipe-diagnostics';
 
 /** What `ziplora.mergeRecipe` accepts after the recipe (other extensions, tests). */
@@ -104,13 +106,15 @@ async function compareRecipeInputs(log: Log, extensionUri: vscode.Uri, panels: D
   return report;
 }
 
-/** Diagnostics, CodeLenses and the two recipe commands. */
+/** Diagnostics, CodeLenses, block-name completion and the two recipe commands. */
 export function registerRecipeFeatures(context: vscode.ExtensionContext, runner: MergeRunner, log: Log): void {
   const panels = new DisposableSet();
+  const blockNames = new BlockNameCache();
   context.subscriptions.push(
     panels,
-    new RecipeDiagnostics(),
+    new RecipeDiagnostics(blockNames),
     vscode.languages.registerCodeLensProvider(RECIPE_SELECTOR, new RecipeCodeLensProvider()),
+    vscode.languages.registerCompletionItemProvider(RECIPE_SELECTOR, new RecipeCompletionProvider(blockNames), '"', '.'),
     vscode.commands.registerCommand('ziplora.mergeRecipe', (target?: vscode.Uri | string, options?: MergeRecipeOptions) => mergeRecipe(runner, log, target, options)),
     vscode.commands.registerCommand('ziplora.compareRecipeInputs', (target?: vscode.Uri | string) => compareRecipeInputs(log, context.extensionUri, panels, target)),
   );

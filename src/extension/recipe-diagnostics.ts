@@ -4,13 +4,13 @@
  * editor's own first checks; these add what a schema cannot know (a missing input, a block no input has) and
  * say what to do in the words the CLI uses.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { RECIPE_SUFFIX } from '../core/merge/recipe';
 import { RecipeProblem } from '../core/merge/recipe-check';
-import { checkRecipe, loraBlockNames } from '../core/merge/recipe-file';
+import { checkRecipe } from '../core/merge/recipe-file';
 import { DisposableSet } from './disposables';
+import { BlockNameCache } from './recipe-block-names';
 
 export const RECIPE_DIAGNOSTIC_SOURCE = 'ZipLoRA recipe';
 /** Rechecking waits this long after the last keystroke: the file checks open the inputs. */
@@ -18,23 +18,6 @@ const RECHECK_DELAY_MS = 300;
 
 export function isRecipeDocument(document: vscode.TextDocument): boolean {
   return document.uri.scheme === 'file' && document.fileName.endsWith(RECIPE_SUFFIX);
-}
-
-/** Each input's block names, read once per version of the file (by size and modification time). */
-class BlockNameCache {
-  private readonly entries = new Map<string, { stamp: string; names: Promise<string[]> }>();
-
-  async get(file: string): Promise<string[]> {
-    const stats = await stat(file);
-    const stamp = `${stats.size}:${stats.mtimeMs}`;
-    const cached = this.entries.get(file);
-    if (cached?.stamp === stamp) return cached.names;
-    const names = loraBlockNames(file);
-    this.entries.set(file, { stamp, names });
-    // A failed read is not kept: the next check tries again (the file may be mid-copy).
-    names.catch(() => this.entries.get(file)?.names === names && this.entries.delete(file));
-    return names;
-  }
 }
 
 function toDiagnostic(document: vscode.TextDocument, problem: RecipeProblem): vscode.Diagnostic {
@@ -48,9 +31,7 @@ export class RecipeDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('ziplora-recipe');
   private readonly disposables = new DisposableSet();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly blockNames = new BlockNameCache();
-
-  constructor() {
+  constructor(private readonly blockNames: BlockNameCache) {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*.safetensors');
     // An input copied in, removed or rewritten changes what the open recipes' file checks say.
     const recheckAll = () => vscode.workspace.textDocuments.filter(isRecipeDocument).forEach((document) => this.schedule(document));

@@ -94,9 +94,9 @@ test('a rule matching no block: one line naming it and the nearest known block n
   assert.deepEqual(unmatchedRules(rules, known), [0, 2, 3]);
   const lines = unknownBlockProblems(rules, known);
   assert.equal(lines.length, 3);
-  assert.equal(lines[0], 'block rule unet.down_block.1=1,0: unet.down_block.1 matches no block of the inputs; nearest known: unet.down_blocks.1, unet.down_blocks, unet.down_blocks.0');
-  assert.match(lines[1], /^block rule unet\.middle_block:direct: .*nearest known: unet\.mid_block/);
-  assert.equal(lines[2], 'block rule unet.down_blocks.5-9=1,1: no block of the inputs is in unet.down_blocks.5-9: unet.down_blocks has blocks 0–2');
+  assert.equal(lines[0], 'block rule unet.down_block.1=1,0: unet.down_block.1 matches no block of the inputs: use a block name the charts show; the nearest are unet.down_blocks.1, unet.down_blocks, unet.down_blocks.0');
+  assert.match(lines[1], /^block rule unet\.middle_block:direct: .*the nearest are unet\.mid_block/);
+  assert.equal(lines[2], 'block rule unet.down_blocks.5-9=1,1: unet.down_blocks.5-9 matches no block of the inputs: unet.down_blocks has blocks 0–2');
   assert.deepEqual(nearestBlockNames('transformer.singel_blocks', ['transformer.single_blocks.0', 'transformer.double_blocks.0'], 1), ['transformer.single_blocks']);
   assert.deepEqual(unknownBlockProblems([parseBlockRule('unet:skip')], known), []);
 });

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { parseBlockRule } from '../../src/core/merge/block-rules';
 import { parseRecipe, Recipe, recipeProblemLine, recipeText, recipeToRequest, requestToRecipe } from '../../src/core/merge/recipe';
 import { checkRecipeText, formatJsonPath } from '../../src/core/merge/recipe-check';
+import { blockCompletionSite, blockSuggestions } from '../../src/core/merge/recipe-completion';
 import { checkRecipe, loadRecipeRequest, RecipeError } from '../../src/core/merge/recipe-file';
 import { DEFAULT_MERGE_OPTIONS, MergeRequest } from '../../src/core/merge/request';
 import { writePair } from '../support/merge-fixtures';
@@ -61,6 +62,7 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
     [variant((r) => (r.output = 'merged.ckpt')), 'output', '"merged.ckpt"', /output must be a file path ending in \.safetensors/],
     [variant((r) => (r.lambda = -1)), 'lambda', '-1', /lambda must be a number ≥ 0 or "auto" \(got -1\)/],
     [variant((r) => (r.rankEnergy = 1.5)), 'rankEnergy', '1.5', /rankEnergy must be a number > 0 and ≤ 1/],
+    [variant((r) => (r.method = 'sum')), 'method', '"sum"', /^method must be one of ziplora, direct \(got "sum"\)$/],
     [variant((r) => (r.steps = 50)), 'steps', '50', /steps applies only to the ziplora method with the adam solver, and this merge uses the newton solver: remove it/],
     [variant((r) => { r.method = 'direct'; delete r.lambda; r.solver = 'adam'; }), 'solver', '"adam"', /solver applies only to the ziplora method, and this merge is a direct merge: remove it/],
     [variant((r) => ((r.blocks as { weights?: number[] }[])[1].weights = [0.5, 4.5])), 'blocks[1].weights[1]', '4.5', /the weight of input 2 must be a number from 0 to 4 \(got 4\.5\)/],
@@ -68,6 +70,9 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
     [variant((r) => ((r.blocks as { method?: string }[])[0].method = 'blend')), 'blocks[0].method', '"blend"', /method must be one of zip, direct, skip/],
     [variant((r) => ((r.blocks as { block: string }[])[0].block = 'unet.mid block')), 'blocks[0].block', '"unet.mid block"', /is not a block name/],
     [variant((r) => ((r.blocks as object[])[0] = { block: 'unet.mid_block' })), 'blocks[0].block', '"unet.mid_block"', /the rule sets nothing/],
+    [variant((r) => ((r.blocks as object[])[0] = { block: 7, method: 'skip' })), 'blocks[0].block', '7', /the block must be a block name such as unet\.mid_block, in quotes \(got 7\)/],
+    [variant((r) => ((r.blocks as object[])[0] = { block: 'unet.mid_block', weights: 1 })), 'blocks[0].weights', '1', /the block weights must be a list of 2 numbers, one per input/],
+    [variant((r) => ((r.blocks as object[])[0] = { method: 'skip' })), 'blocks[0].block', '{', /"block" is missing/],
     ['{ "inputs": [ }', '', '}', /^not valid JSON: a value is expected — fix the syntax here$/],
   ];
   for (const [text, jsonPath, at, message] of cases) {
@@ -80,9 +85,10 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
 
 test('a problem is one line: FILE:LINE:COLUMN: JSON.PATH: what to do', () => {
   const text = variant((r) => ((r.blocks as { weights?: number[] }[])[1].weights = [0.5, 9]));
-  const { problems } = parseRecipe(text);
+  const { problems, lines } = parseRecipe(text, 'mix.ziplora.json');
   assert.equal(problems.length, 1);
-  assert.equal(recipeProblemLine('mix.ziplora.json', text, problems[0]), 'mix.ziplora.json:25:9: blocks[1].weights[1]: the weight of input 2 must be a number from 0 to 4 (got 9)');
+  assert.deepEqual(lines, ['mix.ziplora.json:25:9: blocks[1].weights[1]: the weight of input 2 must be a number from 0 to 4 (got 9)']);
+  assert.equal(recipeProblemLine('mix.ziplora.json', text, problems[0]), lines[0]);
   assert.equal(formatJsonPath(['$schema']), '["$schema"]');
   assert.equal(formatJsonPath(['blocks', 0, 'weights', 2]), 'blocks[0].weights[2]');
 });
@@ -149,7 +155,7 @@ test('the file checks: a missing input, a block no input has, a missing output f
   const unknownBlock = recipeText({ ...recipe, blocks: [{ block: 'unet.mid_block', method: 'direct' }, { block: 'unet.down_block.0', weights: [1, 0] }] });
   const blockProblems = (await checkRecipe(unknownBlock, dir)).problems;
   assert.deepEqual(blockProblems.map((p) => p.jsonPath), ['blocks[1].block']);
-  assert.match(blockProblems[0].message, /^unet\.down_block\.0 matches no block of the inputs; nearest known: unet\.down_blocks\.0/);
+  assert.match(blockProblems[0].message, /^unet\.down_block\.0 matches no block of the inputs: use a block name the charts show; the nearest are unet\.down_blocks\.0/);
 
   const badFile = path.join(dir, 'bad.ziplora.json');
   await writeFile(badFile, unknownBlock);
@@ -160,4 +166,25 @@ test('the file checks: a missing input, a block no input has, a missing output f
     return true;
   });
   await assert.rejects(loadRecipeRequest(path.join(dir, 'none.ziplora.json')), /none\.ziplora\.json: no such file/);
+});
+
+test('block-name completion: where a block name is typed, and the blocks then the containers to offer', () => {
+  const text = '{ "inputs": [], "blocks": [{ "block": "unet.up", "weights": [1, 1] }, { "block": }, { "method": "skip" }] }';
+  const inside = text.indexOf('unet.up') + 4;
+  assert.deepEqual(blockCompletionSite(text, inside), { offset: text.indexOf('unet.up'), length: 'unet.up'.length, quote: false });
+  const bare = text.indexOf('"block": }') + '"block": '.length;
+  assert.deepEqual(blockCompletionSite(text, bare), { offset: bare, length: 0, quote: true });
+  for (const elsewhere of [text.indexOf('"inputs"') + 2, text.indexOf('"weights"') + 3, text.indexOf('"skip"') + 2, text.indexOf('[1, 1]') + 1]) {
+    assert.equal(blockCompletionSite(text, elsewhere), undefined, text.slice(elsewhere - 5, elsewhere + 5));
+  }
+  const names = ['unet.up_blocks.1', 'unet.mid_block', 'text_encoder', 'unet.up_blocks.0', 'unet.down_blocks.2', 'unet.up_blocks.1'];
+  assert.deepEqual(blockSuggestions(names), [
+    { name: 'text_encoder', blocks: 1 },
+    { name: 'unet.down_blocks.2', blocks: 1 },
+    { name: 'unet.mid_block', blocks: 1 },
+    { name: 'unet.up_blocks.0', blocks: 1 },
+    { name: 'unet.up_blocks.1', blocks: 1 },
+    { name: 'unet', blocks: 4 },
+    { name: 'unet.up_blocks', blocks: 2 },
+  ]);
 });

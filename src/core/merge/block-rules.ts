@@ -9,7 +9,22 @@
  * (`transformer.single_transformer_blocks.0-19`). Later rules override earlier ones field by field.
  */
 import { blockOf } from '../lora/network-blocks';
-import { BLOCK_METHODS, BlockMethod, BlockRule } from './request';
+
+/**
+ * What a block does in the merge: `zip` solves ZipLoRA coefficients, `direct` writes the sum of the weighted deltas
+ * (the m = 1 solution, no solve), `skip` leaves the block out of the output. (Re-exported by request.ts.)
+ */
+export const BLOCK_METHODS = ['zip', 'direct', 'skip'] as const;
+export type BlockMethod = (typeof BLOCK_METHODS)[number];
+
+/** Weights and method for the blocks a pattern names (a MergeRequest's `blocks`, a recipe's `blocks`). */
+export interface BlockRule {
+  /** A block name (`unet.mid_block`), a prefix of block names (`unet.up_blocks`) or an index range (`transformer.single_blocks.0-19`). */
+  readonly block: string;
+  /** One per input, each in [0, 4]: scales that input's ΔW in the matched blocks; 0 leaves the input out there. */
+  readonly weights?: readonly number[];
+  readonly method?: BlockMethod;
+}
 
 /** A block weight above this is almost surely a typo (a LoRA's usual strength is 0 to 1.5). */
 export const MAX_BLOCK_WEIGHT = 4;
@@ -29,7 +44,8 @@ interface Pattern {
 
 /** What is wrong with a block pattern, or undefined when it is well formed. */
 export function blockPatternProblem(block: string): string | undefined {
-  if (typeof block !== 'string' || block.trim() === '') return 'the block must be a block name such as unet.mid_block (it is empty)';
+  if (typeof block !== 'string') return `the block must be a block name such as unet.mid_block, in quotes (got ${JSON.stringify(block)})`;
+  if (block.trim() === '') return 'the block must be a block name such as unet.mid_block (it is empty)';
   const segments = block.split('.');
   const last = segments[segments.length - 1];
   const range = RANGE.exec(last);
@@ -209,11 +225,11 @@ export function unknownBlockMessage(rule: BlockRule, knownBlockNames: Iterable<s
   if (pattern.range) {
     const container = pattern.prefix.join('.');
     const indices = indicesOf(container, known);
-    if (indices) return `no block of the inputs is in ${rule.block}: ${container} has blocks ${indices}`;
+    if (indices) return `${rule.block} matches no block of the inputs: ${container} has blocks ${indices}`;
   }
   const nearest = nearestBlockNames(rule.block, known);
-  const hint = nearest.length ? `; nearest known: ${nearest.join(', ')}` : '; the inputs have no layers';
-  return `${rule.block} matches no block of the inputs${hint}`;
+  if (nearest.length === 0) return `${rule.block} matches no block of the inputs: they have no layers`;
+  return `${rule.block} matches no block of the inputs: use a block name the charts show; the nearest are ${nearest.join(', ')}`;
 }
 
 /** One line per rule that matches no block of the inputs, naming the rule and the nearest known block names. */

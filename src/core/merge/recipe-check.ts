@@ -6,10 +6,9 @@
  * (an input that does not exist, a block no input has) are recipe-file.ts'.
  */
 import { getNodeValue, Node, parseTree, ParseError, printParseErrorCode } from 'jsonc-parser';
-import { BLOCK_METHODS } from './request';
 import { blockRuleProblems } from './block-rules';
 import { inapplicableProblem, MAX_INPUT_WEIGHT, MergeOptionKey, optionProblem } from './merge-options';
-import { MAX_INPUTS, MIN_INPUTS, MergeMethod } from './request';
+import { DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MIN_INPUTS, MergeMethod } from './request';
 import { SolverName } from './types';
 
 /** One thing wrong with a recipe: where (JSON path and text span) and what to do. */
@@ -129,20 +128,12 @@ class Checker {
       const weights = properties.get('weights');
       const method = properties.get('method');
       if (!block) this.missing(at, item, 'block', 'a block name as the charts show it, such as "unet.mid_block"');
-      else if (block.type !== 'string') this.report([...at, 'block'], block, 'block must be a block name as the charts show it, such as "unet.mid_block"');
-      if (weights && weights.type !== 'array') {
-        this.report([...at, 'weights'], weights, `weights must be a list of numbers from 0 to 4, one per input${inputCount ? ` (${inputCount})` : ''}`);
-        return;
-      }
-      if (method && (method.type !== 'string' || !(BLOCK_METHODS as readonly string[]).includes(method.value))) {
-        this.report([...at, 'method'], method, `method must be one of ${BLOCK_METHODS.join(', ')} (got ${JSON.stringify(getNodeValue(method))})`);
-        return;
-      }
-      if (!block || block.type !== 'string') return;
-      const rule = { block: block.value as string, weights: weights ? (getNodeValue(weights) as number[]) : undefined, method: method?.value };
+      const rule = { block: block ? getNodeValue(block) : '', weights: weights && getNodeValue(weights), method: method && getNodeValue(method) };
       // Without a valid list of inputs the weight count cannot be checked: count the rule's own weights as right.
-      for (const problem of blockRuleProblems(rule, inputCount ?? rule.weights?.length ?? 0)) {
-        const target = problem.field === 'block' ? block : problem.field === 'method' ? method! : problem.index !== undefined ? weights!.children![problem.index] : weights!;
+      const count = inputCount ?? (Array.isArray(rule.weights) ? rule.weights.length : 0);
+      for (const problem of blockRuleProblems(rule, count)) {
+        if (problem.field === 'block' && !block) continue;
+        const target = problem.field === 'block' ? block! : problem.field === 'method' ? method! : problem.index !== undefined ? weights!.children![problem.index] : weights!;
         this.report(problem.index !== undefined ? [...at, problem.field, problem.index] : [...at, problem.field], target, problem.message);
       }
     });
@@ -157,9 +148,11 @@ class Checker {
       const problem = optionProblem(key, getNodeValue(node));
       if (problem) this.report([key], node, problem);
     }
-    // An option the merge would not use is refused, as the CLI refuses its flag: never ignored in silence.
-    const method = properties.get('method')?.value ?? 'ziplora';
-    const solver = properties.get('solver')?.value ?? 'newton';
+    // An option the merge would not use is refused, as the CLI refuses its flag: never ignored in silence. Which
+    // merge it is must be known first: with a bad method or solver, that problem alone is reported.
+    const method = properties.get('method')?.value ?? DEFAULT_MERGE_OPTIONS.method;
+    const solver = properties.get('solver')?.value ?? DEFAULT_MERGE_OPTIONS.solver;
+    if (optionProblem('method', method) || optionProblem('solver', solver)) return;
     for (const key of RECIPE_OPTION_KEYS) {
       const node = properties.get(key);
       if (!node || key === 'method') continue;

@@ -84,7 +84,7 @@ async function fileProblems(parts: FileParts, tree: Node, recipeDir: string, blo
   // A rule is unknown only against every input's blocks; with an input unread that cannot be told yet.
   if (allRead && parts.blocks) {
     for (const index of unmatchedRules(parts.blocks, known)) {
-      problems.push(problemAt(tree, ['blocks', index, 'block'], `${unknownBlockMessage(parts.blocks[index], known)}: use a block name the charts show`));
+      problems.push(problemAt(tree, ['blocks', index, 'block'], unknownBlockMessage(parts.blocks[index], known)));
     }
   }
   if (parts.output !== undefined) {

@@ -46,12 +46,15 @@ export interface ParsedRecipe {
   /** Present only when there are no problems. */
   readonly recipe?: Recipe;
   readonly problems: readonly RecipeProblem[];
+  /** The problems as the CLI prints them, `FILE:LINE:COLUMN: JSON.PATH: what to do`. */
+  readonly lines: readonly string[];
 }
 
-/** Parses and checks a recipe's text (JSON with comments allowed); file checks are recipe-file.ts'. */
-export function parseRecipe(text: string): ParsedRecipe {
+/** Parses and checks a recipe's text (JSON with comments allowed); `file` names it in `lines`. File checks are recipe-file.ts'. */
+export function parseRecipe(text: string, file = 'recipe'): ParsedRecipe {
   const { value, problems } = checkRecipeText(text);
-  return problems.length ? { problems } : { recipe: value as Recipe, problems };
+  const lines = problems.map((problem) => recipeProblemLine(file, text, problem));
+  return problems.length ? { problems, lines } : { recipe: value as Recipe, problems, lines };
 }
 
 /** 1-based line and column of an offset, for `file:line:column` (what terminals and editors link). */

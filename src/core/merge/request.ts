@@ -23,21 +23,11 @@ export interface MergeInput {
   readonly weight: number;
 }
 
-/**
- * What a block does in the merge: `zip` solves ZipLoRA coefficients, `direct` writes the sum of the weighted deltas
- * (the m = 1 solution, no solve), `skip` leaves the block out of the output.
- */
-export const BLOCK_METHODS = ['zip', 'direct', 'skip'] as const;
-export type BlockMethod = (typeof BLOCK_METHODS)[number];
-
-/** Weights and method for the blocks a pattern names (syntax and matching in block-rules.ts). */
-export interface BlockRule {
-  /** A block name (`unet.mid_block`), a prefix of block names (`unet.up_blocks`) or an index range (`transformer.single_blocks.0-19`). */
-  readonly block: string;
-  /** One per input, each in [0, 4]: scales that input's ΔW in the matched blocks; 0 leaves the input out there. */
-  readonly weights?: readonly number[];
-  readonly method?: BlockMethod;
-}
+// The block rules' types live with their parser, which imports nothing of the request: modules this file imports
+// (unmerged-tensors → weighted-groups) use the rules without an import cycle. They are part of the request, so here too.
+export { BLOCK_METHODS } from './block-rules';
+export type { BlockMethod, BlockRule } from './block-rules';
+import type { BlockRule } from './block-rules';
 
 /** A recipe file's JSON (recipe.ts' Recipe; named here only as an object, so that request.ts imports no recipe code). */
 export type RecipeObject = Readonly<Record<string, unknown>>;

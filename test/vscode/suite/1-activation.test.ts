@@ -5,7 +5,8 @@ import { closeAllEditors, extension, waitFor, workspaceDir } from './helpers';
 
 suite('activation', () => {
   test('the extension activates when a .safetensors file is opened', async () => {
-    // This suite runs first: nothing has touched the extension yet (activationEvents are implicit).
+    // This suite runs first: nothing has touched the extension yet (no .safetensors file, command, recipe or JSONC
+    // document has been opened: its activation events).
     assert.equal(extension().isActive, false, 'the extension was active before any .safetensors file was opened');
     const { content } = await writePair(workspaceDir('activation'));
     await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(content));
