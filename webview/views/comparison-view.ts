@@ -30,8 +30,8 @@ function nameList(title: string, names: readonly string[]): HTMLElement | null {
 
 const fileFacts = (label: string, f: ComparedFile) => [label, el('span', { className: 'path', text: `${f.file} — ${f.format}; ${f.baseModel}; ${formatInteger(f.layers)} layers` })] as const;
 
-/** One pair's pairing facts and its two per-layer charts; the charts are returned to be destroyed when the pair changes. */
-function pairSection(comparison: ComparisonView, pair: PairComparisonView): { element: HTMLElement; charts: LayerChart[] } {
+/** One pair's pairing facts and its two per-layer charts (kept to be destroyed when another pair is shown). */
+function pairSection(comparison: ComparisonView, pair: PairComparisonView): { pairing: HTMLElement; charts: LayerChart[] } {
   const [first, second] = [comparison.files[pair.a], comparison.files[pair.b]];
   const [a, b] = [letter(pair.a), letter(pair.b)];
   const layers = inNetworkOrder(pair.layers, (l) => l.module);
@@ -77,7 +77,7 @@ function pairSection(comparison: ComparisonView, pair: PairComparisonView): { el
     nameList(`Only in ${a} (a merge copies them unchanged)`, pair.onlyInFirst),
     nameList(`Only in ${b} (a merge copies them unchanged)`, pair.onlyInSecond),
   );
-  return { element: el('div', { className: 'pair-section' }, pairing, cosine.element, norms.element), charts: [cosine, norms] };
+  return { pairing, charts: [cosine, norms] };
 }
 
 /** Each pair's mean |cos| per block as a table, cells shaded by value: where which inputs fight. */
@@ -97,19 +97,19 @@ function blockTable(comparison: ComparisonView): HTMLElement {
 }
 
 export function renderComparison(comparison: ComparisonView): HTMLElement {
-  const many = comparison.files.length > 2;
-  const slot = el('div', { className: 'pair-slot' });
+  if (comparison.files.length === 2) {
+    const { pairing, charts } = pairSection(comparison, comparison.pairs[0]);
+    return el('div', { className: 'comparison' }, el('section', { className: 'panel' }, sectionHeading('Pairing'), pairing), el('section', { className: 'panel' }, sectionHeading('Per layer'), ...charts.map((c) => c.element)));
+  }
+  const slot = el('div', { className: 'pair-section' });
   let charts: LayerChart[] = [];
   const show = (index: number) => {
     for (const chart of charts) chart.destroy();
     const section = pairSection(comparison, comparison.pairs[index]);
     charts = section.charts;
-    slot.replaceChildren(section.element);
+    slot.replaceChildren(section.pairing, ...charts.map((c) => c.element));
   };
   show(0);
-  if (!many) {
-    return el('div', { className: 'comparison' }, el('section', { className: 'panel' }, sectionHeading('Pairing'), slot.querySelector('.pair-pairing')!), el('section', { className: 'panel' }, sectionHeading('Per layer'), ...charts.map((c) => c.element)));
-  }
   return el(
     'div',
     { className: 'comparison' },
@@ -119,7 +119,8 @@ export function renderComparison(comparison: ComparisonView): HTMLElement {
       { className: 'panel' },
       sectionHeading('Mean |cos| per block'),
       el('p', { className: 'chart-caption', text: 'For each pair, the mean over the block’s paired layers of mean_j |cos| between the two LoRAs’ columns: high means they write into the same input directions there, where block weights or ZipLoRA help.' }),
-      blockTable(comparison),
+      // Eight files make 28 pair columns: the table scrolls sideways rather than squeezing them.
+      el('div', { className: 'table-scroll' }, blockTable(comparison)),
     ),
     el('section', { className: 'panel' }, sectionHeading('Per pair and layer'), pairPicker(comparison.pairs.map(pairName), 0, show), slot),
   );
