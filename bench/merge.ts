@@ -88,7 +88,7 @@ export async function benchMerge(argv: string[] = process.argv.slice(2)): Promis
 }
 
 /**
- * The N-way target (issue 17): a 3-way merge of SDXL kohya rank-32 LoRAs (986 layers each) takes at most 1.6× the
+ * The N-way target: a 3-way merge of SDXL kohya rank-32 LoRAs (986 layers each) takes at most 1.6× the
  * time of the 2-way merge, at the 2-way merge's peak memory. Each way is run `--runs` times per backend and thread
  * count, through the built CLI. Usage:
  *   node --import tsx bench/merge.ts --ways 2,3 [--backends wasm] [--threads N] [--runs 3] [--layers N] [--solver newton|adam]
