@@ -47,8 +47,8 @@ test('merge A B C: weights, block rules and the N-way summary; --lambda auto pri
   assert.match(text, /^Inputs {7}input 1 content-kohya\.safetensors, input 2 style-kohya\.safetensors ×0\.5, input 3 third\.safetensors ×0\.5$/m);
   assert.match(text, /^Layers {7}5 merged, 0 copied from input 1, 0 copied from input 2, 0 copied from input 3, 0 refused$/m);
   assert.match(text, /^Mean error {3}input 1 [\d.e-]+, input 2 [\d.e-]+, input 3 [\d.e-]+ {2}\(direct merge: input 1 /m);
-  assert.match(text, /λ path \(--lambda auto\), summed over the layers/);
-  assert.match(text, /^ *λ +error \(sum\) +overlap \(sum\)$/m);
+  assert.match(text, /λ path \(--lambda auto\) over the layers/);
+  assert.match(text, /^ *λ +error \(sum\) +overlap \(mean\)$/m);
   assert.match(text, /^block +layers +input 1 err +input 2 err +input 3 err +direct err \(sum\)/m);
   const json = runCli([...args(path.join(sub, 'abc2.safetensors')), '--json']);
   assert.equal(json.status, 0, json.stderr);

@@ -85,9 +85,9 @@ const num = (value: number) => (Number.isNaN(value) ? '–' : formatNumber(value
 /** Bytes in MiB with one decimal. */
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** `--lambda auto`: the path summed over the layers, one row per λ. */
+/** `--lambda auto`: the merge's λ path (errors summed, overlap the layers' mean), one row per λ. */
 export function lambdaCurveTable(curve: NonNullable<MergeSummary['lambdaCurve']>): string {
-  return renderTable(['λ', 'error (sum)', 'overlap (sum)'], curve.map((p) => [formatNumber(p.lambda), formatNumber(p.error), formatNumber(p.overlap)]), [true, true, true]);
+  return renderTable(['λ', 'error (sum)', 'overlap (mean)'], curve.map((p) => [formatNumber(p.lambda), formatNumber(p.error), formatNumber(p.overlap)]), [true, true, true]);
 }
 
 export function renderMergeSummary(summary: MergeSummary): string {
@@ -109,7 +109,7 @@ export function renderMergeSummary(summary: MergeSummary): string {
     `File size    ${mib(summary.fileBytes)}${summary.exactFileBytes !== summary.fileBytes ? ` (${mib(summary.exactFileBytes)} at the exact rank Σ r_i)` : ''}`,
   ];
   lines.push(...unmergedLines(summary.unmerged, files));
-  if (summary.lambdaCurve) lines.push('', 'λ path (--lambda auto), summed over the layers; each layer\'s λ is chosen by the rule of docs/merge-method.md §4:', lambdaCurveTable(summary.lambdaCurve));
+  if (summary.lambdaCurve) lines.push('', 'λ path (--lambda auto) over the layers; each layer\'s λ is chosen by the rule of docs/merge-method.md §4:', lambdaCurveTable(summary.lambdaCurve));
   const short = count === 2 ? ['c', 's'] : files.map((_, i) => String(i + 1));
   const rows = summarizeByBlock(summary.reports, count).map((b) => [
     b.block,

@@ -19,6 +19,7 @@ import { MergeStop } from './cancellation';
 import { ComputePool, threadCount } from './compute-pool';
 import { LayerJob, LayerOutput, readLayerBytes } from './layer-job';
 import { LayerFlow } from './layer-flow';
+import { summedLambdaCurve } from './lambda-path';
 import { LayerReport, reportFromResult } from './layer-report';
 import { fitMergeToMemory, problemShape } from './memory-fit';
 import { MergeCallbacks } from './merge-callbacks';
@@ -127,7 +128,9 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     // Every input byte is read: a changed input fails the merge before anything is put in place.
     await inputWatch.checkUnchanged(() => merged.staged.discard());
     const sidecarReports = reports.map((r) => (retained[r.module] !== undefined ? { ...r, retainedEnergy: retained[r.module] } : r));
-    const lambdaCurve = request.method === 'ziplora' && request.lambda === 'auto' ? summedLambdaCurve(reports) : undefined;
+    // The merge's λ curve (lambda-path.ts): errors summed over the layers, overlap their mean; none without a path.
+    const curve = request.lambda === 'auto' ? summedLambdaCurve(reports.map((r) => r.lambdaCurve)) : [];
+    const lambdaCurve = curve.length ? curve : undefined;
     await writeSidecar({ request, sidecar, merged: merged.staged, metadata: merged.metadata, solutions: merged.solutions, reports: sidecarReports, lambdaCurve, callbacks, started, signal: stop.signal });
     return summaryOf(context, merged, sidecar, lambdaCurve);
   } catch (error) {
@@ -139,17 +142,6 @@ export async function runMerge(request: MergeRequest, callbacks: MergeCallbacks 
     await pool?.close();
     for (const lora of loras) await lora.file.close();
   }
-}
-
-/** The λ path's error and overlap summed over the layers that have one (`lambda: auto`), point by point. */
-function summedLambdaCurve(reports: readonly LayerReport[]): { lambda: number; error: number; overlap: number }[] | undefined {
-  const curves = reports.map((r) => r.lambdaCurve).filter((c): c is NonNullable<LayerReport['lambdaCurve']> => c !== undefined);
-  if (curves.length === 0) return undefined;
-  return curves[0].map((point, k) => ({
-    lambda: point.lambda,
-    error: curves.reduce((sum, c) => sum + (c[k]?.error ?? 0), 0),
-    overlap: curves.reduce((sum, c) => sum + (c[k]?.overlap ?? 0), 0),
-  }));
 }
 
 /** Bytes of a planned layer's tensors at rank `rank` (down, up and alpha of every target). */

@@ -137,7 +137,7 @@ export interface MergeSummary {
   /** The merged file's size in bytes and, when `rank`/`rankEnergy` reduced layers, the size it has at rank Σ r_i. */
   readonly fileBytes: number;
   readonly exactFileBytes: number;
-  /** With `lambda: auto`: the λ path's error and overlap summed over the layers (lambda-path.ts). */
+  /** With `lambda: auto`: the λ path's errors summed over the layers and their mean overlap (lambda-path.ts). */
   readonly lambdaCurve?: readonly { readonly lambda: number; readonly error: number; readonly overlap: number }[];
   /** Peak resident memory of the process that ran the merge (the worker), in MiB. */
   readonly peakRssMiB: number;

@@ -195,7 +195,7 @@ export interface SidecarJob extends WriterContext {
   readonly solutions: readonly LayerSolution[];
   /** The per-layer reports, with the retained energy where the rank was reduced. */
   readonly reports: readonly (LayerReport & { readonly retainedEnergy?: number })[];
-  /** With `lambda: auto`: the path's error and overlap summed over the layers. */
+  /** With `lambda: auto`: the path's errors summed over the layers and their mean overlap (lambda-path.ts). */
   readonly lambdaCurve?: readonly { readonly lambda: number; readonly error: number; readonly overlap: number }[];
 }
 
