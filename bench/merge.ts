@@ -9,7 +9,7 @@
  * --cpu-steps steps (100 would take hours). `--ways 2,3` runs the N-way comparison instead (benchMergeWays).
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { BackendName } from '../src/core/merge/backends';
 import { DEFAULT_ZIPLORA_SETTINGS } from '../src/core/merge/types';
 import { MergeSummary } from '../src/core/merge/request';
 import { ensureSdxlInputs, ensureSdxlPair } from './sdxl-pair';
+import { REAL_SD15_PAIR } from './solvers';
 import { BENCH_DIR, machine, matmulRate, median } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -130,4 +131,48 @@ export async function benchMergeWays(argv: string[] = process.argv.slice(2)): Pr
   }
 }
 
-if (require.main === module) void (process.argv.includes('--ways') ? benchMergeWays() : benchMerge());
+/**
+ * The cost of `--lambda auto` against one λ (the default 0.03), for whole merges through the built CLI (reading,
+ * solving, writing): the real SD1.5 pair and, unless `--layers 0`, the first `--layers` (default 200) layers of
+ * the SDXL pair. The two settings alternate run by run, so that a machine's drift hits both alike. Usage:
+ *   node --import tsx bench/merge.ts --lambda-cost [--runs 3] [--layers 200] [--threads N]
+ */
+export async function benchLambdaCost(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'lambda-cost': { type: 'boolean' }, runs: { type: 'string', default: '3' }, layers: { type: 'string', default: '200' }, threads: { type: 'string' } },
+    strict: true,
+  });
+  execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
+  const runs = Number(values.runs);
+  const threads = values.threads ?? String(os.availableParallelism());
+  const sets: { name: string; files: readonly string[] }[] = [];
+  if (REAL_SD15_PAIR.every((f) => existsSync(f))) sets.push({ name: 'real SD1.5 pair (pokemon + catundchat)', files: REAL_SD15_PAIR });
+  else console.log(`(real SD1.5 pair skipped: ${path.dirname(REAL_SD15_PAIR[0])} not found)`);
+  const layers = Number(values.layers);
+  if (layers > 0) {
+    const sdxl = await ensureSdxlPair(layers);
+    if (sdxl) sets.push({ name: `SDXL kohya rank-32 pair, first ${layers} layers`, files: sdxl });
+  }
+  console.log(`\n## --lambda auto against one λ (0.03), whole merges, wasm, ${threads} threads — ${machine()}`);
+  console.log('target: auto ≤ 2× one λ\n');
+  console.log('| inputs | λ | total time | optimisation | auto vs 0.03 (total) | auto vs 0.03 (optimisation) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const set of sets) {
+    const timed: Record<string, MergeSummary[]> = { '0.03': [], auto: [] };
+    for (let run = 0; run < runs; run++) {
+      for (const lambda of ['0.03', 'auto']) timed[lambda].push(merge(set.files, ['--backend', 'wasm', '--lambda', lambda, '--threads', threads]));
+    }
+    const total = (l: string) => median(timed[l].map((r) => r.seconds));
+    const optimise = (l: string) => median(timed[l].map((r) => r.optimiseSeconds));
+    for (const lambda of ['0.03', 'auto']) {
+      const ratio = lambda === 'auto' ? `${(total('auto') / total('0.03')).toFixed(2)}× | ${(optimise('auto') / optimise('0.03')).toFixed(2)}×` : '— | —';
+      console.log(`| ${set.name} | ${lambda} | ${seconds(timed[lambda].map((r) => r.seconds))} | ${optimise(lambda).toFixed(2)} s | ${ratio} |`);
+    }
+  }
+}
+
+if (require.main === module) {
+  const args = process.argv;
+  void (args.includes('--ways') ? benchMergeWays() : args.includes('--lambda-cost') ? benchLambdaCost() : benchMerge());
+}
