@@ -3,8 +3,9 @@
  * warm-started from the previous one's coefficients, the whole path within twice the work of one λ; the
  * merge's total fidelity error Σ_i e_i and its residual overlap are recorded at every point, and per layer the
  * largest λ whose error stays within a quarter of the way from e(0) (the best fidelity the solver found) to the
- * direct merge's error is kept. Since e(0) ≤ e_direct for a solver that starts at the direct merge and only
- * descends (Newton), the choice never merges worse than the plain sum; λ = 0 is the fallback.
+ * direct merge's error is kept, never one above the direct merge's error. Newton starts at the direct merge and
+ * only descends, so e(0) ≤ e_direct and λ = 0 always qualifies; Adam (a large step, few steps) can end every
+ * point above it, and then the layer is merged directly (m = 1), so the choice never merges worse than the sum.
  */
 import type { LambdaPoint, LayerMeasures, LayerResult } from './batch-measures';
 import type { Tensor3D } from './batch-tensors';
@@ -20,13 +21,13 @@ export const LAMBDA_ERROR_SHARE = 0.25;
 
 /**
  * The index of the λ chosen on a path (ordered by increasing λ, the first point at λ = 0): the largest λ whose
- * total error ≤ e(0) + LAMBDA_ERROR_SHARE·(e_direct − e(0)); 0 when none is (then e(0) > e_direct, which a
- * descending solver does not produce).
+ * total error ≤ min(e_direct, e(0) + LAMBDA_ERROR_SHARE·(e_direct − e(0))); −1 when none is (e(0) > e_direct,
+ * which a descending solver does not produce: the caller then merges the layer directly).
  */
 export function chooseLambda(points: readonly Pick<LambdaPoint, 'error'>[], directError: number): number {
   const base = points[0].error;
-  const limit = base + LAMBDA_ERROR_SHARE * (directError - base);
-  let chosen = 0;
+  const limit = Math.min(directError, base + LAMBDA_ERROR_SHARE * (directError - base));
+  let chosen = -1;
   points.forEach((point, k) => {
     if (point.error <= limit) chosen = k;
   });
@@ -110,11 +111,31 @@ export async function solveLambdaPath(solveAt: SolveAtLambda, start: Tensor3D, b
   return points[0].map((_, b) => {
     const curve = points.map((results, p) => ({ lambda: LAMBDA_PATH[p], error: sum(results[b].errors), overlap: pooledOverlap(results[b]) }));
     const chosen = chooseLambda(curve, sum(points[0][b].directErrors));
+    if (chosen < 0) return directMerge(points[0][b], used[b], curve);
     return { ...points[chosen][b], evaluations: used[b], lambda: LAMBDA_PATH[chosen], lambdaCurve: curve };
   });
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
+
+/**
+ * The layer merged directly, m = 1 (the weights are in the factors' scales), when no point of its path is within
+ * the direct merge's error. Every solve starts at m = 1, so the λ = 0 solve's first loss is the objective there;
+ * the solver's statistics are that solve's, `evaluations` the whole path's.
+ */
+function directMerge(first: Omit<LayerResult, 'lambda'>, evaluations: number, curve: LambdaPoint[]): LayerResult {
+  return {
+    ...first,
+    m: first.m.map((m) => new Float32Array(m.length).fill(1)),
+    errors: [...first.directErrors],
+    losses: Float32Array.of(first.losses[0]),
+    iterations: 0,
+    converged: false,
+    evaluations,
+    lambda: 0,
+    lambdaCurve: curve,
+  };
+}
 
 /**
  * A merge's λ curve from its layers' curves (for the sidecar and the λ chart): per λ of the path, the errors
