@@ -100,3 +100,11 @@ test('a rule matching no block: one line naming it and the nearest known block n
   assert.deepEqual(nearestBlockNames('transformer.singel_blocks', ['transformer.single_blocks.0', 'transformer.double_blocks.0'], 1), ['transformer.single_blocks']);
   assert.deepEqual(unknownBlockProblems([parseBlockRule('unet:skip')], known), []);
 });
+
+test('a layer named in two namings takes the rules written in either (a Flux block in native and diffusers names)', () => {
+  const names = ['transformer.double_blocks.7.img_attn.qkv', 'transformer.transformer_blocks.7.attn.to_q'];
+  const rules = [parseBlockRule('transformer.transformer_blocks.7=1,0'), parseBlockRule('transformer.double_blocks.7:direct')];
+  assert.deepEqual(blockSettingsFor(names, rules, 2), { weights: [1, 0], method: 'direct' });
+  // One name alone takes only the rule written in its own naming.
+  assert.deepEqual(blockSettingsFor(names[0], rules, 2), { weights: [1, 1], method: 'direct' });
+});

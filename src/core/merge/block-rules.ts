@@ -155,14 +155,16 @@ export interface BlockSettings {
 /**
  * What the rules say for one module: start from weight 1 for every input and `defaultMethod` (`zip` for a
  * ZipLoRA merge, `direct` for a direct one), then apply each matching rule in order, field by field.
- * The rules must have passed blockRuleProblems for `inputCount`.
+ * `module` may be several names of one layer (a merged group's, each input's in its own naming: a Flux layer is
+ * `transformer.double_blocks.7…` in one file and `transformer.transformer_blocks.7…` in another); a rule
+ * applies when it matches the block of any of them. The rules must have passed blockRuleProblems for `inputCount`.
  */
-export function blockSettingsFor(module: string, rules: readonly BlockRule[], inputCount: number, defaultMethod: BlockMethod = 'zip'): BlockSettings {
-  const name = blockOf(module).name;
+export function blockSettingsFor(module: string | readonly string[], rules: readonly BlockRule[], inputCount: number, defaultMethod: BlockMethod = 'zip'): BlockSettings {
+  const names = [...new Set((typeof module === 'string' ? [module] : module).map((m) => blockOf(m).name))];
   let weights: number[] = new Array<number>(inputCount).fill(1);
   let method = defaultMethod;
   for (const rule of rules) {
-    if (!patternMatches(rule.block, name)) continue;
+    if (!names.some((name) => patternMatches(rule.block, name))) continue;
     if (rule.weights) {
       // A silent mismatch would weight the wrong inputs: the callers validate first, so this is a bug if reached.
       if (rule.weights.length !== inputCount) throw new Error(`block rule ${formatBlockRule(rule)} has ${rule.weights.length} weights for ${inputCount} inputs`);

@@ -46,7 +46,7 @@ export class BlockRuleError extends Error {
 }
 
 function checkRulesMatch(grouping: Grouping, request: Pick<MergeRequest, 'blocks'>): void {
-  const known = new Set([...grouping.groups, ...grouping.refused].map((g) => blockOf(g.module).name));
+  const known = new Set([...grouping.groups, ...grouping.refused].flatMap((g) => namesOf(g).map((m) => blockOf(m).name)));
   const unmatched = unmatchedRules(request.blocks, known);
   if (unmatched.length === 0) return;
   const lines = unmatched.map((index) => {
@@ -55,6 +55,9 @@ function checkRulesMatch(grouping: Grouping, request: Pick<MergeRequest, 'blocks
   });
   throw new BlockRuleError(`${lines.join('; ')}: use the block names the editor's charts show`);
 }
+
+/** A group's module names: the one written and each input's own (block rules may use any input's naming). */
+const namesOf = (group: { readonly module: string; readonly members: readonly GroupMember[] }) => [group.module, ...group.members.map((m) => m.layer.module)];
 
 const inputsInWords = (members: readonly GroupMember[]) => members.map((m) => `input ${m.input + 1}`).join(', ');
 
@@ -66,7 +69,7 @@ export function weighGroups(grouping: Grouping, request: Pick<MergeRequest, 'inp
   const copied: CopiedGroup[] = [];
   const skipped: SkippedGroup[] = [];
   for (const group of grouping.groups) {
-    const block = blockSettingsFor(group.module, request.blocks, count, defaultMethod);
+    const block = blockSettingsFor(namesOf(group), request.blocks, count, defaultMethod);
     if (block.method === 'skip') {
       skipped.push({ module: group.module, members: group.members, reason: `block ${blockOf(group.module).name} is skipped by a block rule` });
       continue;
