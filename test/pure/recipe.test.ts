@@ -73,6 +73,7 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
     [variant((r) => ((r.blocks as object[])[0] = { block: 7, method: 'skip' })), 'blocks[0].block', '7', /the block must be a block name such as unet\.mid_block, in quotes \(got 7\)/],
     [variant((r) => ((r.blocks as object[])[0] = { block: 'unet.mid_block', weights: 1 })), 'blocks[0].weights', '1', /the block weights must be a list of 2 numbers, one per input/],
     [variant((r) => ((r.blocks as object[])[0] = { method: 'skip' })), 'blocks[0].block', '{', /"block" is missing/],
+    [variant((r) => { r.naming = 'style'; (r.inputs as object[]).push({ path: 'third.safetensors' }); delete r.blocks; }), 'naming', '"style"', /naming "style" names the second of two inputs; with 3, use first/],
     ['{ "inputs": [ }', '', '}', /^not valid JSON: a value is expected — fix the syntax here$/],
   ];
   for (const [text, jsonPath, at, message] of cases) {

@@ -109,7 +109,13 @@ export function validateMergeRequest(value: unknown): string[] {
   const problems = validateMergeOptions(value, MERGE_OPTION_KEYS, MERGE_OPTION_KEYS.filter((key) => !OPTIONAL_KEYS.includes(key)));
   if (problems.length) return problems;
   const request = value as MergeRequest;
-  return blockRulesProblems(request.blocks, request.inputs.length);
+  const naming = namingProblem(request.naming, request.inputs.length);
+  return [...(naming ? [naming] : []), ...blockRulesProblems(request.blocks, request.inputs.length)];
+}
+
+/** `style` names the second of two inputs: with more, which one it means is a guess, so it is refused. */
+export function namingProblem(naming: unknown, inputCount: number): string | undefined {
+  return naming === 'style' && inputCount !== 2 ? `naming "style" names the second of two inputs; with ${inputCount}, use first, content, kohya or diffusers` : undefined;
 }
 
 /** What decides whether an option means anything to a merge. */

@@ -7,7 +7,7 @@
  */
 import { getNodeValue, Node, parseTree, ParseError, printParseErrorCode } from 'jsonc-parser';
 import { blockRuleProblems } from './block-rules';
-import { inapplicableProblem, MAX_INPUT_WEIGHT, MergeOptionKey, optionProblem } from './merge-options';
+import { inapplicableProblem, MAX_INPUT_WEIGHT, MergeOptionKey, namingProblem, optionProblem } from './merge-options';
 import { DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MIN_INPUTS, MergeMethod } from './request';
 import { SolverName } from './types';
 
@@ -213,6 +213,9 @@ export function checkRecipeText(text: string): CheckedRecipe {
   if (schema && schema.type !== 'string') checker.report(['$schema'], schema, '$schema must be the schema\'s URL or path (a string), or left out');
   const inputCount = checker.inputs(properties.get('inputs'), tree);
   checker.options(properties, tree);
+  const naming = properties.get('naming');
+  const namingWrong = naming && inputCount !== undefined ? namingProblem(getNodeValue(naming), inputCount) : undefined;
+  if (naming && namingWrong) checker.report(['naming'], naming, namingWrong);
   checker.blocks(properties.get('blocks'), inputCount);
   return { tree, value: plainValue(tree), problems: checker.problems.sort((a, b) => a.offset - b.offset) };
 }
