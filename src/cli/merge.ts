@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES } from '../core/merge/backends';
-import { BlockRuleSyntaxError, blockRulesProblems, parseBlockRule } from '../core/merge/block-rules';
+import { BlockRuleSyntaxError, blockRulesProblems, formatBlockRule, parseBlockRule } from '../core/merge/block-rules';
 import { inapplicableOptions, MAX_INPUT_WEIGHT, MergeOptionKey, optionProblem } from '../core/merge/merge-options';
 import { loadRecipeRequest } from '../core/merge/recipe-file';
 import { BlockRule, DEFAULT_MERGE_OPTIONS, MAX_INPUTS, MERGE_METHODS, MergeRequest, MergeSummary, MIN_INPUTS, OUTPUT_DTYPES, OUTPUT_NAMINGS } from '../core/merge/request';
@@ -80,6 +80,19 @@ function blockRules(values: MergeFlags, count: number, fallback: readonly BlockR
   return rules;
 }
 
+/**
+ * The recipe's block rules for a merge of `count` files: all of them when the count is the recipe's; with another
+ * count, the rules without weights (a method applies to any number of inputs), and weighted ones are refused
+ * unless --block replaces them — never dropped in silence.
+ */
+function recipeBlocks(base: MergeRequest | undefined, count: number, replaced: boolean): readonly BlockRule[] {
+  if (!base || replaced) return [];
+  if (base.inputs.length === count) return base.blocks;
+  const weighted = base.blocks.filter((rule) => rule.weights);
+  if (weighted.length) throw new UsageError(`the recipe's block rules give weights for ${base.inputs.length} inputs (${weighted.map(formatBlockRule).join(', ')}) and ${count} files are given: give --block rules for ${count} inputs`);
+  return base.blocks;
+}
+
 const lambdaValue = (text: string) => (text.trim().toLowerCase() === 'auto' ? 'auto' : numeric(text));
 
 /**
@@ -113,7 +126,7 @@ function requestOf(values: MergeFlags, positionals: readonly string[], base?: Me
     rankEnergy: flag('rankEnergy', '--rank-energy', values['rank-energy'], base?.rankEnergy, numeric),
     dtype: flag('dtype', '--dtype', values.dtype, d.dtype, word(OUTPUT_DTYPES)),
     naming: flag('naming', '--naming', values.naming, d.naming, word(OUTPUT_NAMINGS)),
-    blocks: blockRules(values, files.length, base && base.inputs.length === files.length ? base.blocks : []),
+    blocks: blockRules(values, files.length, recipeBlocks(base, files.length, values.block !== undefined)),
     overwrite: Boolean(values.force) || (base?.overwrite ?? false),
     sparsityThreshold: d.sparsityThreshold,
     threads: flag('threads', '--threads', values.threads, d.threads, numeric),

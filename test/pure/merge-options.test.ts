@@ -124,3 +124,13 @@ test('the CLI takes 2 to 8 inputs with --weights and repeated --block rules, and
   assert.equal(problem(['a.safetensors', '-o', 'o.safetensors']), 'merge takes 2 to 8 LoRA files (got 1), or --recipe FILE');
   assert.equal(problem([...Array.from({ length: 9 }, (_, i) => `${i}.safetensors`), '-o', 'o.safetensors']), 'merge takes 2 to 8 LoRA files (got 9), or --recipe FILE');
 });
+
+test('--recipe with another number of files: method-only block rules are kept, weighted ones refused, never dropped', () => {
+  const recipe: MergeRequest = { ...valid, blocks: [{ block: 'text_encoder', method: 'skip' }] };
+  const three = ['a.safetensors', 'b.safetensors', 'c.safetensors', '-o', 'o.safetensors', '--recipe', 'r.ziplora.json'];
+  assert.deepEqual(parseMergeArgs(three, recipe).request.blocks, [{ block: 'text_encoder', method: 'skip' }]);
+  const weighted: MergeRequest = { ...valid, blocks: [{ block: 'unet.mid_block', weights: [1, 0.5] }] };
+  assert.throws(() => parseMergeArgs(three, weighted), (e: Error) => e instanceof UsageError && /give weights for 2 inputs .* 3 files are given: give --block rules for 3 inputs/.test(e.message));
+  // --block given beside the recipe replaces its rules.
+  assert.deepEqual(parseMergeArgs([...three, '--block', 'unet.mid_block=1,1,0'], weighted).request.blocks, [{ block: 'unet.mid_block', weights: [1, 1, 0] }]);
+});
