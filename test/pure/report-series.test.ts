@@ -34,6 +34,7 @@ test('λ summary: the layers\' paths summed (or the sidecar\'s), the λ most lay
   const summary = lambdaSummary(layers)!;
   assert.deepEqual(summary.points.map((p) => p.lambda), [0, 0.03, 0.1], 'in increasing λ');
   assert.ok(Math.abs(summary.points[1].error - 6 * 1.03) < 1e-12);
+  assert.ok(Math.abs(summary.points[1].overlap - 2 * 0.97) < 1e-12, 'the overlap is the layers\' mean, a share');
   assert.deepEqual([summary.chosen, summary.chosenLayers, summary.layers], [0.03, 2, 3]);
   assert.equal(summary.directError, 6, 'Σ over the 3 layers with a path of Σ_i direct error (1 + 1)');
   const tie = lambdaSummary([layers[0], layers[1]])!;

@@ -63,14 +63,15 @@ export function lambdaSummary(layers: readonly LayerReport[], fileCurve?: readon
   if (!withPath.length) return null;
   let points = fileCurve?.length ? [...fileCurve] : undefined;
   if (!points) {
-    const sums = new Map<number, { error: number; overlap: number }>();
+    // As the merge's own curve (lambda-path.ts): errors summed over layers, overlap their mean (a share).
+    const sums = new Map<number, { error: number; overlap: number; layers: number }>();
     for (const layer of withPath) {
       for (const p of layer.lambdaCurve!) {
-        const sum = sums.get(p.lambda) ?? { error: 0, overlap: 0 };
-        sums.set(p.lambda, { error: sum.error + p.error, overlap: sum.overlap + p.overlap });
+        const sum = sums.get(p.lambda) ?? { error: 0, overlap: 0, layers: 0 };
+        sums.set(p.lambda, { error: sum.error + p.error, overlap: sum.overlap + p.overlap, layers: sum.layers + 1 });
       }
     }
-    points = [...sums.entries()].map(([lambda, s]) => ({ lambda, ...s }));
+    points = [...sums.entries()].map(([lambda, s]) => ({ lambda, error: s.error, overlap: s.overlap / s.layers }));
   }
   points.sort((x, y) => x.lambda - y.lambda);
   const counts = new Map<number, number>();
