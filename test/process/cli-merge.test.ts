@@ -76,7 +76,16 @@ test('merge --recipe runs a recipe file; files and options given beside it overr
   assert.equal(summary.output, path.join(sub, 'from-recipe.safetensors'));
   assert.deepEqual(summary.inputs.map((i: { weight: number }) => i.weight), [0.7, 1]);
   const stored = await withSafetensors(summary.output, async (read) => JSON.parse(read.metadata.ziplora_recipe));
-  assert.deepEqual(stored.inputs, [{ path: path.basename(content), weight: 0.7 }, { path: path.basename(style) }], 'the recipe run as it is travels verbatim');
+  assert.deepEqual(stored.inputs, [{ path: path.basename(content), weight: 0.7 }, { path: path.basename(style), weight: 1 }], 'the recipe run as it is travels, paths relative to the output');
+  assert.equal(stored.method, 'direct');
+  // A recipe whose output is in another folder: the stored paths are rebased onto the merged file's folder.
+  const nested = path.join(sub, 'nested.ziplora.json');
+  writeFileSync(nested, JSON.stringify({ inputs: [{ path: path.basename(content) }, { path: path.basename(style) }], method: 'direct', output: 'out/nested.safetensors' }));
+  mkdirSync(path.join(sub, 'out'));
+  const nestedRun = runCli(['merge', '--recipe', nested, '--backend', 'wasm', '--json']);
+  assert.equal(nestedRun.status, 0, nestedRun.stderr);
+  const rebased = await withSafetensors(path.join(sub, 'out/nested.safetensors'), async (read) => JSON.parse(read.metadata.ziplora_recipe));
+  assert.deepEqual([rebased.inputs.map((i: { path: string }) => i.path), rebased.output], [[`../${path.basename(content)}`, `../${path.basename(style)}`], 'nested.safetensors']);
   const other = path.join(sub, 'override.safetensors');
   const overridden = runCli(['merge', '--recipe', recipe, '-o', other, '--weights', '1,0.25', '--backend', 'wasm', '--json']);
   assert.equal(overridden.status, 0, overridden.stderr);

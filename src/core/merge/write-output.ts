@@ -60,11 +60,13 @@ export interface MergedFileJob extends WriterContext {
 }
 
 /**
- * The recipe that re-creates the merge: the one it was run from, as it is, else the request's own, its paths
- * relative to the merged file's folder (recipe.ts), so that `ziplora recipe MERGED` works from the file alone.
+ * The recipe that re-creates the merge: the one it was run from (its keys as written), else the request's own;
+ * either way with the paths relative to the merged file's folder (recipe.ts), so that the recipe
+ * `ziplora recipe MERGED` prints works saved beside the merged file, wherever the recipe file was.
  */
 export function recipeMetadata(request: MergeRequest): RecipeObject {
-  return request.recipe ?? requestToRecipe(request, path.dirname(path.resolve(request.output)));
+  const own = requestToRecipe(request, path.dirname(path.resolve(request.output)));
+  return request.recipe ? { ...request.recipe, inputs: own.inputs, output: own.output } : own;
 }
 
 /** How the merge was run (not needed to re-create it): backend, device, tool version and the solver's fixed settings. */
