@@ -1,6 +1,6 @@
 /**
  * λ = `auto` (docs/merge-method.md §4): each layer is solved along a short path of λ values, each solve
- * warm-started from the previous one's coefficients, the whole path within twice the work of one λ; the
+ * warm-started from the previous one's coefficients, the whole path within twice one λ's evaluation cap; the
  * merge's total fidelity error Σ_i e_i and its residual overlap are recorded at every point, and per layer the
  * largest λ whose error stays within a quarter of the way from e(0) (the best fidelity the solver found) to the
  * direct merge's error is kept, never one above the direct merge's error. Newton starts at the direct merge and

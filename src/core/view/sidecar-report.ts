@@ -249,6 +249,6 @@ export function coefficientTensors(file: Pick<SafetensorsFile, 'has' | 'metadata
 /** One merged layer's coefficients (a few KB), by input index; an error names the layer when it has none. */
 export async function readCoefficients(file: Pick<SafetensorsFile, 'path' | 'has' | 'metadata' | 'readF32'>, module: string): Promise<LayerCoefficients> {
   const tensors = coefficientTensors(file, module);
-  if (!tensors.length) throw new SafetensorsError(file.path, `has no coefficients for layer "${module}"`, 'a layer that was copied or merged directly has none');
+  if (!tensors.length) throw new SafetensorsError(file.path, `has no coefficients for layer "${module}"`, 'a layer that was copied from one input has none');
   return { inputs: tensors.map((t) => t.input), m: await Promise.all(tensors.map((t) => file.readF32(t.tensor))) };
 }
