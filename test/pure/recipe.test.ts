@@ -153,6 +153,12 @@ test('the file checks: a missing input, a block no input has, a missing output f
   assert.equal(badText.slice(checked.problems[0].offset, checked.problems[0].offset + checked.problems[0].length), '"missing.safetensors"');
   assert.match(checked.problems[1].message, /the output's folder .*nowhere does not exist: create it or fix the path/);
 
+  const twice = recipeText({ ...recipe, inputs: [recipe.inputs[0], { path: `./${path.basename(content)}` }], output: path.basename(content) });
+  const twiceProblems = (await checkRecipe(twice, dir)).problems;
+  assert.deepEqual(twiceProblems.map((p) => p.jsonPath), ['inputs[1].path', 'output']);
+  assert.match(twiceProblems[0].message, /^the same file as inputs\[0\]: a LoRA is merged once/);
+  assert.match(twiceProblems[1].message, /^the output is inputs\[0\]'s file, and a merge never writes over an input: choose another name$/);
+
   const unknownBlock = recipeText({ ...recipe, blocks: [{ block: 'unet.mid_block', method: 'direct' }, { block: 'unet.down_block.0', weights: [1, 0] }] });
   const blockProblems = (await checkRecipe(unknownBlock, dir)).problems;
   assert.deepEqual(blockProblems.map((p) => p.jsonPath), ['blocks[1].block']);

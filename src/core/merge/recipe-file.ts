@@ -81,6 +81,15 @@ async function fileProblems(parts: FileParts, tree: Node, recipeDir: string, blo
       }
     }),
   );
+  // What the merge would refuse later (checkTargets), said here at the JSON node instead.
+  const resolved = parts.inputs.map((input) => (input === undefined ? undefined : path.resolve(recipeDir, input)));
+  resolved.forEach((file, index) => {
+    const first = file === undefined ? -1 : resolved.indexOf(file);
+    if (first >= 0 && first < index) problems.push(problemAt(tree, ['inputs', index, 'path'], `the same file as inputs[${first}]: a LoRA is merged once — remove this entry and give the first a larger weight instead`));
+  });
+  const output = parts.output === undefined ? undefined : path.resolve(recipeDir, parts.output);
+  const overwritten = output === undefined ? -1 : resolved.indexOf(output);
+  if (overwritten >= 0) problems.push(problemAt(tree, ['output'], `the output is inputs[${overwritten}]'s file, and a merge never writes over an input: choose another name`));
   // A rule is unknown only against every input's blocks; with an input unread that cannot be told yet.
   if (allRead && parts.blocks) {
     for (const index of unmatchedRules(parts.blocks, known)) {
