@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { layerTensorNames } from '../../src/core/lora/naming';
-import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
-import { generate, opened, side, withKohyaNames } from '../support/family-fixtures';
+import { pairLayers } from '../../src/core/lora/pairing';
+import { assertPairing, generate, opened, PairingCase, side, withKohyaNames } from '../support/family-fixtures';
 import { tempDir } from '../support/build-safetensors';
 import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 import { runCli } from '../support/run-cli';
@@ -24,18 +24,6 @@ const HIDREAM = withKohyaNames(layout('hidream-i1-transformer.layout.json'));
 const FLUX1_BFL = withKohyaNames(layout('flux1-dev-transformer.layout.json'));
 /** Chroma's attention and MLP layers only: the same names and shapes as Flux.1's. */
 const CHROMA_BLOCKS_ONLY = CHROMA_NATIVE.filter((l) => !l.canonical.includes('distilled_guidance_layer'));
-
-interface PairingCase {
-  readonly name: string;
-  readonly first: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
-  readonly second: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
-  readonly family: string;
-  /** How many pairs (a fused module and its parts count as one), and how many of them fused ↔ split. */
-  readonly paired: number;
-  readonly fusedSplit: number;
-  /** A tensor of the first file and the module it must pair with in the second. */
-  readonly example: [firstTensor: string, secondModule: string];
-}
 
 const CASES: PairingCase[] = [
   ...([
@@ -84,18 +72,6 @@ const CASES: PairingCase[] = [
     example: [tensor, 'transformer.double_stream_blocks.15.block.attn1.to_out_t'],
   })),
 ];
-
-function assertPairing(report: PairingReport, c: PairingCase) {
-  assert.equal(report.incompatibility, undefined);
-  assert.deepEqual(report.refused.map((r) => r.module), []);
-  assert.deepEqual([report.onlyInFirst.map((l) => l.module), report.onlyInSecond.map((l) => l.module)], [[], []]);
-  assert.equal(report.paired.length, c.paired, 'a fused module and its split parts count as one pair');
-  assert.equal(report.paired.filter((p) => p.split).length, c.fusedSplit);
-  const pair = report.paired.find((p) => p.first.down.name === c.example[0]);
-  assert.ok(pair, `no pair for ${c.example[0]}`);
-  const other = pair.second.parts ? pair.second.parts.map((p) => p.layer.module) : [pair.second.module];
-  assert.ok(other.includes(c.example[1]), `${c.example[0]} paired with ${other.join(', ')}, not ${c.example[1]}`);
-}
 
 CASES.forEach((c, i) => {
   test(`compare pairs every module the two share: ${c.name}`, async () => {

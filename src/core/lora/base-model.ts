@@ -13,7 +13,7 @@ export interface BaseModelGuess {
   /** For people: the family's label, or a finer one its recogniser gave. */
   readonly label: string;
   readonly evidence: readonly string[];
-  /** A family the layers cannot tell apart from this one (Flux.1 or Chroma): a LoRA of it is not refused as another base model. */
+  /** A family the layers cannot tell apart from this one (the recogniser's alsoFits): a LoRA of it is not refused as another base model. */
   readonly alsoFits?: BaseModelFamily;
 }
 

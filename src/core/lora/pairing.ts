@@ -95,7 +95,7 @@ export function pairLayers(first: PairingInput, second: PairingInput): PairingRe
   return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
 }
 
-/** The same family, or one whose layers alone cannot tell it from the other's (a Flux.1-or-Chroma file beside a Chroma one). */
+/** The same family, or one whose layers alone cannot tell it from the other's (a guess's alsoFits). */
 function sameBaseModel(a: BaseModelGuess, b: BaseModelGuess): boolean {
   return a.family === b.family || a.alsoFits === b.family || b.alsoFits === a.family;
 }

@@ -10,25 +10,24 @@
  * Modules outside the blocks are not mapped (that converter converts block modules only).
  */
 import { blockCount, blocksEvidence, has, kohyaBaseModel, modelspecArchitecture, withHidden } from './evidence';
+import { FLUX_NAMES } from './flux';
 import { STREAM_CHART_STAGES, streamBlocks } from './stream-blocks';
 import { FamilySpec, TransformerLayerInfo, TransformerNames } from './types';
+
+const [FLUX1_DOUBLE] = FLUX_NAMES.blocks;
 
 const NAMES: TransformerNames = {
   blocks: [
     {
-      diffusers: 'transformer_blocks',
-      native: 'double_blocks',
+      // Flux.1's double-stream attention (fused qkv, the two output projections); its own MLP, no modulation.
+      ...FLUX1_DOUBLE,
       renames: {
-        'attn.to_out.0': 'img_attn.proj',
-        'attn.to_add_out': 'txt_attn.proj',
+        'attn.to_out.0': FLUX1_DOUBLE.renames['attn.to_out.0'],
+        'attn.to_add_out': FLUX1_DOUBLE.renames['attn.to_add_out'],
         'ff.linear_in': 'img_mlp.0',
         'ff.linear_out': 'img_mlp.2',
         'ff_context.linear_in': 'txt_mlp.0',
         'ff_context.linear_out': 'txt_mlp.2',
-      },
-      fused: {
-        'img_attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
-        'txt_attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
       },
     },
     {
