@@ -6,29 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { layerTensorNames } from '../../src/core/lora/naming';
-import { pairLayers, PairingReport } from '../../src/core/lora/pairing';
+import { pairLayers } from '../../src/core/lora/pairing';
 import { guessTransformerFamily } from '../../src/core/lora/transformer-family';
-import { generate, opened, side, withKohyaNames } from '../support/family-fixtures';
+import { assertPairing, generate, opened, PairingCase, side, withKohyaNames } from '../support/family-fixtures';
 import { GeneratedScheme, LayerSpec, layersFromLayout } from '../support/lora-generators';
 import { runCli } from '../support/run-cli';
 
 const layout = (file: string, component?: string) => layersFromLayout(file, 1, component);
-
-interface PairingCase {
-  readonly name: string;
-  readonly first: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
-  readonly second: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
-  readonly family: string;
-  /** How many pairs, and how many of them fused ↔ split. */
-  readonly paired: number;
-  readonly fusedSplit: number;
-  /** How many pairs join swapped-halves twins (0 when absent). */
-  readonly halvesSwapped?: number;
-  readonly onlyInFirst?: string[];
-  readonly onlyInSecond?: string[];
-  /** A tensor of the first file and the module it must pair with in the second. */
-  readonly example: [firstTensor: string, secondModule: string];
-}
 
 const SD3_NATIVE = withKohyaNames(layout('sd3.5-large-transformer.layout.json'));
 const SD3_DIFFUSERS = layout('sd3.5-large-diffusers-transformer.layout.json');
@@ -116,20 +100,6 @@ const CASES: PairingCase[] = [
     example: ['diffusion_model.transformer_blocks.47.attn2.to_k.lora_A.weight', 'transformer.transformer_blocks.47.attn2.to_k'],
   },
 ];
-
-function assertPairing(report: PairingReport, c: PairingCase) {
-  assert.equal(report.incompatibility, undefined);
-  assert.deepEqual(report.refused.map((r) => r.module), []);
-  assert.deepEqual(report.onlyInFirst.map((l) => l.module).sort(), c.onlyInFirst ?? []);
-  assert.deepEqual(report.onlyInSecond.map((l) => l.module).sort(), c.onlyInSecond ?? []);
-  assert.equal(report.paired.length, c.paired, 'a fused module and its split parts count as one pair');
-  assert.equal(report.paired.filter((p) => p.split).length, c.fusedSplit);
-  assert.equal(report.paired.filter((p) => p.halvesSwapped).length, c.halvesSwapped ?? 0);
-  const pair = report.paired.find((p) => p.first.down.name === c.example[0]);
-  assert.ok(pair, `no pair for ${c.example[0]}`);
-  const other = pair.second.parts ? pair.second.parts.map((p) => p.layer.module) : [pair.second.module];
-  assert.ok(other.includes(c.example[1]), `${c.example[0]} paired with ${other.join(', ')}, not ${c.example[1]}`);
-}
 
 CASES.forEach((c, i) => {
   test(`compare pairs every module the two share: ${c.name}`, async () => {

@@ -1,7 +1,8 @@
 /**
  * Fused ↔ split merges (Flux and SD3.5 geometry scaled down to hidden 32 so dense checks stay small): a kohya file
  * with fused qkv modules (Flux img_attn.qkv / txt_attn.qkv / linear1, SD3 x_block / context_block attn.qkv and
- * x_block.attn2.qkv) against a diffusers file with to_q/to_k/to_v, add_*_proj and proj_mlp.
+ * x_block.attn2.qkv, Flux.2 and Chroma) against a diffusers file with to_q/to_k/to_v, add_*_proj and proj_mlp (and the
+ * renamed modules beside them).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -93,6 +94,47 @@ const Z_IMAGE: FusedSplitCase = {
   missing: 'transformer.layers.0.attention.to_v',
 };
 
+/**
+ * Flux.2: fused double-block qkv as Flux.1's, renamed MLP input (img_mlp.0 = ff.linear_in, 6·H rows) and single-block
+ * linear1 = attn.to_qkv_mlp_proj (9·H rows: that ratio alone names the family at this width).
+ */
+const FLUX2: FusedSplitCase = {
+  name: 'Flux.2 (BFL img_attn.qkv / txt_attn.qkv; img_mlp.0 = ff.linear_in, linear1 = attn.to_qkv_mlp_proj)',
+  fused: [
+    kohya('transformer.double_blocks.0.img_attn.qkv', 3 * H, H, 4),
+    kohya('transformer.double_blocks.0.txt_attn.qkv', 3 * H, H, 4),
+    kohya('transformer.double_blocks.0.img_mlp.0', 6 * H, H, 4),
+    kohya('transformer.single_blocks.0.linear1', 9 * H, H, 4),
+  ],
+  split: [
+    ...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_k', 'to_v', 'add_q_proj', 'add_k_proj']),
+    linear('transformer.transformer_blocks.0.ff.linear_in', 6 * H, H, 8),
+    linear('transformer.single_transformer_blocks.0.attn.to_qkv_mlp_proj', 9 * H, H, 8),
+  ],
+  parts: {
+    'transformer.double_blocks.0.img_attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.double_blocks.0.txt_attn.qkv': ['add_q_proj', 'add_k_proj', 'add_v_proj'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.double_blocks.0.img_mlp.0': ['transformer.transformer_blocks.0.ff.linear_in'],
+    'transformer.single_blocks.0.linear1': ['transformer.single_transformer_blocks.0.attn.to_qkv_mlp_proj'],
+  },
+  missing: 'transformer.transformer_blocks.0.attn.add_v_proj',
+};
+
+/** Chroma: Flux.1's fused qkv, and its approximator's native in_layer = diffusers linear_1 (the approximator names the family). */
+const CHROMA: FusedSplitCase = {
+  name: 'Chroma (BFL img_attn.qkv; distilled_guidance_layer in_layer = linear_1)',
+  fused: [
+    kohya('transformer.double_blocks.0.img_attn.qkv', 3 * H, H, 4),
+    kohya('transformer.distilled_guidance_layer.layers.0.in_layer', H, H, 4),
+  ],
+  split: [...parts('transformer.transformer_blocks.0.attn.', ['to_q', 'to_v']), linear('transformer.distilled_guidance_layer.layers.0.linear_1', H, H, 8)],
+  parts: {
+    'transformer.double_blocks.0.img_attn.qkv': ['to_q', 'to_k', 'to_v'].map((p) => `transformer.transformer_blocks.0.attn.${p}`),
+    'transformer.distilled_guidance_layer.layers.0.in_layer': ['transformer.distilled_guidance_layer.layers.0.linear_1'],
+  },
+  missing: 'transformer.transformer_blocks.0.attn.to_k',
+};
+
 const partRowsOf = (part: string) => (part.endsWith('proj_mlp') ? MLP : H);
 
 type Dense = Map<string, { w: Float64Array; out: number; cols: number }>;
@@ -126,9 +168,10 @@ function assertMerged(merged: Float64Array, c: Float64Array, s: Float64Array, m:
 
 const outOf = (c: FusedSplitCase, fused: string) => c.fused.find((l) => l.canonical === fused)!.upShape[0];
 
-for (const c of [FLUX, SD3, Z_IMAGE]) {
+const CASES = [FLUX, SD3, Z_IMAGE, FLUX2, CHROMA];
+for (const c of CASES) {
   test(`${c.name}: kohya fused (content) + diffusers split (style): every layer merged at the fused module, exactly`, async () => {
-    const dir = path.join(tempDir(), `fused-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
+    const dir = path.join(tempDir(), `fused-content-${CASES.indexOf(c)}`);
     mkdirSync(dir);
     const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: c.fused, styleLayers: c.split });
     const output = path.join(dir, 'merged.safetensors');
@@ -144,7 +187,7 @@ for (const c of [FLUX, SD3, Z_IMAGE]) {
   });
 
   test(`${c.name}: diffusers split content + kohya fused style: written back as split parts, which re-fused equal the merge at the fused module`, async () => {
-    const dir = path.join(tempDir(), `split-content-${[FLUX, SD3, Z_IMAGE].indexOf(c)}`);
+    const dir = path.join(tempDir(), `split-content-${CASES.indexOf(c)}`);
     mkdirSync(dir);
     const { content, style } = await writePair(dir, { contentScheme: 'peft', styleScheme: 'kohya', contentLayers: c.split, styleLayers: c.fused, seed: 2 });
     const output = path.join(dir, 'merged.safetensors');

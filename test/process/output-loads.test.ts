@@ -14,6 +14,7 @@ import { NamingChoice } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
 import { Loader, LOADERS_OF, loaderProblems, RuleFamily, WrittenTensor } from '../support/loader-rules';
+import { NEWEST_LOADERS_OF, newestLoaderProblems, NewestFamily } from '../support/loader-rules-newest';
 import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
 import { mergeRequestOf, SD15_LAYERS } from '../support/merge-fixtures';
 
@@ -38,6 +39,12 @@ const LUMINA2_NATIVE = layersFromLayout('lumina2-transformer.layout.json', 2);
 const LUMINA2_DIFFUSERS = layersFromLayout('lumina2-diffusers-transformer.layout.json', 2);
 const Z_IMAGE_NATIVE = twoLayers(layersFromLayout('z-image-transformer.layout.json', 2));
 const Z_IMAGE_DIFFUSERS = twoLayers(layersFromLayout('z-image-diffusers-transformer.layout.json', 2));
+const FLUX2_BFL = firstBlocks(layersFromLayout('flux2-dev-transformer.layout.json', 2));
+const FLUX2_DIFFUSERS = firstBlocks(layersFromLayout('flux2-dev-diffusers-transformer.layout.json', 2));
+/** Chroma blocks 0 and 1 and its whole approximator (distilled_guidance_layer). */
+const CHROMA_NATIVE = firstBlocks(layersFromLayout('chroma-transformer.layout.json', 2));
+const CHROMA_DIFFUSERS = firstBlocks(layersFromLayout('chroma-diffusers-transformer.layout.json', 2));
+const HIDREAM = firstBlocks(layersFromLayout('hidream-i1-transformer.layout.json', 2));
 
 /** SDXL modules of each component (diffusers names; [out, in] of the SDXL base UNet and its two text encoders). */
 const SDXL: LayerSpec[] = [
@@ -49,8 +56,13 @@ const SDXL: LayerSpec[] = [
   { canonical: 'text_encoder_2.text_model.encoder.layers.3.mlp.fc1', downShape: [2, 1280], upShape: [5120, 2] },
 ];
 
+type Family = RuleFamily | NewestFamily;
+const loadersOf = (family: Family): readonly Loader[] => (family in NEWEST_LOADERS_OF ? NEWEST_LOADERS_OF[family as NewestFamily] : LOADERS_OF[family as RuleFamily]);
+const problemsOf = (loader: Loader, family: Family, tensors: WrittenTensor[]) =>
+  family in NEWEST_LOADERS_OF ? newestLoaderProblems(loader, family as NewestFamily, tensors) : loaderProblems(loader, family as RuleFamily, tensors);
+
 interface Row {
-  readonly family: RuleFamily;
+  readonly family: Family;
   readonly content: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
   readonly style: { readonly layers: LayerSpec[]; readonly scheme: GeneratedScheme };
   readonly naming: NamingChoice;
@@ -87,13 +99,23 @@ const ROWS: Row[] = [
   // diffusers' ZImageLoraLoaderMixin is newer than the diffusers source read.
   { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
   { family: 'z-image', content: { layers: Z_IMAGE_NATIVE, scheme: 'kohya' }, style: { layers: Z_IMAGE_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI'] },
+  // Flux.2: ComfyUI maps its BFL names, diffusers its own; an ai-toolkit (diffusion_model.) content is written in diffusers naming.
+  { family: 'flux2', content: { layers: FLUX2_BFL, scheme: 'kohya' }, style: { layers: FLUX2_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'flux2', content: { layers: FLUX2_BFL, scheme: 'kohya' }, style: { layers: FLUX2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  { family: 'flux2', content: { layers: FLUX2_BFL, scheme: 'native-diffusion-model' }, style: { layers: FLUX2_BFL, scheme: 'kohya' }, naming: 'content', loads: ['diffusers'] },
+  // Chroma: ComfyUI maps its own names and (as a Flux model) Flux.1's diffusers block names, not diffusers' approximator names.
+  { family: 'chroma', content: { layers: CHROMA_NATIVE, scheme: 'kohya' }, style: { layers: CHROMA_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'chroma', content: { layers: CHROMA_NATIVE, scheme: 'kohya' }, style: { layers: CHROMA_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: [] },
+  // HiDream-I1 (one naming): ComfyUI maps lora_unet_ / diffusion_model. / transformer. names, diffusers transformer. ones.
+  { family: 'hidream', content: { layers: HIDREAM, scheme: 'kohya' }, style: { layers: HIDREAM, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
+  { family: 'hidream', content: { layers: HIDREAM, scheme: 'kohya' }, style: { layers: HIDREAM, scheme: 'peft' }, naming: 'diffusers', loads: ['ComfyUI', 'diffusers'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'sd1', content: { layers: SD15_LAYERS, scheme: 'kohya' }, style: { layers: SD15_LAYERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
   { family: 'sdxl', content: { layers: SDXL, scheme: 'kohya' }, style: { layers: SDXL, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI', 'Forge', 'diffusers', 'kohya'] },
   { family: 'sdxl', content: { layers: SDXL, scheme: 'peft' }, style: { layers: SDXL, scheme: 'kohya' }, naming: 'content', loads: ['diffusers'] },
 ];
 
-const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
+const FAMILY_METADATA: Record<Family, Record<string, string>> = {
   sd1: { ss_base_model_version: 'sd_v1' },
   sdxl: { ss_base_model_version: 'sdxl_base_v1-0' },
   flux: { ss_base_model_version: 'flux1' },
@@ -105,6 +127,9 @@ const FAMILY_METADATA: Record<RuleFamily, Record<string, string>> = {
   'ltx-video': {},
   lumina2: {},
   'z-image': {},
+  flux2: {},
+  chroma: {},
+  hidream: {},
 };
 
 /**
@@ -140,8 +165,8 @@ for (const row of ROWS) for (const way of [2, 3] as const) {
   const label = `${row.family}: ${inputs}, --naming ${row.naming}`;
   test(`${label} → loads in ${row.loads.join(', ') || 'none of the loaders checked'}`, async () => {
     const { tensors, alphas, ranks } = await mergedTensors(row, way);
-    for (const loader of LOADERS_OF[row.family]) {
-      const problems = loaderProblems(loader, row.family, tensors);
+    for (const loader of loadersOf(row.family)) {
+      const problems = problemsOf(loader, row.family, tensors);
       if (row.loads.includes(loader)) assert.deepEqual(problems.slice(0, 5), [], `${loader} must load every written tensor`);
       else assert.ok(problems.length > 0, `${loader} is not expected to load this naming, yet every key passed its rule`);
     }

@@ -35,6 +35,12 @@ test('diffusion transformers: embedders and refiners first, then joint / double-
   // SD3: joint blocks; Wan: embedders numbered like blocks stay before the blocks, head last.
   assert.deepEqual(order(['transformer.joint_blocks.12.context_block.attn.qkv', 'transformer.joint_blocks.3.x_block.attn.qkv', 'transformer.x_embedder.proj']), ['x_embedder', 'joint_blocks.3', 'joint_blocks.12']);
   assert.deepEqual(order(['transformer.head.head', 'transformer.blocks.1.ffn.0', 'transformer.time_embedding.0', 'transformer.blocks.0.self_attn.q']), ['time_embedding.0', 'blocks.0', 'blocks.1', 'head']);
+  // Chroma: its approximator first; HiDream-I1: double-stream then single-stream blocks; Flux.2's diffusers names as Flux's.
+  assert.deepEqual(order(['transformer.single_blocks.0.linear1', 'transformer.double_blocks.1.img_attn.qkv', 'transformer.distilled_guidance_layer.layers.4.in_layer']),
+    ['distilled_guidance_layer', 'double_blocks.1', 'single_blocks.0']);
+  assert.deepEqual(order(['transformer.single_stream_blocks.0.block.attn1.to_q', 'transformer.double_stream_blocks.10.block.ff_t.w1', 'transformer.double_stream_blocks.2.block.attn1.to_q_t']),
+    ['double_stream_blocks.2', 'double_stream_blocks.10', 'single_stream_blocks.0']);
+  assert.deepEqual(order(['transformer.single_transformer_blocks.0.attn.to_qkv_mlp_proj', 'transformer.transformer_blocks.7.ff.linear_in']), ['transformer_blocks.7', 'single_transformer_blocks.0']);
   // NextDiT: each refiner kind together, before the main layers.
   assert.deepEqual(order(['transformer.layers.0.attention.qkv', 'transformer.context_refiner.1.attention.qkv', 'transformer.noise_refiner.1.attention.qkv', 'transformer.context_refiner.0.attention.qkv', 'transformer.noise_refiner.0.attention.qkv']),
     ['noise_refiner.0', 'noise_refiner.1', 'context_refiner.0', 'context_refiner.1', 'layers.0']);

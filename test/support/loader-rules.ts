@@ -51,7 +51,7 @@ export interface WrittenTensor {
   readonly shape: readonly number[];
 }
 
-type Shape = readonly [out: number, inFeatures: number];
+export type Shape = readonly [out: number, inFeatures: number];
 
 /** Flux.1 modules outside the blocks (black-forest-labs/flux src/flux/model.py; diffusers transformer_flux.py names). */
 const FLUX_GLOBALS: ReadonlyArray<[bfl: string, diffusers: string, shape: Shape]> = [
@@ -84,10 +84,10 @@ export const FLUX_MODULES = {
   diffusers: new Map([...layoutModules('flux1-dev-diffusers-transformer.layout.json'), ...FLUX_GLOBALS.map(([, d, s]) => [d, s] as const)]),
 };
 
-const flat = (p: string) => p.replace(/\./g, '_');
+export const flat = (p: string) => p.replace(/\./g, '_');
 
 /** Factor and alpha suffixes each loader reads (ComfyUI: weight_adapter/lora.py; diffusers PEFT: lora_A/lora_B). */
-const SUFFIX = {
+export const SUFFIX = {
   comfy: /^(.+?)(\.lora_down\.weight|\.lora_up\.weight|\.lora_A\.weight|\.lora_B\.weight|\.lora\.down\.weight|\.lora\.up\.weight|\.alpha)$/,
   kohya: /^(.+?)(\.lora_down\.weight|\.lora_up\.weight|\.alpha)$/,
   peft: /^(.+?)(\.lora_A\.weight|\.lora_B\.weight)$/,
@@ -96,7 +96,7 @@ const isDown = (suffix: string) => /down|lora_A/.test(suffix);
 const isUp = (suffix: string) => /up|lora_B/.test(suffix);
 
 /** The tensors of a file grouped by module, under one suffix convention; names it cannot split are problems. */
-function modulesOf(tensors: readonly WrittenTensor[], suffix: RegExp, loader: string): { modules: Map<string, Map<string, WrittenTensor>>; problems: string[] } {
+export function modulesOf(tensors: readonly WrittenTensor[], suffix: RegExp, loader: string): { modules: Map<string, Map<string, WrittenTensor>>; problems: string[] } {
   const modules = new Map<string, Map<string, WrittenTensor>>();
   const problems: string[] = [];
   for (const t of tensors) {
@@ -116,7 +116,7 @@ function modulesOf(tensors: readonly WrittenTensor[], suffix: RegExp, loader: st
  * Each module: a down and an up factor of one rank, an alpha (if any) a single value, and ΔW = up·down of the
  * target's [out, in] (a conv's down may be r × in × kh × kw, its up out × r × 1 × 1).
  */
-function factorProblems(module: string, parts: Map<string, WrittenTensor>, target: Shape | undefined, alpha: 'optional' | 'absent'): string[] {
+export function factorProblems(module: string, parts: Map<string, WrittenTensor>, target: Shape | undefined, alpha: 'optional' | 'absent'): string[] {
   const down = [...parts].find(([s]) => isDown(s))?.[1];
   const up = [...parts].find(([s]) => isUp(s))?.[1];
   const alphaTensor = parts.get('.alpha');
@@ -264,7 +264,7 @@ function kohyaSd(tensors: readonly WrittenTensor[], family: 'sd1' | 'sdxl'): str
 // ---- Diffusion transformers in ComfyUI ----------------------------------------------------------------------
 
 /** A layout's modules (path inside the transformer → [out, in]), every block expanded. */
-function layoutTargets(fileName: string): Map<string, Shape> {
+export function layoutTargets(fileName: string): Map<string, Shape> {
   return new Map(layersFromLayout(fileName, 1).map((l) => [l.canonical.replace(/^transformer\./, ''), [l.upShape[0], l.downShape[1]] as const]));
 }
 

@@ -13,6 +13,8 @@ export interface BaseModelGuess {
   /** For people: the family's label, or a finer one its recogniser gave. */
   readonly label: string;
   readonly evidence: readonly string[];
+  /** A family the layers cannot tell apart from this one (the recogniser's alsoFits): a LoRA of it is not refused as another base model. */
+  readonly alsoFits?: BaseModelFamily;
 }
 
 /** Every family's metadata rules, in the order they are tried. */
@@ -56,5 +58,5 @@ export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<
   const guess = firstVerdict(evidence, (reads) => reads === 'file' || evidence.transformer.length > 0);
   if (!guess) return { family: 'unknown', label: labelOf('unknown'), evidence: ['no known module layout or metadata'] };
   const encoders = guess.reads === 'transformer' ? textEncoderEvidence(layers, guess.family) : [];
-  return { family: guess.family, label: guess.label, evidence: [...guess.evidence, ...encoders] };
+  return { family: guess.family, label: guess.label, evidence: [...guess.evidence, ...encoders], ...(guess.alsoFits ? { alsoFits: guess.alsoFits } : {}) };
 }

@@ -95,12 +95,17 @@ export function pairLayers(first: PairingInput, second: PairingInput): PairingRe
   return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
 }
 
+/** The same family, or one whose layers alone cannot tell it from the other's (a guess's alsoFits). */
+function sameBaseModel(a: BaseModelGuess, b: BaseModelGuess): boolean {
+  return a.family === b.family || a.alsoFits === b.family || b.alsoFits === a.family;
+}
+
 function incompatibility(first: PairingInput, second: PairingInput, paired: number, refused: number): string | undefined {
   const a = first.baseModel;
   const b = second.baseModel;
   const known = (g: BaseModelGuess) => g.family !== 'unknown';
   const models = `${first.name} is for ${a.label} (${a.evidence.join('; ')}), ${second.name} is for ${b.label} (${b.evidence.join('; ')})`;
-  if (known(a) && known(b) && a.family !== b.family) {
+  if (known(a) && known(b) && !sameBaseModel(a, b)) {
     return `the two LoRAs are for different base models: ${models}`;
   }
   if (paired === 0 && refused > 0) {

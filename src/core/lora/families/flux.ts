@@ -1,5 +1,5 @@
 /**
- * Flux.1 (dev, schnell, Kontext, Krea, Chroma): BFL names (`double_blocks`, `single_blocks`) vs diffusers
+ * Flux.1 (dev, schnell, Kontext, Krea): BFL names (`double_blocks`, `single_blocks`) vs diffusers
  * (`transformer_blocks`, `single_transformer_blocks`). From the Flux conversion maps of diffusers
  * (convert_flux_to_diffusers) and ComfyUI (utils.flux_to_diffusers). diffusers `norm_out.linear` is BFL
  * `final_layer.adaLN_modulation.1` with its scale and shift halves swapped (swappedGlobals: never paired by name).
@@ -9,7 +9,7 @@
  */
 import { jointDiffusersBlocks, kohyaBaseModel, modelspecArchitecture, withHidden } from './evidence';
 import { STREAM_CHART_STAGES, streamBlocks } from './stream-blocks';
-import { FamilySpec, TransformerNames } from './types';
+import { FamilySpec, TransformerLayerInfo, TransformerNames, Verdict } from './types';
 
 /**
  * The BFL module an XLabs double-block factor belongs to (as diffusers' and ComfyUI's XLabs converters map it);
@@ -20,9 +20,23 @@ function xlabsModule(blocks: string, index: string, projection: string, stream: 
   return `${blocks}.${index}.processor.${projection}_lora${stream}`;
 }
 
+/** Modules Flux.1 has and Chroma (same blocks, modulation from its distilled_guidance_layer) does not: per-block modulation, time / vector / guidance inputs, the final norm's. */
+const FLUX1_ONLY = /^(double_blocks\.\d+\.(img|txt)_mod\.lin|single_blocks\.\d+\.modulation\.lin|transformer_blocks\.\d+\.norm1(_context)?\.linear|single_transformer_blocks\.\d+\.norm\.linear|time_in|vector_in|guidance_in|time_text_embed|final_layer\.adaLN_modulation|norm_out\.linear)\b/;
+
+/**
+ * Flux.1, where the file has a module only Flux.1 has; otherwise its layers fit Chroma as well (same names and shapes),
+ * and the verdict says so: such a file is not refused beside a Chroma LoRA.
+ */
+function flux1OrChroma(transformer: readonly TransformerLayerInfo[], evidence: string[], label: string): Verdict {
+  const own = transformer.find((l) => FLUX1_ONLY.test(l.path));
+  if (own) return { label, evidence: [...evidence, `${own.path}: a modulation / guidance layer Flux.1 has and Chroma does not`] };
+  const why = 'no modulation or guidance layer (img_mod / modulation.lin / norm1.linear / time_in…), which Flux.1 has and Chroma lacks: the layers alone cannot tell Flux.1 from Chroma';
+  return { label: label.replace('Flux', 'Flux.1 or Chroma'), evidence: [...evidence, why], alsoFits: 'chroma' };
+}
+
 const BFL_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
 
-const NAMES: TransformerNames = {
+export const FLUX_NAMES: TransformerNames = {
   blocks: [
     {
       diffusers: 'transformer_blocks',
@@ -73,7 +87,7 @@ export const FLUX: FamilySpec<'flux'> = {
       reads: 'transformer',
       recognise: ({ transformer, hidden }) => {
         const streams = streamBlocks(transformer);
-        return streams && { label: 'Flux', evidence: withHidden([`Flux single/double-stream transformer blocks: ${streams.counts.join(', ')}`], hidden) };
+        return streams && flux1OrChroma(transformer, withHidden([`Flux single/double-stream transformer blocks: ${streams.counts.join(', ')}`], hidden), 'Flux');
       },
     },
     {
@@ -82,7 +96,7 @@ export const FLUX: FamilySpec<'flux'> = {
       recognise: ({ transformer, hidden }) => {
         const joint = jointDiffusersBlocks(transformer);
         if (!joint || hidden !== 3072) return undefined;
-        return { label: 'Flux (double-stream blocks only)', evidence: withHidden([joint.evidence, 'width 3072 (Flux; SD3 is 1536 or 2432 wide)'], hidden) };
+        return flux1OrChroma(transformer, withHidden([joint.evidence, 'width 3072 (Flux; SD3 is 1536 or 2432 wide)'], hidden), 'Flux (double-stream blocks only)');
       },
     },
     {
@@ -106,7 +120,7 @@ export const FLUX: FamilySpec<'flux'> = {
     { component: 'transformer', pattern: /^(transformer_blocks|single_transformer_blocks|x_embedder|context_embedder|time_text_embed)\./ },
     { component: 'transformer', pattern: BFL_PATHS },
   ],
-  names: NAMES,
+  names: FLUX_NAMES,
   mlpRatio: 4,
   chartStages: STREAM_CHART_STAGES,
   fileLooks: [{ order: 7, test: (names) => names.some((n) => /^(double_blocks|single_blocks)\.\d+\..*\.weight$/.test(n)), looksLike: 'a full Flux transformer checkpoint' }],

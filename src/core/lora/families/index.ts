@@ -2,7 +2,10 @@
  * The family registry: every model family's spec. Naming, recognition, pairing and the output layout loop over
  * this list; a new family is a new spec file and one entry here.
  */
+import { CHROMA } from './chroma';
 import { FLUX } from './flux';
+import { FLUX2 } from './flux2';
+import { HIDREAM } from './hidream';
 import { HUNYUAN_VIDEO } from './hunyuan-video';
 import { LLM } from './llm';
 import { LTX_VIDEO } from './ltx-video';
@@ -14,7 +17,7 @@ import { FamilySpec, TransformerNames } from './types';
 import { WAN } from './wan';
 import { Z_IMAGE } from './z-image';
 
-export const FAMILY_SPECS = [SD1, SD2, SDXL, FLUX, SD3, QWEN_IMAGE, WAN, HUNYUAN_VIDEO, LTX_VIDEO, LUMINA2, Z_IMAGE, LLM] as const;
+export const FAMILY_SPECS = [SD1, SD2, SDXL, FLUX, SD3, QWEN_IMAGE, WAN, HUNYUAN_VIDEO, LTX_VIDEO, LUMINA2, Z_IMAGE, FLUX2, CHROMA, HIDREAM, LLM] as const;
 
 /** A family's id, or `unknown` where the evidence fits none (or several). */
 export type BaseModelFamily = (typeof FAMILY_SPECS)[number]['id'] | 'unknown';

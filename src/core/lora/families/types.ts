@@ -72,6 +72,8 @@ export interface Verdict {
   readonly label: string;
   readonly evidence: string[];
   readonly unknown?: true;
+  /** Another family whose LoRAs look the same as far as this evidence goes (a Flux.1 file without the modules only Flux.1 has may be Chroma's). */
+  readonly alsoFits?: string;
 }
 
 /**
