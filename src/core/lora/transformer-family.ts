@@ -12,6 +12,7 @@ export interface FamilyGuess {
   readonly family: BaseModelFamily;
   readonly label: string;
   readonly evidence: string[];
+  readonly alsoFits?: readonly BaseModelFamily[];
 }
 
 /** Every family's recognisers, in the order they are tried. */
@@ -22,7 +23,9 @@ export function firstVerdict(evidence: FileEvidence, which: (reads: 'transformer
   for (const { family, reads, recognise } of RECOGNISERS) {
     if (!which(reads)) continue;
     const verdict = recognise(evidence);
-    if (verdict) return { family: verdict.unknown ? 'unknown' : family, label: verdict.label, evidence: verdict.evidence, reads };
+    if (!verdict) continue;
+    const alsoFits = verdict.alsoFits as readonly BaseModelFamily[] | undefined;
+    return { family: verdict.unknown ? 'unknown' : family, label: verdict.label, evidence: verdict.evidence, reads, ...(alsoFits ? { alsoFits } : {}) };
   }
   return undefined;
 }
