@@ -65,7 +65,7 @@ export const LTX2: FamilySpec<'ltx-2'> = {
     'av_ca_video_scale_shift_adaln_single', 'av_ca_audio_scale_shift_adaln_single', 'av_ca_a2v_gate_adaln_single', 'av_ca_v2a_gate_adaln_single',
   ],
   nativePaths: NATIVE_GLOBALS,
-  diffusersPaths: /^(transformer_blocks\.\d+\.(audio_attn[12]|audio_to_video_attn|video_to_audio_attn|audio_ff)|audio_proj_in|audio_proj_out|audio_caption_projection|(audio_)?time_embed\.(linear|emb)|av_cross_attn_)/,
+  diffusersPaths: /^(transformer_blocks\.\d+\.(audio_attn[12]|audio_to_video_attn|video_to_audio_attn|audio_ff)|audio_proj_in|audio_proj_out|(audio_)?caption_projection|(audio_)?time_embed\.(linear|emb)|av_cross_attn_)/,
   transformerPaths: /^(transformer_blocks|proj_in|proj_out|audio_proj_out|caption_projection|audio_caption_projection|scale_shift_table)\b/,
   kohyaTransformerUnderUnet: true,
   names: NAMES,
