@@ -1,5 +1,5 @@
 /**
- * LTX-2 and Wan 2.2 (issue 20's video families): recognition with its evidence, pairing across the namings trainers
+ * LTX-2 and Wan 2.2, the newest video families: recognition with its evidence, pairing across the namings trainers
  * write, the refusals (LTX-Video with LTX-2, Wan 2.1 with 2.2, a high-noise expert's LoRA with a low-noise one) and
  * `merge --experts`. Files are generated from the layouts in test/fixtures (real names and shapes, with provenance),
  * or from a few real-width layers, at rank 1 or 2 with seeded random values.
