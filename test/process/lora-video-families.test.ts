@@ -180,3 +180,14 @@ test('merge --experts refuses inputs whose expert nothing names, and an expert w
   const single = runCli(['merge', '--experts', high, low, '-o', out]);
   assert.match(single.stderr, /--experts needs at least two LoRAs for each expert, one merge per expert \(got 1 for the high-noise expert, 1 for the low-noise expert\)/);
 });
+
+test('compare and inspect show each Wan 2.2 LoRA\'s expert', async () => {
+  const high = await wanFile('D_high_noise', 50);
+  const low = await wanFile('D_low_noise', 51);
+  const compared = runCli(['compare', high, low]);
+  assert.equal(compared.status, 0, compared.stderr);
+  assert.match(compared.stdout, /A  .*D_high_noise\.safetensors\n .*; Wan 2\.2 14B, high-noise expert;/);
+  assert.match(compared.stdout, /B  .*D_low_noise\.safetensors\n .*; Wan 2\.2 14B, low-noise expert;/);
+  const inspected = runCli(['inspect', low]);
+  assert.match(inspected.stdout, /Base model\s+Wan 2\.2 14B, low-noise expert \(.*file name "D_low_noise" names the low-noise expert\)/);
+});
