@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { blockOf, blockSpans, inNetworkOrder } from '../../src/core/lora/network-blocks';
 import { pairLayers } from '../../src/core/lora/pairing';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
@@ -190,4 +191,16 @@ test('compare and inspect show each Wan 2.2 LoRA\'s expert', async () => {
   assert.match(compared.stdout, /B  .*D_low_noise\.safetensors\n .*; Wan 2\.2 14B, low-noise expert;/);
   const inspected = runCli(['inspect', low]);
   assert.match(inspected.stdout, /Base model\s+Wan 2\.2 14B, low-noise expert \(.*file name "D_low_noise" names the low-noise expert\)/);
+});
+
+test('the charts group an LTX-2 file into its 48 transformer blocks, the input projections before them and both output projections after', () => {
+  const modules = LTX2_NATIVE.map((l) => l.canonical);
+  const spans = blockSpans(inNetworkOrder(modules, (m) => m));
+  const names = spans.map((s) => s.block.name);
+  assert.equal(names.filter((n) => /^transformer\.transformer_blocks\.\d+$/.test(n)).length, 48);
+  const first = names.indexOf('transformer.transformer_blocks.0');
+  const last = names.indexOf('transformer.transformer_blocks.47');
+  assert.ok(names.indexOf('transformer.patchify_proj') < first && names.indexOf('transformer.audio_patchify_proj') < first, names.join(', '));
+  assert.ok(names.indexOf('transformer.proj_out') > last && names.indexOf('transformer.audio_proj_out') > last, names.join(', '));
+  assert.equal(blockOf('transformer.transformer_blocks.5.video_to_audio_attn.to_k').shortLabels[1], 'tb 5');
 });

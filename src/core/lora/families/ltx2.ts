@@ -68,5 +68,7 @@ export const LTX2: FamilySpec<'ltx-2'> = {
   diffusersPaths: /^(transformer_blocks\.\d+\.(audio_attn[12]|audio_to_video_attn|video_to_audio_attn|audio_ff)|audio_proj_in|audio_proj_out|(audio_)?caption_projection|(audio_)?time_embed\.(linear|emb)|av_cross_attn_)/,
   transformerPaths: /^(transformer_blocks|proj_in|proj_out|audio_proj_out|caption_projection|audio_caption_projection|scale_shift_table)\b/,
   kohyaTransformerUnderUnet: true,
+  // The audio stream's output projection, beside proj_out after the blocks.
+  chartStages: { audio_proj_out: { rank: 4 } },
   names: NAMES,
 };
