@@ -11,6 +11,7 @@ import { MergeProgressTracker } from '../core/format/merge-progress';
 import { renderMergeSummary } from '../core/format/merge-text';
 import { startMerge } from '../worker/client';
 import { ProgressBar } from './progress';
+import { expertMerges, expertsOptionProblem } from './merge-experts';
 import { writeReport } from './report';
 import { CLI_OPTIONS, UsageError } from './usage';
 
@@ -31,7 +32,7 @@ function flag<K extends MergeOptionKey>(key: K, name: string, text: string | und
 const FLAGS_OF: Partial<Record<MergeOptionKey, readonly string[]>> = {
   method: ['method'], solver: ['solver'], steps: ['steps'], lambda: ['lambda'], learningRate: ['lr'], columns: ['columns'], backend: ['backend'],
   rank: ['rank'], rankEnergy: ['rank-energy'], dtype: ['dtype'], naming: ['naming'], overwrite: ['force'], threads: ['threads'],
-  inputs: ['weights', 'content-weight', 'style-weight'], blocks: ['block'],
+  inputs: ['weights', 'content-weight', 'style-weight'], blocks: ['block'], allowMixedExperts: ['allow-mixed-experts'],
 };
 
 /** A flag the user typed that the chosen method or solver does not use is refused, never ignored; defaults never are. */
@@ -130,6 +131,7 @@ function requestOf(values: MergeFlags, positionals: readonly string[], base?: Me
     overwrite: Boolean(values.force) || (base?.overwrite ?? false),
     sparsityThreshold: d.sparsityThreshold,
     threads: flag('threads', '--threads', values.threads, d.threads, numeric),
+    ...(values['allow-mixed-experts'] || base?.allowMixedExperts ? { allowMixedExperts: true } : {}),
   };
   if (request.naming === 'style' && files.length !== 2) throw new UsageError(`--naming style names the second of two inputs; with ${files.length}, use first, kohya or diffusers`);
   const overridden = base && (positionals.length > 0 || Object.keys(values).some((key) => !['recipe', 'report', 'json', 'force', 'backend', 'threads'].includes(key)));
@@ -138,13 +140,16 @@ function requestOf(values: MergeFlags, positionals: readonly string[], base?: Me
 }
 
 /** The merge's flags; `recipe` is the request of the `--recipe` file, read already (readMergeArgs). */
-export function parseMergeArgs(args: string[], recipe?: MergeRequest): { request: MergeRequest; json: boolean; report?: string } {
+export function parseMergeArgs(args: string[], recipe?: MergeRequest): { request: MergeRequest; json: boolean; report?: string; experts: boolean } {
   const { values, positionals } = parseFlags(args);
   if (values.recipe !== undefined && !recipe) throw new Error('internal error: --recipe is read by readMergeArgs');
   const request = requestOf(values, positionals, recipe);
   refuseInapplicable(values, request);
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new UsageError(`--report must end in .html (got "${values.report}")`);
-  return { request, json: Boolean(values.json), report: values.report };
+  const experts = Boolean(values.experts);
+  const problem = experts ? expertsOptionProblem(request, values.report) : undefined;
+  if (problem) throw new UsageError(problem);
+  return { request, json: Boolean(values.json), report: values.report, experts };
 }
 
 /** parseMergeArgs after reading the `--recipe` file, if any. */
@@ -155,7 +160,27 @@ export async function readMergeArgs(args: string[]): Promise<ReturnType<typeof p
 }
 
 export async function runMergeCommand(args: string[], out: (text: string) => void): Promise<void> {
-  const { request, json, report } = await readMergeArgs(args);
+  const { request, json, report, experts } = await readMergeArgs(args);
+  if (experts) return runExpertMerges(request, json, out);
+  const summary = await runOneMerge(request, json);
+  if (report) await writeReport(summary.sidecar, report, request.overwrite);
+  out(json ? JSON.stringify(summaryObject(summary), null, 2) : renderMergeSummary(summary) + (report ? `\nReport       ${report}` : ''));
+}
+
+/** The summary as `--json` prints it: the per-layer reports under `layerReports`. */
+const summaryObject = (summary: MergeSummary) => ({ ...summary, reports: undefined, layerReports: summary.reports });
+
+/** One merge per expert, one after the other; each summary headed by its expert (JSON: `{ experts: { EXPERT: summary } }`). */
+async function runExpertMerges(request: MergeRequest, json: boolean, out: (text: string) => void): Promise<void> {
+  const merges = await expertMerges(request);
+  const summaries: [string, MergeSummary][] = [];
+  for (const merge of merges) summaries.push([merge.expert, await runOneMerge(merge.request, json)]);
+  if (json) out(JSON.stringify({ experts: Object.fromEntries(summaries.map(([expert, s]) => [expert, summaryObject(s)])) }, null, 2));
+  else out(summaries.map(([expert, s]) => `${expert} expert (${merges.find((m) => m.expert === expert)!.request.inputs.map((i) => path.basename(i.path)).join(' + ')})\n${renderMergeSummary(s)}`).join('\n\n'));
+}
+
+/** Runs one merge in the worker, with the progress bar and Ctrl-C. */
+async function runOneMerge(request: MergeRequest, json: boolean): Promise<MergeSummary> {
   const bar = new ProgressBar('merge');
   const tracker = new MergeProgressTracker();
   // Ctrl-C (or a SIGTERM) aborts the merge's cancellation token: the worker stops and removes what it staged.
@@ -180,14 +205,11 @@ export async function runMergeCommand(args: string[], out: (text: string) => voi
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
-  let summary: MergeSummary;
   try {
-    summary = await running.result;
+    return await running.result;
   } finally {
     bar.done();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
-  if (report) await writeReport(summary.sidecar, report, request.overwrite);
-  out(json ? JSON.stringify({ ...summary, reports: undefined, layerReports: summary.reports }, null, 2) : renderMergeSummary(summary) + (report ? `\nReport       ${report}` : ''));
 }

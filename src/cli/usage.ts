@@ -44,6 +44,8 @@ export const CLI_OPTIONS = {
     report: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
+    experts: { type: 'boolean' },
+    'allow-mixed-experts': { type: 'boolean' },
   },
   report: { output: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
   recipe: {},
@@ -58,7 +60,7 @@ ziplora merge A B [C …] -o OUT.safetensors [--weights W1,W2,…] [--block SPEC
               [--solver newton|adam] [--steps N] [--lambda X|auto] [--lr X] [--columns input|output]
               [--backend B] [--threads N] [--rank K] [--rank-energy E] [--dtype D] [--naming N]
               [--content-weight X] [--style-weight X] [--recipe NAME.ziplora.json]
-              [--report REPORT.html] [--force] [--json]
+              [--report REPORT.html] [--force] [--json] [--experts] [--allow-mixed-experts]
 ziplora report SIDECAR -o REPORT.html [--force]
 ziplora recipe MERGED.safetensors
 ziplora --help`;
@@ -130,6 +132,13 @@ Commands:
             --report REPORT.html      also write the standalone HTML report
             --force                   replace an existing output
             --json                    print the summary as JSON
+            --experts                 for LoRAs of a model made of experts (Wan 2.2
+                                      A14B): sort the inputs by the expert each names
+                                      (metadata or file name: high_noise / low_noise)
+                                      and merge each expert's apart, into
+                                      OUT-high_noise.safetensors and OUT-low_noise…
+            --allow-mixed-experts     merge LoRAs for different experts anyway
+                                      (refused otherwise)
             Ctrl-C cancels and leaves no output behind.
   report    Write a standalone HTML report (the editor's charts and the data,
             in one file that opens in any browser) of a merge's sidecar

@@ -179,7 +179,22 @@ const WAN_LAYOUT: LayoutCase = {
   styleOnly: [`${W}.attn2.to_k`],
 };
 
-for (const c of [SD3_LAYOUT, WAN_LAYOUT]) {
+const L = 'transformer.transformer_blocks.0';
+const LTX2_LAYOUT: LayoutCase = {
+  name: 'LTX-2 (own patchify_proj / adaln_single ↔ diffusers proj_in / time_embed; the audio and video blocks alike)',
+  kohya: [kohyaSpec('transformer.patchify_proj', H, H), kohyaSpec(`${L}.audio_attn1.to_q`, H, H), kohyaSpec('transformer.adaln_single.linear', 6 * H, H)],
+  diffusers: [linear('transformer.proj_in', H, H, 3), linear(`${L}.audio_attn1.to_q`, H, H, 3), linear('transformer.time_embed.linear', 6 * H, H, 3), linear(`${L}.video_to_audio_attn.to_k`, H, H, 3)],
+  nativeModules: ['transformer.patchify_proj', `${L}.audio_attn1.to_q`, 'transformer.adaln_single.linear', `${L}.video_to_audio_attn.to_k`],
+  diffusersModules: ['transformer.proj_in', `${L}.audio_attn1.to_q`, 'transformer.time_embed.linear', `${L}.video_to_audio_attn.to_k`],
+  same: [
+    { native: 'transformer.patchify_proj', parts: [['transformer.proj_in', H]] },
+    { native: `${L}.audio_attn1.to_q`, parts: [[`${L}.audio_attn1.to_q`, H]] },
+    { native: 'transformer.adaln_single.linear', parts: [['transformer.time_embed.linear', 6 * H]] },
+  ],
+  styleOnly: [`${L}.video_to_audio_attn.to_k`],
+};
+
+for (const c of [SD3_LAYOUT, WAN_LAYOUT, LTX2_LAYOUT]) {
   test(`${c.name}: --naming kohya writes the native layout only, --naming diffusers the diffusers layout only, the same ΔW`, async () => {
     const dir = tempDir();
     const { content, style } = await writePair(dir, { contentScheme: 'kohya', styleScheme: 'peft', contentLayers: c.kohya, styleLayers: c.diffusers, seed: 5 });

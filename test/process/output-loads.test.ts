@@ -13,6 +13,7 @@ import { runMerge } from '../../src/core/merge/pipeline';
 import { NamingChoice } from '../../src/core/merge/request';
 import { withSafetensors } from '../../src/core/safetensors/reader';
 import { tempDir } from '../support/build-safetensors';
+import { withKohyaNames } from '../support/family-fixtures';
 import { Loader, LOADERS_OF, loaderProblems, RuleFamily, WrittenTensor } from '../support/loader-rules';
 import { NEWEST_LOADERS_OF, newestLoaderProblems, NewestFamily } from '../support/loader-rules-newest';
 import { GeneratedScheme, LayerSpec, layersFromLayout, randomLayerValues, seededRandom, writeLora } from '../support/lora-generators';
@@ -35,6 +36,9 @@ const HUNYUAN_NATIVE = hunyuanBlocks(layersFromLayout('hunyuan-video-transformer
 const HUNYUAN_DIFFUSERS = hunyuanBlocks(layersFromLayout('hunyuan-video-diffusers-transformer.layout.json', 2));
 const twoLayers = (layers: LayerSpec[]) => layers.filter((l) => /\.layers\.[01]\./.test(l.canonical));
 const LTX = twoBlocks(layersFromLayout('ltx-video-13b-transformer.layout.json', 2));
+/** LTX-2 blocks 0 and 1 (video, audio and cross-modal attention, both feed-forwards) and the projections outside the blocks. */
+const LTX2_NATIVE = twoBlocks(layersFromLayout('ltx2-native-transformer.layout.json', 2));
+const LTX2_DIFFUSERS = twoBlocks(layersFromLayout('ltx2-transformer.layout.json', 2));
 const LUMINA2_NATIVE = layersFromLayout('lumina2-transformer.layout.json', 2);
 const LUMINA2_DIFFUSERS = layersFromLayout('lumina2-diffusers-transformer.layout.json', 2);
 const Z_IMAGE_NATIVE = twoLayers(layersFromLayout('z-image-transformer.layout.json', 2));
@@ -92,6 +96,11 @@ const ROWS: Row[] = [
   // LTX-Video (one naming: diffusers'): ComfyUI maps lora_unet_ / diffusion_model. / bare names, not transformer.; diffusers the reverse.
   { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
   { family: 'ltx-video', content: { layers: LTX, scheme: 'kohya' }, style: { layers: LTX, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  // LTX-2: ComfyUI maps its own names (lora_unet_ / diffusion_model. + patchify_proj…); diffusers transformer. + its names
+  // (proj_in…): kohya naming for ComfyUI, diffusers naming for diffusers, whichever layout the inputs have.
+  { family: 'ltx-2', content: { layers: LTX2_NATIVE, scheme: 'native-diffusion-model' }, style: { layers: LTX2_DIFFUSERS, scheme: 'peft' }, naming: 'kohya', loads: ['ComfyUI'] },
+  { family: 'ltx-2', content: { layers: LTX2_NATIVE, scheme: 'native-diffusion-model' }, style: { layers: LTX2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
+  { family: 'ltx-2', content: { layers: LTX2_DIFFUSERS, scheme: 'peft' }, style: { layers: withKohyaNames(LTX2_NATIVE), scheme: 'kohya' }, naming: 'style', loads: ['ComfyUI'] },
   // Lumina 2: ComfyUI maps the native names (and Z-Image's diffusers names, not Lumina 2's); diffusers PEFT keys as they are.
   { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'content', loads: ['ComfyUI'] },
   { family: 'lumina2', content: { layers: LUMINA2_NATIVE, scheme: 'kohya' }, style: { layers: LUMINA2_DIFFUSERS, scheme: 'peft' }, naming: 'diffusers', loads: ['diffusers'] },
@@ -125,6 +134,7 @@ const FAMILY_METADATA: Record<Family, Record<string, string>> = {
   'qwen-image': {},
   'hunyuan-video': {},
   'ltx-video': {},
+  'ltx-2': {},
   lumina2: {},
   'z-image': {},
   flux2: {},

@@ -40,6 +40,7 @@ const APPLIES: Record<MergeOptionKey, KindName[]> = {
   sparsityThreshold: ALL,
   threads: ALL,
   recipe: ALL,
+  allowMixedExperts: ALL,
 };
 
 /** A valid CLI value of each option that has a flag (the solver's is the kind's own, so the kind stays as it is). */
@@ -59,6 +60,7 @@ const FLAG: Partial<Record<MergeOptionKey, (kind: MergeKind) => string[]>> = {
   overwrite: () => ['--force'],
   inputs: () => ['--weights', '0.5,1'],
   threads: () => ['--threads', '1'],
+  allowMixedExperts: () => ['--allow-mixed-experts'],
 };
 
 const base = ['c.safetensors', 's.safetensors', '-o', 'o.safetensors'];

@@ -68,7 +68,8 @@ test('a valid request passes; a missing option, an unknown one and a non-object 
   assert.deepEqual(validateMergeRequest({ ...valid, sparsityThreshold: 2 }), ['sparsityThreshold must be a number from 0 to 1 (got 2)']);
   assert.deepEqual(validateMergeRequest({ ...valid, blocks: [{ block: 'unet.mid_block', weights: [1, 0.5, 2] }] }), ['block rule unet.mid_block=1,0.5,2: give one weight per input: 2 numbers (got 3)']);
   assert.deepEqual(validateMergeRequest({ ...valid, lambda: 'auto', rankEnergy: 0.99 }), []);
-  assert.equal(MERGE_OPTION_KEYS.length, Object.keys(valid).length + 3, 'every request field, rank, rankEnergy and recipe have a rule');
+  assert.deepEqual(validateMergeRequest({ ...valid, allowMixedExperts: 'yes' }), ['allowMixedExperts must be true or false (got "yes")']);
+  assert.equal(MERGE_OPTION_KEYS.length, Object.keys(valid).length + 4, 'every request field, rank, rankEnergy, recipe and allowMixedExperts have a rule');
 });
 
 test('the CLI parses words case-insensitively and numbers strictly, and names the output flag', () => {

@@ -63,6 +63,7 @@ test('each bad recipe gives one problem at its JSON path, pointing at the node, 
     [variant((r) => (r.lambda = -1)), 'lambda', '-1', /lambda must be a number ≥ 0 or "auto" \(got -1\)/],
     [variant((r) => (r.rankEnergy = 1.5)), 'rankEnergy', '1.5', /rankEnergy must be a number > 0 and ≤ 1/],
     [variant((r) => (r.method = 'sum')), 'method', '"sum"', /^method must be one of ziplora, direct \(got "sum"\)$/],
+    [variant((r) => (r.allowMixedExperts = 'yes')), 'allowMixedExperts', '"yes"', /^allowMixedExperts must be true or false \(got "yes"\)$/],
     [variant((r) => (r.steps = 50)), 'steps', '50', /steps applies only to the ziplora method with the adam solver, and this merge uses the newton solver: remove it/],
     [variant((r) => { r.method = 'direct'; delete r.lambda; r.solver = 'adam'; }), 'solver', '"adam"', /solver applies only to the ziplora method, and this merge is a direct merge: remove it/],
     [variant((r) => ((r.blocks as { weights?: number[] }[])[1].weights = [0.5, 4.5])), 'blocks[1].weights[1]', '4.5', /the weight of input 2 must be a number from 0 to 4 \(got 4\.5\)/],
@@ -114,6 +115,7 @@ test('request → recipe → text → recipe → request is the identity, for ev
     }),
     request({ inputs: [{ path: '/work/recipes/a.safetensors', weight: 1 }, { path: '/work/recipes/b.safetensors', weight: 1 }], output: '/work/recipes/m.safetensors', solver: 'adam', steps: 250, learningRate: 0.02, lambda: 0.1 }),
     request({ inputs: [{ path: '/work/recipes/a.safetensors', weight: 2 }, { path: '/work/recipes/b.safetensors', weight: 1 }], output: '/work/recipes/m.safetensors', method: 'direct' }),
+    request({ inputs: [{ path: '/work/recipes/a_high_noise.safetensors', weight: 1 }, { path: '/work/recipes/b_low_noise.safetensors', weight: 1 }], output: '/work/recipes/m.safetensors', allowMixedExperts: true }),
   ];
   for (const original of requests) {
     const recipe = requestToRecipe(original, dir);

@@ -21,6 +21,10 @@
  *            _convert_non_diffusers_lumina2_lora_to_diffusers); QwenImageLoraLoaderMixin from the stored lora_pipeline.py that has
  *            it (the index names no commit for that version) with _convert_non_diffusers_qwen_lora_to_diffusers as it reads
  *            there (no huggingface/diffusers version of lora_conversion_utils.py with it is stored: read from a copy)
+ *   diffusers (LTX-2) LTX2LoraLoaderMixin.lora_state_dict / load_lora_weights and
+ *            _convert_non_diffusers_ltx2_lora_to_diffusers, read from ChrisColeTech/diffusers (a copy of huggingface/diffusers:
+ *            lora_pipeline.py @3a24f2b2, lora_conversion_utils.py @725959a4; the stored huggingface/diffusers versions predate
+ *            LTX-2); ComfyUI's LTX-2 (model_base.LTXAV) shares LTX-Video's branch of model_lora_keys_unet @17358c8f
  *   musubi-tuner kohya-ss/musubi-tuner src/musubi_tuner/networks/lora_wan.py @88c1a76a, lora_qwen_image.py @2a1eac8b,
  *            lora.py (HunyuanVideo: MMDoubleStreamBlock / MMSingleStreamBlock): `lora_unet` + the module path inside the
  *            target blocks with `.` → `_`, lora_down / lora_up / alpha
@@ -32,7 +36,7 @@ import { layersFromLayout } from './lora-generators';
 
 export type Loader = 'ComfyUI' | 'Forge' | 'diffusers' | 'kohya' | 'musubi-tuner';
 export const LOADERS: readonly Loader[] = ['ComfyUI', 'Forge', 'diffusers', 'kohya'];
-export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'lumina2' | 'z-image';
+export type RuleFamily = 'sd1' | 'sdxl' | 'flux' | 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'ltx-2' | 'lumina2' | 'z-image';
 
 /** The loaders whose rules are encoded per family (not yet: Forge's for the DiT families, diffusers' for Z-Image). */
 export const LOADERS_OF: Record<RuleFamily, readonly Loader[]> = {
@@ -42,6 +46,7 @@ export const LOADERS_OF: Record<RuleFamily, readonly Loader[]> = {
   'qwen-image': ['ComfyUI', 'diffusers', 'musubi-tuner'],
   'hunyuan-video': ['ComfyUI', 'diffusers', 'musubi-tuner'],
   'ltx-video': ['ComfyUI', 'diffusers'],
+  'ltx-2': ['ComfyUI', 'diffusers'],
   lumina2: ['ComfyUI', 'diffusers'],
   'z-image': ['ComfyUI'],
 };
@@ -268,7 +273,7 @@ export function layoutTargets(fileName: string): Map<string, Shape> {
   return new Map(layersFromLayout(fileName, 1).map((l) => [l.canonical.replace(/^transformer\./, ''), [l.upShape[0], l.downShape[1]] as const]));
 }
 
-type ComfyDitFamily = 'sd3' | 'wan' | 'qwen-image' | 'ltx-video' | 'lumina2' | 'z-image';
+type ComfyDitFamily = 'sd3' | 'wan' | 'qwen-image' | 'ltx-video' | 'ltx-2' | 'lumina2' | 'z-image';
 
 /** The key names a module path gets in one of ComfyUI's map branches. */
 type KeyForms = (path: string) => string[];
@@ -297,6 +302,8 @@ const COMFY_DIT: Record<ComfyDitFamily, { native: Map<string, Shape>; nativeForm
   wan: { native: layoutTargets('wan2.1-14b-transformer.layout.json'), nativeForms: GENERIC },
   'qwen-image': { native: layoutTargets('qwen-image-transformer.layout.json'), nativeForms: (p) => [...GENERIC(p), p, `transformer.${p}`, `lycoris_${flat(p)}`] },
   'ltx-video': { native: layoutTargets('ltx-video-13b-transformer.layout.json'), nativeForms: (p) => [...GENERIC(p), p] },
+  // LTX-2 is model_base.LTXAV, mapped by LTX-Video's branch: its own names (patchify_proj…), not diffusers' (proj_in).
+  'ltx-2': { native: layoutTargets('ltx2-native-transformer.layout.json'), nativeForms: (p) => [...GENERIC(p), p] },
   lumina2: { native: layoutTargets('lumina2-transformer.layout.json'), nativeForms: GENERIC },
   'z-image': {
     native: layoutTargets('z-image-transformer.layout.json'),
@@ -325,7 +332,7 @@ function comfyDit(tensors: readonly WrittenTensor[], family: ComfyDitFamily): st
 
 // ---- Diffusion transformers in diffusers and musubi-tuner; ComfyUI's HunyuanVideo map ----------------------
 
-type DitFamily = 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'lumina2';
+type DitFamily = 'sd3' | 'wan' | 'qwen-image' | 'hunyuan-video' | 'ltx-video' | 'ltx-2' | 'lumina2';
 
 /** Each family's modules as diffusers' transformer names them, and as the model's own (native) code does. */
 const DIT_TARGETS: Record<DitFamily, { diffusers: Map<string, Shape>; native: Map<string, Shape> }> = {
@@ -335,6 +342,7 @@ const DIT_TARGETS: Record<DitFamily, { diffusers: Map<string, Shape>; native: Ma
   'qwen-image': { diffusers: COMFY_DIT['qwen-image'].native, native: COMFY_DIT['qwen-image'].native },
   'hunyuan-video': { diffusers: layoutTargets('hunyuan-video-diffusers-transformer.layout.json'), native: layoutTargets('hunyuan-video-transformer.layout.json') },
   'ltx-video': { diffusers: COMFY_DIT['ltx-video'].native, native: COMFY_DIT['ltx-video'].native },
+  'ltx-2': { diffusers: layoutTargets('ltx2-transformer.layout.json'), native: COMFY_DIT['ltx-2'].native },
   lumina2: { diffusers: layoutTargets('lumina2-diffusers-transformer.layout.json'), native: COMFY_DIT.lumina2.native },
 };
 
@@ -476,6 +484,34 @@ function diffusersLtx(tensors: readonly WrittenTensor[]): string[] {
   return diffusersPeftProblems(tensors.map((t) => ({ name: `transformer.${t.name.slice('diffusion_model.'.length)}`, shape: t.shape })), 'ltx-video', 'LTXVideoLoraLoaderMixin');
 }
 
+/** _convert_non_diffusers_ltx2_lora_to_diffusers' renames, as string replacements over the key, in its order. */
+const LTX2_CONVERTER_RENAMES: readonly [string, string][] = [
+  ['patchify_proj', 'proj_in'], ['audio_patchify_proj', 'audio_proj_in'],
+  ['av_ca_video_scale_shift_adaln_single', 'av_cross_attn_video_scale_shift'], ['av_ca_a2v_gate_adaln_single', 'av_cross_attn_video_a2v_gate'],
+  ['av_ca_audio_scale_shift_adaln_single', 'av_cross_attn_audio_scale_shift'], ['av_ca_v2a_gate_adaln_single', 'av_cross_attn_audio_v2a_gate'],
+  ['scale_shift_table_a2v_ca_video', 'video_a2v_cross_attn_scale_shift_table'], ['scale_shift_table_a2v_ca_audio', 'audio_a2v_cross_attn_scale_shift_table'],
+  ['q_norm', 'norm_q'], ['k_norm', 'norm_k'],
+];
+
+/**
+ * LTX2LoraLoaderMixin: any `diffusion_model.` key → _convert_non_diffusers_ltx2_lora_to_diffusers, which KEEPS ONLY the
+ * `diffusion_model.` keys (any other is dropped without a word), strips the prefix, applies its renames, turns a leading
+ * `adaln_single.` / `audio_adaln_single.` into `time_embed.` / `audio_time_embed.` and puts `transformer.` before each;
+ * other files are PEFT as they are. Then load_lora_weights refuses a key without "lora" (an `.alpha`) and loads
+ * `transformer.` + a module of the diffusers model.
+ */
+function diffusersLtx2(tensors: readonly WrittenTensor[]): string[] {
+  if (!tensors.some((t) => t.name.startsWith('diffusion_model.'))) return diffusersPeftProblems(tensors, 'ltx-2', 'LTX2LoraLoaderMixin');
+  const dropped = tensors.filter((t) => !t.name.startsWith('diffusion_model.')).map((t) => `${t.name}: dropped by the converter (it keeps diffusion_model.* keys only)`);
+  const converted = tensors.filter((t) => t.name.startsWith('diffusion_model.')).map((t) => {
+    let key = t.name.slice('diffusion_model.'.length);
+    for (const [from, to] of LTX2_CONVERTER_RENAMES) key = key.replaceAll(from, to);
+    key = key.replace(/^adaln_single\./, 'time_embed.').replace(/^audio_adaln_single\./, 'audio_time_embed.');
+    return { name: `transformer.${key}`, shape: t.shape };
+  });
+  return [...dropped, ...diffusersPeftProblems(converted, 'ltx-2', 'LTX2LoraLoaderMixin after the converter')];
+}
+
 /**
  * Lumina2LoraLoaderMixin: any `diffusion_model.` key → _convert_non_diffusers_lumina2_lora_to_diffusers (native NextDiT
  * names with lora_A / lora_B; not encoded here: the merge writes no such file); other files are PEFT as they are.
@@ -524,7 +560,7 @@ export function loaderProblems(loader: Loader, family: RuleFamily, tensors: read
   if (loader === 'musubi-tuner') return musubi(tensors, family as 'wan' | 'qwen-image' | 'hunyuan-video');
   if (loader === 'diffusers') {
     const rules: Record<DitFamily, (t: readonly WrittenTensor[]) => string[]> = {
-      sd3: diffusersSd3, wan: diffusersWan, 'qwen-image': diffusersQwen, 'hunyuan-video': diffusersHunyuanVideo, 'ltx-video': diffusersLtx, lumina2: diffusersLumina2,
+      sd3: diffusersSd3, wan: diffusersWan, 'qwen-image': diffusersQwen, 'hunyuan-video': diffusersHunyuanVideo, 'ltx-video': diffusersLtx, 'ltx-2': diffusersLtx2, lumina2: diffusersLumina2,
     };
     return rules[family as DitFamily](tensors);
   }

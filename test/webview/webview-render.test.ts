@@ -118,3 +118,21 @@ describe('webview without LoRA data', () => {
     await page.context().close();
   });
 });
+
+describe('webview for one expert of a model made of experts', () => {
+  it('shows the expert beside the family in the Overview, and what to merge it with', async () => {
+    const view = await session.open('dark');
+    const { page } = view;
+    await view.waitForPosted('ready');
+    const base = fileView();
+    const baseModel = { family: 'wan', label: 'Wan 2.2 14B, high-noise expert', evidence: ['file name "A_high_noise" names the high-noise expert'], release: '2.2', expert: 'high-noise' };
+    await view.send({ type: 'file', view: { ...base, lora: { ...base.lora!, baseModel } } });
+    await page.locator('.overview .expert-note').waitFor();
+    const badges = await page.locator('.overview .base-model vscode-badge').allInnerTexts();
+    assert.deepEqual(badges.map((b) => b.trim()), ['wan', 'high-noise expert']);
+    assert.match(await page.locator('.overview').innerText(), /For the high-noise expert only: merge it with LoRAs for the same expert/);
+    assert.deepEqual(await view.cspViolations(), []);
+    assert.deepEqual(view.errors, []);
+    await page.context().close();
+  });
+});

@@ -41,6 +41,11 @@ function baseModelSection(view: FileView): HTMLElement {
     return el('section', { className: 'panel' }, sectionHeading('Base model'), el('p', { className: 'muted', text: 'Only guessed for LoRA files: this file is not a B·A LoRA.' }));
   }
   const { baseModel } = view.lora;
+  const expertBadge = baseModel.expert ? [' ', el('vscode-badge', { text: `${baseModel.expert} expert` })] : [];
+  // One expert of a model made of same-shaped experts: a merge with another expert's LoRA is a mistake shapes cannot catch.
+  const expertNote = baseModel.expert
+    ? [el('p', { className: 'muted expert-note', text: `For the ${baseModel.expert} expert only: merge it with LoRAs for the same expert. A merge with another expert's LoRA is refused unless --allow-mixed-experts; ziplora merge --experts merges pairs of files expert by expert.` })]
+    : [];
   const evidence = baseModel.evidence.length
     ? el('ul', { className: 'evidence' }, ...baseModel.evidence.map((e) => el('li', { text: e })))
     : el('p', { className: 'muted', text: 'No evidence: nothing in the layer names or shapes points to a model family.' });
@@ -48,7 +53,8 @@ function baseModelSection(view: FileView): HTMLElement {
     'section',
     { className: 'panel' },
     sectionHeading('Base model (guessed)'),
-    el('p', { className: 'base-model' }, el('strong', { text: baseModel.label }), ' ', el('vscode-badge', { text: baseModel.family })),
+    el('p', { className: 'base-model' }, el('strong', { text: baseModel.label }), ' ', el('vscode-badge', { text: baseModel.family }), ...expertBadge),
+    ...expertNote,
     el('h3', { className: 'subheading', text: 'Evidence' }),
     evidence,
   );

@@ -13,8 +13,12 @@ export interface BaseModelGuess {
   /** For people: the family's label, or a finer one its recogniser gave. */
   readonly label: string;
   readonly evidence: readonly string[];
-  /** A family the layers cannot tell apart from this one (the recogniser's alsoFits): a LoRA of it is not refused as another base model. */
-  readonly alsoFits?: BaseModelFamily;
+  /** Other families the layers fit as well: paired with a file of one of them, this file is read in it. */
+  readonly alsoFits?: readonly BaseModelFamily[];
+  /** The release within the family, where the metadata, the file name or the shapes tell it (`2.2`). */
+  readonly release?: string;
+  /** The expert of a model made of several same-shaped ones (`high-noise`), where the metadata or file name tell it. */
+  readonly expert?: string;
 }
 
 /** Every family's metadata rules, in the order they are tried. */
@@ -49,14 +53,24 @@ function fileEvidence(layers: readonly LoraLayer[], configBaseModel: string | un
   };
 }
 
-export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<Record<string, string>>, configBaseModel?: string): BaseModelGuess {
+/** The guess with the release and expert its family's variant rule reads from the metadata and the file name. */
+function withVariant(guess: BaseModelGuess, metadata: Readonly<Record<string, string>>, fileName: string | undefined, hidden: number | undefined): BaseModelGuess {
+  const variant = specOf(guess.family)?.variant?.({ metadata, fileName, hidden }, guess.label);
+  if (!variant) return guess;
+  const { release, expert } = variant;
+  return { ...guess, label: variant.label, evidence: [...guess.evidence, ...variant.evidence], ...(release ? { release } : {}), ...(expert ? { expert } : {}) };
+}
+
+/** The base model of a file's layers; `fileName` (the base name) is read for the variant where trainers put it there. */
+export function guessBaseModel(layers: readonly LoraLayer[], metadata: Readonly<Record<string, string>>, configBaseModel?: string, fileName?: string): BaseModelGuess {
+  const evidence = fileEvidence(layers, configBaseModel);
   for (const { key, pattern, family } of METADATA_RULES) {
     const value = metadata[key];
-    if (value !== undefined && pattern.test(value)) return { family, label: labelOf(family), evidence: [`metadata ${key} = "${value}"`] };
+    if (value !== undefined && pattern.test(value)) return withVariant({ family, label: labelOf(family), evidence: [`metadata ${key} = "${value}"`] }, metadata, fileName, evidence.hidden);
   }
-  const evidence = fileEvidence(layers, configBaseModel);
   const guess = firstVerdict(evidence, (reads) => reads === 'file' || evidence.transformer.length > 0);
   if (!guess) return { family: 'unknown', label: labelOf('unknown'), evidence: ['no known module layout or metadata'] };
   const encoders = guess.reads === 'transformer' ? textEncoderEvidence(layers, guess.family) : [];
-  return { family: guess.family, label: guess.label, evidence: [...guess.evidence, ...encoders], ...(guess.alsoFits ? { alsoFits: guess.alsoFits } : {}) };
+  const alsoFits = guess.alsoFits ? { alsoFits: guess.alsoFits } : {};
+  return withVariant({ family: guess.family, label: guess.label, evidence: [...guess.evidence, ...encoders], ...alsoFits }, metadata, fileName, evidence.hidden);
 }

@@ -52,9 +52,19 @@ export interface PairingInput {
   readonly baseModel: BaseModelGuess;
 }
 
-/** The family a file's names are read in when paired: its own, or the other file's when its layers alone do not tell. */
-export function familyReadIn(own: BaseModelFamily, other: BaseModelFamily): BaseModelFamily {
-  return own === 'unknown' ? other : own;
+/**
+ * The family a file's names are read in when paired: its own, or the other file's when its layers alone do not tell
+ * (unknown) or fit the other's family as well (alsoFits: layers whose names and widths two families share).
+ */
+export function familyReadIn(own: BaseModelGuess, other: BaseModelGuess): BaseModelFamily {
+  return own.family === 'unknown' || own.alsoFits?.includes(other.family) ? other.family : own.family;
+}
+
+/** Whether two guesses name different base models: different families neither also fits, or one family's different releases. */
+function differentBaseModels(a: BaseModelGuess, b: BaseModelGuess): boolean {
+  if (a.family === 'unknown' || b.family === 'unknown') return false;
+  if (a.family !== b.family) return !a.alsoFits?.includes(b.family) && !b.alsoFits?.includes(a.family);
+  return a.release !== undefined && b.release !== undefined && a.release !== b.release;
 }
 
 /**
@@ -63,7 +73,7 @@ export function familyReadIn(own: BaseModelFamily, other: BaseModelFamily): Base
  */
 function readAs(side: PairingInput, other: PairingInput): { family: BaseModelFamily; keyOf: (layer: LoraLayer) => string } {
   const own = side.baseModel.family;
-  const family = familyReadIn(own, other.baseModel.family);
+  const family = familyReadIn(side.baseModel, other.baseModel);
   return { family, keyOf: family === own ? (l) => l.key : (l) => pairingKey(l.module, family, l) };
 }
 
@@ -95,19 +105,11 @@ export function pairLayers(first: PairingInput, second: PairingInput): PairingRe
   return { paired, onlyInFirst, onlyInSecond, refused, incompatibility: incompatibility(first, second, paired.length, refused.length) };
 }
 
-/** The same family, or one whose layers alone cannot tell it from the other's (a guess's alsoFits). */
-function sameBaseModel(a: BaseModelGuess, b: BaseModelGuess): boolean {
-  return a.family === b.family || a.alsoFits === b.family || b.alsoFits === a.family;
-}
-
 function incompatibility(first: PairingInput, second: PairingInput, paired: number, refused: number): string | undefined {
   const a = first.baseModel;
   const b = second.baseModel;
-  const known = (g: BaseModelGuess) => g.family !== 'unknown';
   const models = `${first.name} is for ${a.label} (${a.evidence.join('; ')}), ${second.name} is for ${b.label} (${b.evidence.join('; ')})`;
-  if (known(a) && known(b) && !sameBaseModel(a, b)) {
-    return `the two LoRAs are for different base models: ${models}`;
-  }
+  if (differentBaseModels(a, b)) return `the two LoRAs are for different base models: ${models}`;
   if (paired === 0 && refused > 0) {
     return `all ${refused} layers the two LoRAs have in common differ in shape, so they are for different base models: ${models}`;
   }

@@ -2,6 +2,7 @@
  * Recognises what adapter a safetensors file holds and normalises its B·A layers (see layer.ts). Works from the
  * header, plus the tiny alpha tensors and the adapter config beside the file; factor values are read later.
  */
+import { basename } from 'node:path';
 import { isDecodable, isFloatDType } from '../safetensors/dtypes';
 import { TensorInfo } from '../safetensors/header';
 import { SafetensorsFile } from '../safetensors/reader';
@@ -225,7 +226,7 @@ export async function describeAdapter(file: SafetensorsFile): Promise<AdapterDes
     fileModules.set(layer, group.module);
   }
   // Pairing keys depend on the family (its renames), which is judged from all the layers.
-  const baseModel = guessBaseModel(layers, file.metadata, config?.baseModelName);
+  const baseModel = guessBaseModel(layers, file.metadata, config?.baseModelName, basename(file.path));
   const keyed = withFamilyKeys(layers, fileModules, baseModel.family, problems);
   for (const [module, tensor] of alphas) {
     if (!context.usedAlphas.has(module) && ![...groups.values()].some((g) => g.module === module)) unrelated.push(tensor.name);

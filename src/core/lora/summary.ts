@@ -28,7 +28,8 @@ export interface LoraLayerSummary {
 export interface LoraSummary {
   readonly format: string;
   readonly scheme: string;
-  readonly baseModel: { readonly family: string; readonly label: string; readonly evidence: readonly string[] };
+  /** `release` and `expert` where the metadata, the file name or the shapes tell them (base-model.ts). */
+  readonly baseModel: { readonly family: string; readonly label: string; readonly evidence: readonly string[]; readonly release?: string; readonly expert?: string };
   readonly adapterConfig?: string;
   readonly ranks: readonly number[];
   readonly alphas: readonly (number | null)[];

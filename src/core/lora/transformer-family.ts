@@ -12,8 +12,7 @@ export interface FamilyGuess {
   readonly family: BaseModelFamily;
   readonly label: string;
   readonly evidence: string[];
-  /** A family the evidence cannot tell apart from this one (see Verdict.alsoFits). */
-  readonly alsoFits?: BaseModelFamily;
+  readonly alsoFits?: readonly BaseModelFamily[];
 }
 
 /** Every family's recognisers, in the order they are tried. */
@@ -25,7 +24,7 @@ export function firstVerdict(evidence: FileEvidence, which: (reads: 'transformer
     if (!which(reads)) continue;
     const verdict = recognise(evidence);
     if (!verdict) continue;
-    const alsoFits = verdict.alsoFits as BaseModelFamily | undefined;
+    const alsoFits = verdict.alsoFits as readonly BaseModelFamily[] | undefined;
     return { family: verdict.unknown ? 'unknown' : family, label: verdict.label, evidence: verdict.evidence, reads, ...(alsoFits ? { alsoFits } : {}) };
   }
   return undefined;
@@ -40,5 +39,5 @@ export function transformerEvidence(layers: readonly TransformerLayerInfo[]): Fi
 export function guessTransformerFamily(layers: readonly TransformerLayerInfo[]): FamilyGuess | undefined {
   if (!layers.length) return undefined;
   const guess = firstVerdict(transformerEvidence(layers), (reads) => reads === 'transformer');
-  return guess && { family: guess.family, label: guess.label, evidence: guess.evidence, ...(guess.alsoFits ? { alsoFits: guess.alsoFits } : {}) };
+  return guess && { family: guess.family, label: guess.label, evidence: guess.evidence };
 }

@@ -57,6 +57,7 @@ export const MERGE_OPTION_RULES: { readonly [K in keyof MergeRequest]-?: OptionR
   sparsityThreshold: { expected: 'a number from 0 to 1', valid: (v) => isNumber(v) && v >= 0 && v <= 1 },
   threads: { expected: `an integer from 0 (one per core) to ${MAX_THREADS}`, valid: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_THREADS },
   recipe: { expected: 'a recipe object', valid: isObject },
+  allowMixedExperts: { expected: 'true or false', valid: (v) => typeof v === 'boolean' },
 };
 
 export type MergeOptionKey = keyof MergeRequest;
@@ -99,7 +100,7 @@ export function validateMergeOptions(value: unknown, allowed: readonly MergeOpti
 }
 
 /** Options a whole request may leave out. */
-const OPTIONAL_KEYS: readonly MergeOptionKey[] = ['rank', 'rankEnergy', 'recipe'];
+const OPTIONAL_KEYS: readonly MergeOptionKey[] = ['rank', 'rankEnergy', 'recipe', 'allowMixedExperts'];
 
 /**
  * A whole request that crossed a process boundary (the worker's input): every option but the optional ones is
@@ -159,6 +160,7 @@ export const OPTION_APPLIES_TO: { readonly [K in MergeOptionKey]-?: Applicabilit
   sparsityThreshold: EVERY_MERGE,
   threads: EVERY_MERGE,
   recipe: EVERY_MERGE,
+  allowMixedExperts: EVERY_MERGE,
 };
 
 function kindInWords(merge: MergeKind): string {

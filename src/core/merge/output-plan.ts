@@ -133,7 +133,7 @@ export function planOutput(request: MergeRequest, inputs: readonly OpenLora[], g
   const { scheme, source } = outputScheme(request, inputs);
   // Named in the family the grouping read it in (a diffusers file of only q/k/v/out layers: another input's).
   const other = inputs.find((input, i) => i !== source && input.lora.baseModel.family !== 'unknown') ?? inputs[source === 0 ? 1 : 0];
-  const family = familyReadIn(inputs[source].lora.baseModel.family, other.lora.baseModel.family);
+  const family = familyReadIn(inputs[source].lora.baseModel, other.lora.baseModel);
   const layout = transformerLayoutFor(scheme, family);
   const builder = new PlanBuilder(request, scheme, family, layout);
   for (const group of groups.merged) builder.addMerged(group.members[0].layer, group.module, group.members.reduce((sum, m) => sum + m.layer.rank, 0));

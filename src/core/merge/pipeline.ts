@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
+import { mixedExpertsProblem } from './experts';
 import { openLora, OpenLora } from '../lora/open-lora';
 import { InputWatch } from '../input-change';
 import { asFileError } from '../safetensors/errors';
@@ -70,6 +71,8 @@ async function checkTargets(request: MergeRequest, sidecar: string): Promise<voi
 
 /** The inputs' layers grouped and weighed; a grouping or block-rule problem is the merge's error. */
 function groupInputs(request: MergeRequest, loras: readonly OpenLora[]): WeightedGroups {
+  const experts = request.allowMixedExperts ? undefined : mixedExpertsProblem(loras.map((lora, i) => ({ name: path.basename(request.inputs[i].path), baseModel: lora.lora.baseModel })));
+  if (experts) throw new MergeError(experts);
   try {
     const grouping = groupLayers(loras.map((lora, i) => ({ name: path.basename(request.inputs[i].path), layers: lora.lora.layers, baseModel: lora.lora.baseModel })));
     return weighGroups(grouping, request);

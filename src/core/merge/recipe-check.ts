@@ -22,7 +22,7 @@ export interface RecipeProblem {
 }
 
 /** The recipe's option keys, in the order a written recipe lists them; each follows its merge-options.ts rule. */
-export const RECIPE_OPTION_KEYS = ['output', 'method', 'solver', 'lambda', 'steps', 'learningRate', 'columns', 'rank', 'rankEnergy', 'naming', 'dtype'] as const satisfies readonly MergeOptionKey[];
+export const RECIPE_OPTION_KEYS = ['output', 'method', 'solver', 'lambda', 'steps', 'learningRate', 'columns', 'rank', 'rankEnergy', 'naming', 'dtype', 'allowMixedExperts'] as const satisfies readonly MergeOptionKey[];
 export type RecipeOptionKey = (typeof RECIPE_OPTION_KEYS)[number];
 /** Every key a recipe may have at its top level. `$schema` lets other editors find the schema. */
 export const RECIPE_KEYS = ['$schema', 'inputs', ...RECIPE_OPTION_KEYS, 'blocks'] as const;

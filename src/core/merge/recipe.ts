@@ -40,6 +40,8 @@ export type Recipe = {
   readonly naming?: NamingChoice;
   readonly dtype?: OutputDtype;
   readonly blocks?: readonly BlockRule[];
+  /** Merge LoRAs for different experts of one model (Wan 2.2 A14B high-noise with low-noise), refused otherwise. */
+  readonly allowMixedExperts?: boolean;
 };
 
 export interface ParsedRecipe {
@@ -94,6 +96,7 @@ export function recipeToRequest(recipe: Recipe, recipeDir: string, run: RecipeRu
     overwrite: run.overwrite ?? d.overwrite,
     sparsityThreshold: run.sparsityThreshold ?? d.sparsityThreshold,
     threads: run.threads ?? d.threads,
+    ...(recipe.allowMixedExperts !== undefined ? { allowMixedExperts: recipe.allowMixedExperts } : {}),
     recipe,
   };
 }

@@ -59,6 +59,8 @@ export interface MergeRequest {
   readonly threads: number;
   /** The recipe the merge was run from, written into the outputs' metadata as it is (recipe.ts). */
   readonly recipe?: RecipeObject;
+  /** Merge LoRAs for different experts of one model (Wan 2.2 A14B's high-noise and low-noise), which is refused otherwise (experts.ts). */
+  readonly allowMixedExperts?: boolean;
 }
 
 export const DEFAULT_MERGE_OPTIONS = {

@@ -31,7 +31,7 @@ function flux1OrChroma(transformer: readonly TransformerLayerInfo[], evidence: s
   const own = transformer.find((l) => FLUX1_ONLY.test(l.path));
   if (own) return { label, evidence: [...evidence, `${own.path}: a modulation / guidance layer Flux.1 has and Chroma does not`] };
   const why = 'no modulation or guidance layer (img_mod / modulation.lin / norm1.linear / time_in…), which Flux.1 has and Chroma lacks: the layers alone cannot tell Flux.1 from Chroma';
-  return { label: label.replace('Flux', 'Flux.1 or Chroma'), evidence: [...evidence, why], alsoFits: 'chroma' };
+  return { label: label.replace('Flux', 'Flux.1 or Chroma'), evidence: [...evidence, why], alsoFits: ['chroma'] };
 }
 
 const BFL_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;

@@ -9,6 +9,7 @@ import { HIDREAM } from './hidream';
 import { HUNYUAN_VIDEO } from './hunyuan-video';
 import { LLM } from './llm';
 import { LTX_VIDEO } from './ltx-video';
+import { LTX2 } from './ltx2';
 import { LUMINA2 } from './lumina2';
 import { QWEN_IMAGE } from './qwen-image';
 import { SD3 } from './sd3';
@@ -17,7 +18,7 @@ import { FamilySpec, TransformerNames } from './types';
 import { WAN } from './wan';
 import { Z_IMAGE } from './z-image';
 
-export const FAMILY_SPECS = [SD1, SD2, SDXL, FLUX, SD3, QWEN_IMAGE, WAN, HUNYUAN_VIDEO, LTX_VIDEO, LUMINA2, Z_IMAGE, FLUX2, CHROMA, HIDREAM, LLM] as const;
+export const FAMILY_SPECS = [SD1, SD2, SDXL, FLUX, SD3, QWEN_IMAGE, WAN, HUNYUAN_VIDEO, LTX_VIDEO, LTX2, LUMINA2, Z_IMAGE, FLUX2, CHROMA, HIDREAM, LLM] as const;
 
 /** A family's id, or `unknown` where the evidence fits none (or several). */
 export type BaseModelFamily = (typeof FAMILY_SPECS)[number]['id'] | 'unknown';
@@ -39,4 +40,4 @@ export function anyFamilyPath(kind: 'nativePaths' | 'diffusersPaths' | 'unetPref
   return FAMILY_SPECS.some((spec) => spec[kind]?.test(path) === true);
 }
 
-export type { BarePathRule, BlockNames, ChartStage, FactorNaming, FamilyAdapter, FamilySpec, FileEvidence, FileLook, TransformerLayerInfo, TransformerNames, Verdict } from './types';
+export type { BarePathRule, BlockNames, ChartStage, FactorNaming, FamilyAdapter, FamilySpec, FamilyVariant, FileEvidence, FileLook, TransformerLayerInfo, TransformerNames, VariantFacts, Verdict } from './types';

@@ -16,8 +16,10 @@ export const LTX_VIDEO: FamilySpec<'ltx-video'> = {
       recognise: ({ transformer, hidden }) => {
         if (!has(transformer, /^transformer_blocks\.\d+\.attn1\./)) return undefined;
         const blocks = blocksEvidence(blockCount(transformer, 'transformer_blocks'), 'transformer_blocks');
-        const label = hidden === 4096 ? 'LTX-Video 13B' : 'LTX-Video';
-        return { label, evidence: withHidden([`transformer blocks with self- and cross-attention (attn1 / attn2): ${blocks}`], hidden) };
+        const evidence = withHidden([`transformer blocks with self- and cross-attention (attn1 / attn2): ${blocks}`], hidden);
+        // LTX-2's video stream has the same names and widths: without its audio layers (ltx2.ts) the file fits both.
+        if (hidden === 4096) return { label: 'LTX-Video 13B or LTX-2 (video layers only)', evidence, alsoFits: ['ltx-2'] };
+        return { label: 'LTX-Video', evidence };
       },
     },
   ],

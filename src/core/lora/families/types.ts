@@ -72,8 +72,27 @@ export interface Verdict {
   readonly label: string;
   readonly evidence: string[];
   readonly unknown?: true;
-  /** Another family whose LoRAs look the same as far as this evidence goes (a Flux.1 file without the modules only Flux.1 has may be Chroma's). */
-  readonly alsoFits?: string;
+  /** Other families these layers fit as well (the same names and widths): paired with one of them, the file is read in it. */
+  readonly alsoFits?: readonly string[];
+}
+
+/** What a family's variant rule reads besides the layers: the trainer's metadata and the file's name. */
+export interface VariantFacts {
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly fileName: string | undefined;
+  readonly hidden: number | undefined;
+}
+
+/**
+ * A finer reading within a family where trainers record it: a release whose weights have the same shapes as
+ * another's (`2.1` / `2.2`), and an expert of a model made of several same-shaped ones (`high-noise`).
+ */
+export interface FamilyVariant {
+  readonly release?: string;
+  readonly expert?: string;
+  /** The label with the release and expert in it. */
+  readonly label: string;
+  readonly evidence: readonly string[];
 }
 
 /**
@@ -170,6 +189,8 @@ export interface FamilySpec<Id extends string = string> {
   readonly adapters?: readonly FamilyAdapter[];
   /** The family's block containers, as the charts order and label them (network-blocks.ts). */
   readonly chartStages?: Readonly<Record<string, ChartStage>>;
+  /** The release and expert of a file, where its metadata or name tell them (given the recogniser's label). */
+  readonly variant?: (facts: VariantFacts, label: string) => FamilyVariant | undefined;
   /** Files of this family that hold no LoRA layer, as `inspect` describes them. */
   readonly fileLooks?: readonly FileLook[];
 }

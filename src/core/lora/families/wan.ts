@@ -6,9 +6,10 @@
  */
 import { blockCount, blocksEvidence, has, withHidden } from './evidence';
 import { FamilySpec, TransformerNames } from './types';
+import { wanVariant } from './wan-variant';
 
 function wanLabel(hidden: number | undefined, imageToVideo: boolean): string {
-  const size = hidden === 1536 ? ' 1.3B' : hidden === 5120 ? ' 14B' : '';
+  const size = hidden === 1536 ? ' 1.3B' : hidden === 5120 ? ' 14B' : hidden === 3072 ? ' TI2V-5B' : '';
   return `Wan 2.1 / 2.2${size}${imageToVideo ? ' image-to-video' : ''}`;
 }
 
@@ -82,4 +83,5 @@ export const WAN: FamilySpec<'wan'> = {
     blocks: { rank: 1, short: 'b' },
   },
   names: NAMES,
+  variant: wanVariant,
 };
