@@ -18,6 +18,7 @@ import { LayerInput, LayerResult } from '../src/core/merge/ziplora-solver';
 import { solveAll } from '../test/support/solve-all';
 import { layersFromKohyaDump, randomLayerValues, readShapeDump, seededRandom } from '../test/support/lora-generators';
 import { asDelta, plantedLayer, sd15AttentionLayers } from '../test/support/planted';
+import { benchCertificate } from './certificate';
 import { machine, SHAPE_DUMPS } from './support';
 
 export const REAL_SD15_PAIR = [
@@ -49,7 +50,7 @@ export async function realSd15Inputs(): Promise<LayerInput[] | undefined> {
 }
 
 /** Every `stride`-th linear layer of the SDXL kohya rank-32 pair (random values as bench/sdxl-pair.ts draws them). */
-function sdxlSlice(stride: number): LayerInput[] | undefined {
+export function sdxlSlice(stride: number): LayerInput[] | undefined {
   const dump = 'sdxl_kohya_lora.invokeai_dump.json';
   if (!existsSync(path.join(SHAPE_DUMPS, dump))) return undefined;
   const layers = layersFromKohyaDump(readShapeDump(dump)).filter((l) => l.downShape.length === 2);
@@ -107,6 +108,8 @@ export async function benchSolvers(argv: string[] = process.argv.slice(2)): Prom
       else console.log(`\n(SDXL slice skipped: ${SHAPE_DUMPS} not found)`);
     } else throw new Error(`unknown pair ${pair}; choose from planted, real, sdxl`);
   }
+  // Newton's certificate stop against the stop before it, on the same pairs and Wan 2.1 14B's first block.
+  await benchCertificate(['--pairs', `${values.pairs},wan`, '--backend', backend]);
 }
 
 if (require.main === module) void benchSolvers();

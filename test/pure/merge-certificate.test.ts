@@ -88,7 +88,7 @@ function globalMinimum(q: ReturnType<typeof denseQuadratic>): number {
   for (let code = 0; code < 3 ** n; code++) {
     for (let p = 0, c = code; p < n; p++, c = Math.floor(c / 3)) state[p] = c % 3;
     const free = state.flatMap((s, p) => (s === 2 ? [p] : []));
-    const x = state.map((s) => (s === 1 ? 1 : 0));
+    const x: number[] = state.map((s) => (s === 1 ? 1 : 0));
     const k = free.length;
     // Cholesky of Q_FF and the solve of the face's stationarity.
     const l = new Float64Array(k * k);
