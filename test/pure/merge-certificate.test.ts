@@ -13,6 +13,7 @@ import { BatchSettings, LayerInput, LayerResult } from '../../src/core/merge/zip
 import { denseQuadratic, isPositiveDefinite, projectedGradientInf, quadraticValue, solveBoxQp } from '../support/box-qp-reference';
 import { randomDelta } from '../support/random-lora';
 import { solveAll } from '../support/solve-all';
+import { stopCounts } from '../../src/core/format/merge-text';
 
 async function solve(layers: readonly LayerInput[], settings: BatchSettings): Promise<LayerResult[]> {
   const results: LayerResult[] = [];
@@ -209,4 +210,16 @@ test('a non-convex layer the certificate cannot prove falls back to the projecte
   assert.ok(fallbacks.length > 0, `stops: ${results.map((r) => r.stop).join(', ')}`);
   for (const result of fallbacks) assert.ok(result.gap > DEFAULT_GAP_FRACTION * result.losses[result.losses.length - 1], 'a tolerance stop with a certificate that held');
   results.forEach((result, i) => assertBound(wideLayers[i], lambda, result, `λ ${lambda}, layer ${i}`));
+});
+
+test('the merge summary counts how the solved layers stopped, leaving out direct and copied layers', () => {
+  const reports = [
+    ...Array.from({ length: 3 }, () => ({ method: 'zip' as const, stop: 'certificate' as const })),
+    { method: 'zip' as const, stop: 'tolerance' as const },
+    { method: 'zip' as const, stop: 'cap' as const },
+    { method: 'direct' as const, stop: 'cap' as const },
+    { method: 'copy' as const },
+  ];
+  assert.equal(stopCounts(reports), '3 certificate, 1 tolerance, 1 cap');
+  assert.equal(stopCounts([{ method: 'direct' }]), '');
 });
