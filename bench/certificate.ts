@@ -9,15 +9,14 @@
  * Usage: node --import tsx bench/certificate.ts [--pairs planted,real,sdxl,wan] [--wan-blocks 1] [--backend wasm]
  */
 import { parseArgs } from 'node:util';
-import { BackendName, selectBackend } from '../src/core/merge/backends';
+import { BackendName } from '../src/core/merge/backends';
 import { DEFAULT_NEWTON_SETTINGS, NewtonSettings } from '../src/core/merge/projected-newton';
 import { DEFAULT_ZIPLORA_SETTINGS, STOP_REASONS } from '../src/core/merge/types';
 import { LayerInput, LayerResult } from '../src/core/merge/ziplora-solver';
 import { withKohyaNames } from '../test/support/family-fixtures';
 import { layersFromLayout, randomLayerValues, seededRandom, withRank } from '../test/support/lora-generators';
 import { asDelta } from '../test/support/planted';
-import { solveAll } from '../test/support/solve-all';
-import { plantedInputs, realSd15Inputs, sdxlSlice } from './solvers';
+import { mean, plantedInputs, realSd15Inputs, sdxlSlice, solve } from './solvers';
 import { machine, median } from './support';
 
 /** Wan 2.1 14B's first `blocks` blocks, rank 32 + 64, seeded values (as bench/memory.ts writes them), in memory. */
@@ -32,26 +31,18 @@ export function wanInputs(blocks: number): LayerInput[] {
 
 const REFERENCE: Partial<NewtonSettings> = { gapFraction: 0, tolerance: 1e-7, maxIterations: 1000, maxEvaluations: 2000 };
 
-async function solve(backend: BackendName, inputs: readonly LayerInput[], lambda: number, newton: Partial<NewtonSettings>): Promise<{ results: LayerResult[]; seconds: number }> {
-  const results: LayerResult[] = [];
-  const started = performance.now();
-  await solveAll(await selectBackend(backend), inputs, { solver: 'newton', steps: 100, lambda, learningRate: 0.01, newton }, { onLayerSolved: (i, r) => (results[i] = r) });
-  return { results, seconds: (performance.now() - started) / 1000 };
-}
-
 const finalLoss = (r: LayerResult) => r.losses[r.losses.length - 1];
-const mean = (values: number[]) => values.reduce((a, v) => a + v, 0) / values.length;
 
 async function certificatePair(name: string, inputs: LayerInput[], backend: BackendName): Promise<void> {
   console.log(`\n## ${name} (${inputs.length} layers), ${backend}`);
   console.log('| λ | stop | optimisation | gradient-equivalents per layer (median, mean) | stopped: certificate / tolerance / cap / stalled | final loss / optimum (median, max) |');
   console.log('|---|---|---|---|---|---|');
   for (const lambda of [0, DEFAULT_ZIPLORA_SETTINGS.lambda]) {
-    const reference = await solve(backend, inputs, lambda, REFERENCE);
+    const reference = await solve(backend, inputs, 'newton', lambda, REFERENCE);
     // Where a run ends below the reference (the reference is float32 too), that run's loss is the optimum.
     const runs = [
-      ['projected gradient + caps (before)', await solve(backend, inputs, lambda, { gapFraction: 0 })],
-      [`certificate ≤ ${DEFAULT_NEWTON_SETTINGS.gapFraction} · L (after)`, await solve(backend, inputs, lambda, {})],
+      ['projected gradient + caps (before)', await solve(backend, inputs, 'newton', lambda, { gapFraction: 0 })],
+      [`certificate ≤ ${DEFAULT_NEWTON_SETTINGS.gapFraction} · L (after)`, await solve(backend, inputs, 'newton', lambda, {})],
     ] as const;
     const optimum = inputs.map((_, i) => Math.min(finalLoss(reference.results[i]), ...runs.map(([, run]) => finalLoss(run.results[i]))));
     for (const [stop, run] of runs) {

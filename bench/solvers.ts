@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { openLora } from '../src/core/lora/open-lora';
 import { pairLayers } from '../src/core/lora/pairing';
 import { BackendName, selectBackend } from '../src/core/merge/backends';
+import type { NewtonSettings } from '../src/core/merge/projected-newton';
 import { readDelta } from '../src/core/merge/read-delta';
 import { DEFAULT_ZIPLORA_SETTINGS, SolverName } from '../src/core/merge/types';
 import { LayerInput, LayerResult } from '../src/core/merge/ziplora-solver';
@@ -59,17 +60,18 @@ export function sdxlSlice(stride: number): LayerInput[] | undefined {
   return layers.flatMap((l, i) => (i % stride === 0 ? [{ inputs: [asDelta(values[i][0], l), asDelta(values[i][1], l)] }] : []));
 }
 
-async function solve(backend: BackendName, inputs: LayerInput[], solver: SolverName, lambda: number): Promise<{ results: LayerResult[]; seconds: number }> {
+/** Solves every layer (100 Adam steps or Newton with `newton`'s stop) and times it. */
+export async function solve(backend: BackendName, inputs: readonly LayerInput[], solver: SolverName, lambda: number, newton: Partial<NewtonSettings> = {}): Promise<{ results: LayerResult[]; seconds: number }> {
   const compute = await selectBackend(backend);
   const results: LayerResult[] = [];
   const started = performance.now();
-  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01, newton }, { onLayerSolved: (i, r) => (results[i] = r) });
   return { results, seconds: (performance.now() - started) / 1000 };
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
 const ratio = (results: LayerResult[]) => sum(results.map((r) => sum(r.errors))) / sum(results.map((r) => sum(r.directErrors)));
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+export const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 async function comparePair(name: string, inputs: LayerInput[], backend: BackendName): Promise<void> {
   console.log(`\n## ${name} (${inputs.length} layers), ${backend}`);
