@@ -5,8 +5,9 @@
  * with the solver time per unit of it, and per unit and mean evaluation — one gradient costs 2·R²·in multiply-adds, so at a steady number of
  * evaluations per layer the solver time should grow with Σ R²·in. Layouts: real names and shapes (SD1.5 and SDXL
  * kohya shape dumps in ../shared/fixtures/shapes; Flux.1-dev, Wan 2.1 14B and HunyuanVideo layouts in
- * test/fixtures), kohya names, BF16. `--layers K` merges the first K layers of each layout (in file order; Wan's
- * and HunyuanVideo's first blocks hold every module shape of the model, so the peak RSS is the whole merge's).
+ * test/fixtures), kohya names, BF16. `--layers K` merges K layers spread evenly through each layout's layer list
+ * (module by module, block by block: with K ≥ the module count it holds every module shape, so the peak RSS is
+ * the whole merge's; the time is not).
  * A Wan 2.1 14B rank-128 pair whose worker peaks above 2 GiB prints FAIL and sets exit status 1.
  * Usage: node --import tsx bench/scale.ts [--layouts sd15,sdxl,flux,wan,hunyuan] [--ranks 16,32,64,128] [--layers K] [--threads 1]
  */
@@ -49,7 +50,7 @@ async function ensurePair(key: string, layers: readonly LayerSpec[], family: Bas
   mkdirSync(BENCH_DIR, { recursive: true });
   const files: string[] = [];
   for (const side of [0, 1]) {
-    const file = path.join(BENCH_DIR, `scale-${key}${count !== undefined ? `-first${count}` : ''}-r${rank}-${'ab'[side]}.safetensors`);
+    const file = path.join(BENCH_DIR, `scale-${key}${count !== undefined ? `-spread${count}` : ''}-r${rank}-${'ab'[side]}.safetensors`);
     if (!existsSync(file)) {
       const random = seededRandom(5000 + 10 * rank + side);
       const metadata = { ss_network_dim: String(rank), ss_network_alpha: String(rank), ...(family === 'flux' ? { ss_base_model_version: 'flux1', ss_network_module: 'networks.lora_flux' } : {}) };
@@ -76,7 +77,7 @@ export async function benchScale(argv: string[] = process.argv.slice(2)): Promis
   const threads = Number(values.threads);
   execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'inherit' });
   console.log(`\n## Scale: ZipLoRA merge (newton, λ 0.03, wasm, ${threads} compute thread${threads === 1 ? '' : 's'}) — ${new Date().toISOString()}\nMachine: ${machine()}`);
-  console.log(`Layers: ${count !== undefined ? `the first ${count} of each layout (subset)` : 'every layer of each layout'}.\n`);
+  console.log(`Layers: ${count !== undefined ? `a subset, ${count} spread evenly through each layout's layers` : 'every layer of each layout'}.\n`);
   console.log('| layout | rank | layers merged | Σ R²·in | wall | solver | solver ns / (R²·in) | … per evaluation | GFLOP/s | gradient-equivalents per layer (median) | stopped | worker peak RSS |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   let failed = false;
@@ -88,7 +89,7 @@ export async function benchScale(argv: string[] = process.argv.slice(2)): Promis
       console.log(`| ${layout.label} | skipped: its shape dump is not in ${SHAPE_DUMPS} |`);
       continue;
     }
-    const layers = all.slice(0, count);
+    const layers = count === undefined || count >= all.length ? all : Array.from({ length: count }, (_, i) => all[Math.floor((i * all.length) / count)]);
     for (const rank of ranks) {
       const files = await ensurePair(key, layers, layout.family, rank, count);
       const { summary, wallSeconds } = merge(files, threads);
