@@ -12,12 +12,14 @@ import { parseArgs } from 'node:util';
 import { openLora } from '../src/core/lora/open-lora';
 import { pairLayers } from '../src/core/lora/pairing';
 import { BackendName, selectBackend } from '../src/core/merge/backends';
+import type { NewtonSettings } from '../src/core/merge/projected-newton';
 import { readDelta } from '../src/core/merge/read-delta';
 import { DEFAULT_ZIPLORA_SETTINGS, SolverName } from '../src/core/merge/types';
 import { LayerInput, LayerResult } from '../src/core/merge/ziplora-solver';
 import { solveAll } from '../test/support/solve-all';
 import { layersFromKohyaDump, randomLayerValues, readShapeDump, seededRandom } from '../test/support/lora-generators';
 import { asDelta, plantedLayer, sd15AttentionLayers } from '../test/support/planted';
+import { benchCertificate } from './certificate';
 import { machine, SHAPE_DUMPS } from './support';
 
 export const REAL_SD15_PAIR = [
@@ -49,7 +51,7 @@ export async function realSd15Inputs(): Promise<LayerInput[] | undefined> {
 }
 
 /** Every `stride`-th linear layer of the SDXL kohya rank-32 pair (random values as bench/sdxl-pair.ts draws them). */
-function sdxlSlice(stride: number): LayerInput[] | undefined {
+export function sdxlSlice(stride: number): LayerInput[] | undefined {
   const dump = 'sdxl_kohya_lora.invokeai_dump.json';
   if (!existsSync(path.join(SHAPE_DUMPS, dump))) return undefined;
   const layers = layersFromKohyaDump(readShapeDump(dump)).filter((l) => l.downShape.length === 2);
@@ -58,17 +60,18 @@ function sdxlSlice(stride: number): LayerInput[] | undefined {
   return layers.flatMap((l, i) => (i % stride === 0 ? [{ inputs: [asDelta(values[i][0], l), asDelta(values[i][1], l)] }] : []));
 }
 
-async function solve(backend: BackendName, inputs: LayerInput[], solver: SolverName, lambda: number): Promise<{ results: LayerResult[]; seconds: number }> {
+/** Solves every layer (100 Adam steps or Newton with `newton`'s stop) and times it. */
+export async function solve(backend: BackendName, inputs: readonly LayerInput[], solver: SolverName, lambda: number, newton: Partial<NewtonSettings> = {}): Promise<{ results: LayerResult[]; seconds: number }> {
   const compute = await selectBackend(backend);
   const results: LayerResult[] = [];
   const started = performance.now();
-  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01 }, { onLayerSolved: (i, r) => (results[i] = r) });
+  await solveAll(compute, inputs, { solver, steps: 100, lambda, learningRate: 0.01, newton }, { onLayerSolved: (i, r) => (results[i] = r) });
   return { results, seconds: (performance.now() - started) / 1000 };
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
 const ratio = (results: LayerResult[]) => sum(results.map((r) => sum(r.errors))) / sum(results.map((r) => sum(r.directErrors)));
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+export const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 async function comparePair(name: string, inputs: LayerInput[], backend: BackendName): Promise<void> {
   console.log(`\n## ${name} (${inputs.length} layers), ${backend}`);
@@ -107,6 +110,8 @@ export async function benchSolvers(argv: string[] = process.argv.slice(2)): Prom
       else console.log(`\n(SDXL slice skipped: ${SHAPE_DUMPS} not found)`);
     } else throw new Error(`unknown pair ${pair}; choose from planted, real, sdxl`);
   }
+  // Newton's certificate stop against the stop before it, on the same pairs and Wan 2.1 14B's first block.
+  await benchCertificate(['--pairs', `${values.pairs},wan`, '--backend', backend]);
 }
 
 if (require.main === module) void benchSolvers();

@@ -105,10 +105,11 @@ Commands:
                                       (transformer.single_transformer_blocks.0-19)
             --method ziplora|direct   learned per-column coefficients (default) or
                                       the plain weighted sum
-            --solver newton|adam      projected Newton-CG, stopping when the projected
-                                      gradient falls to 1e-4 of its start or after
-                                      100 gradient-equivalents or 50 iterations per
-                                      layer (default); or Adam, the paper's recipe
+            --solver newton|adam      projected Newton-CG, stopping when a certificate
+                                      proves the layer within 1 % of its optimum, when
+                                      the projected gradient falls to 1e-4 of its start,
+                                      or after 100 gradient-equivalents or 50 iterations
+                                      per layer (default); or Adam, the paper's recipe
             --steps N                 Adam steps per layer (default 100; --solver adam)
             --lambda X|auto           weight of the overlap penalty (default 0.03); auto:
                                       per layer the largest λ of a short path whose

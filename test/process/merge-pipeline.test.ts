@@ -108,13 +108,13 @@ test('the merged file records its recipe and inputs; the sidecar (format 2) hold
     assert.match(inputs[0].sha256, /^[0-9a-f]{64}$/);
     const run = JSON.parse(read.metadata.ziplora_run);
     assert.equal(run.backend, 'wasm');
-    assert.deepEqual(run.newton, { tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 });
+    assert.deepEqual(run.newton, { gapFraction: 0.01, tolerance: 1e-4, maxIterations: 50, maxEvaluations: 100 });
     assert.match(run.version, /^\d+\.\d+\.\d+/);
     assert.ok(read.tensors.every((t) => t.dtype === 'F16'), 'output dtype follows the inputs');
   });
   const { report, metadata } = await readSidecar(path.join(sub, 'out.ziplora.safetensors'));
   assert.equal(report.length, SD15_LAYERS.length);
-  for (const key of ['module', 'columns', 'method', 'inputs', 'weights', 'errors', 'directErrors', 'sparsity', 'pairs', 'normRatio', 'steps', 'loss', 'lambda', 'solver', 'evaluations', 'projectedGradientNorm', 'converged']) {
+  for (const key of ['module', 'columns', 'method', 'inputs', 'weights', 'errors', 'directErrors', 'sparsity', 'pairs', 'normRatio', 'steps', 'loss', 'lambda', 'solver', 'evaluations', 'projectedGradientNorm', 'converged', 'gap', 'stop']) {
     assert.ok(key in report[0], `report lacks ${key}`);
   }
   assert.equal(metadata.ziplora_format, '2');
@@ -128,6 +128,10 @@ test('the merged file records its recipe and inputs; the sidecar (format 2) hold
       assert.ok(Number.isInteger(r.evaluations) && (r.evaluations as number) >= 1 && (r.evaluations as number) <= 100, `${r.module}: evaluations ${r.evaluations}`);
       assert.ok(typeof r.projectedGradientNorm === 'number' && r.projectedGradientNorm >= 0, `${r.module}: projectedGradientNorm ${r.projectedGradientNorm}`);
       assert.equal(typeof r.converged, 'boolean');
+      // The certificate: a bound ≥ 0, and a certificate stop only where it is within 1 % of the loss.
+      assert.ok(typeof r.gap === 'number' && r.gap >= 0, `${r.module}: gap ${r.gap}`);
+      assert.ok(['certificate', 'tolerance', 'cap', 'stalled'].includes(r.stop as string), `${r.module}: stop ${r.stop}`);
+      if (r.stop === 'certificate') assert.ok((r.gap as number) <= 0.01 * (r.loss as number), `${r.module}: certified with gap ${r.gap}, loss ${r.loss}`);
       const curve = await read.readF32(`${r.module}.loss`);
       assert.equal(curve.length, (r.steps as number) + 1, `${r.module}: loss curve of ${curve.length} values for ${r.steps} iterations`);
       assert.equal(curve[curve.length - 1], r.loss);

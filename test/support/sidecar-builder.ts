@@ -90,7 +90,7 @@ export function buildSidecar(spec: SidecarSpec): BuiltSidecar {
       steps: method === 'copy' ? 0 : 20 + Math.floor(30 * random()),
       loss: method === 'copy' ? 0 : random() * 0.1,
       lambda: typeof spec.lambda === 'number' ? spec.lambda : 0.03,
-      ...(method === 'zip' ? { solver: 'newton' as const, converged: true } : {}),
+      ...(method === 'zip' ? { solver: 'newton' as const, converged: true, gap: random() * 1e-3, stop: 'certificate' as const } : {}),
     };
     if (spec.lambda !== 'auto' || method !== 'zip') return layer;
     const e0 = errors.reduce((a, b) => a + b, 0);

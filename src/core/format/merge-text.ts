@@ -2,6 +2,7 @@
 import { blockOf, inNetworkOrder } from '../lora/network-blocks';
 import { LayerReport } from '../merge/layer-report';
 import { inputLabel, MergeSummary } from '../merge/request';
+import { STOP_REASONS } from '../merge/types';
 import { UnmergedTensors } from '../merge/unmerged-tensors';
 import { formatNumber, renderTable } from './format';
 
@@ -90,6 +91,19 @@ export function lambdaCurveTable(curve: NonNullable<MergeSummary['lambdaCurve']>
   return renderTable(['λ', 'error (sum)', 'overlap (mean)'], curve.map((p) => [formatNumber(p.lambda), formatNumber(p.error), formatNumber(p.overlap)]), [true, true, true]);
 }
 
+/**
+ * How the solved layers' solves ended, e.g. "950 certificate, 30 tolerance, 6 cap" (docs/merge-method.md §3);
+ * empty when no layer was solved.
+ */
+export function stopCounts(reports: readonly Pick<LayerReport, 'stop' | 'method'>[]): string {
+  const solved = reports.filter((r) => r.method === 'zip');
+  const counts = STOP_REASONS.map((reason) => [reason, solved.filter((r) => r.stop === reason).length] as const);
+  return counts
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
+}
+
 export function renderMergeSummary(summary: MergeSummary): string {
   const { layers } = summary;
   const files = summary.inputs.map((input) => input.file);
@@ -108,6 +122,8 @@ export function renderMergeSummary(summary: MergeSummary): string {
     `Mean error   ${errors(summary.meanErrors)}  (direct merge: ${errors(summary.meanDirectErrors)})`,
     `File size    ${mib(summary.fileBytes)}${summary.exactFileBytes !== summary.fileBytes ? ` (${mib(summary.exactFileBytes)} at the exact rank Σ r_i)` : ''}`,
   ];
+  const stops = stopCounts(summary.reports);
+  if (stops) lines.push(`Stopped      ${stops}`);
   lines.push(...unmergedLines(summary.unmerged, files));
   if (summary.lambdaCurve) lines.push('', 'λ path (--lambda auto) over the layers; each layer\'s λ is chosen by the rule of docs/merge-method.md §4:', lambdaCurveTable(summary.lambdaCurve));
   const short = count === 2 ? ['c', 's'] : files.map((_, i) => String(i + 1));

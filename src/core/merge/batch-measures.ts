@@ -5,7 +5,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { fidelityTerms, penalty, PreparedBatch, Tensor3D } from './batch-tensors';
-import { inputPairs, SolverName } from './types';
+import { inputPairs, SolverName, StopReason } from './types';
 
 /** The measures of one layer's coefficients; arrays per input are in the layer's input order. */
 export interface LayerMeasures {
@@ -32,7 +32,14 @@ export interface SolverStats {
   readonly evaluations: number;
   /** ‖P(m − ∇L) − m‖₂ at the result (P: projection onto [0, 1]); 0 exactly at the box-constrained optimum. */
   readonly projectedGradientNorm: number;
-  /** The solver stopped on its tolerance (always false for Adam, which runs its steps). */
+  /**
+   * The certificate at the result: an upper bound on L(m) − L*, L* the loss's minimum on the box
+   * (optimality-gap.ts).
+   */
+  readonly gap: number;
+  /** Why the solve ended: the certificate, the projected-gradient tolerance (Newton), the caps (Adam: its steps), or a stalled search. */
+  readonly stop: StopReason;
+  /** The solver stopped on its certificate or its tolerance. */
   readonly converged: boolean;
 }
 

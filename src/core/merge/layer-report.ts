@@ -4,7 +4,7 @@
  * of the merged update — all from thin factors, in O(inputs² × columns).
  */
 import type { LambdaPoint, LayerMeasures, LayerResult } from './batch-measures';
-import { DEFAULT_SPARSITY_THRESHOLD, inputPairs, SolverName } from './types';
+import { DEFAULT_SPARSITY_THRESHOLD, inputPairs, SolverName, StopReason } from './types';
 
 /** Two inputs' columns in one layer; a and b are 0-based indices into the request's inputs. */
 export interface PairOverlap {
@@ -55,6 +55,9 @@ export interface LayerReport {
   /** … ‖P(m − ∇L) − m‖₂ at the result (0 at the box-constrained optimum), and whether it met its tolerance. */
   readonly projectedGradientNorm?: number;
   readonly converged?: boolean;
+  /** … the certificate at the result (L(m) − L* ≤ gap, optimality-gap.ts), and why the solve ended. */
+  readonly gap?: number;
+  readonly stop?: StopReason;
 }
 
 export { DEFAULT_SPARSITY_THRESHOLD };
@@ -169,5 +172,7 @@ export function reportFromResult(module: string, result: LayerResult, options: R
     evaluations: result.evaluations,
     projectedGradientNorm: result.projectedGradientNorm,
     converged: result.converged,
+    gap: result.gap,
+    stop: result.stop,
   };
 }

@@ -44,6 +44,13 @@ export type ColumnMode = (typeof COLUMN_MODES)[number];
 export const SOLVERS = ['newton', 'adam'] as const;
 export type SolverName = (typeof SOLVERS)[number];
 
+/**
+ * Why a layer's solve ended: its optimality certificate (optimality-gap.ts), Newton's projected-gradient
+ * tolerance, the caps (Adam: its steps), or `stalled` (Newton's search found no decrease: float32 has nothing left).
+ */
+export const STOP_REASONS = ['certificate', 'tolerance', 'cap', 'stalled'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
 /** λ: a penalty weight ≥ 0, or `auto`: chosen per layer along a short path (lambda-path.ts, docs/merge-method.md §4). */
 export type LambdaSetting = number | 'auto';
 

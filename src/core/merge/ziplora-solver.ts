@@ -14,8 +14,9 @@ import { LayerMeasures, LayerResult, measureBatch } from './batch-measures';
 import { lossAndGradient, PreparedBatch, prepareBatch, Tensor3D, withLambda } from './batch-tensors';
 import { boxQuadratic, BoxQuadratic, lossAndGradientAt, projectedGradientNorm } from './box-quadratic';
 import { PathPointOptions, solveLambdaPath } from './lambda-path';
+import { certified, optimalityGap } from './optimality-gap';
 import { DEFAULT_NEWTON_SETTINGS, NewtonSettings, solveProjectedNewton } from './projected-newton';
-import { LambdaSetting, LayerInput, SolverName } from './types';
+import { LambdaSetting, LayerInput, SolverName, StopReason } from './types';
 
 export type { LayerInput, LayerResult };
 
@@ -33,7 +34,7 @@ export interface BatchSettings {
    * weighted deltas). Only the temporary two-way bridge sets others (its old per-input direct weights).
    */
   readonly directWeights?: readonly number[];
-  /** Newton's stop and caps (defaults: DEFAULT_NEWTON_SETTINGS). */
+  /** Newton's stop and caps (defaults: DEFAULT_NEWTON_SETTINGS); its `gapFraction` stops Adam too. */
   readonly newton?: Partial<NewtonSettings>;
 }
 
@@ -174,6 +175,8 @@ async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, sta
         iterations: solved.iterations[i],
         evaluations: solved.evaluations[i],
         projectedGradientNorm: solved.projectedGradientNorm[i],
+        gap: solved.gap[i],
+        stop: solved.stop[i],
         converged: solved.converged[i],
       }));
       return { results, x: solved.x, startNorms: solved.startNorm };
@@ -187,14 +190,17 @@ async function solveNewton(prepared: PreparedBatch, settings: BatchSettings, sta
   }
 }
 
-/** ‖P(m − ∇L) − m‖ per layer at Adam's result (one more gradient, not counted as a step). */
-async function projectedGradientAt(prepared: PreparedBatch, x: Tensor3D): Promise<Float32Array> {
+/** ‖P(m − ∇L) − m‖ and the certificate per layer at Adam's result (one more gradient, not counted as a step). */
+async function stationarityAt(prepared: PreparedBatch, x: Tensor3D): Promise<{ norms: Float32Array; gaps: Float32Array }> {
   const q: BoxQuadratic = boxQuadratic(prepared);
   try {
-    const norm = prepared.tf.tidy(() => projectedGradientNorm(q, x, lossAndGradientAt(q, x).gradient));
-    const values = (await norm.data()) as Float32Array;
-    norm.dispose();
-    return values;
+    const both = prepared.tf.tidy(() => {
+      const { gradient } = lossAndGradientAt(q, x);
+      return prepared.tf.concat([projectedGradientNorm(q, x, gradient), optimalityGap(prepared.tf, x, gradient, q.penaltyScale)], 2);
+    });
+    const values = (await both.data()) as Float32Array;
+    both.dispose();
+    return { norms: values.filter((_, k) => k % 2 === 0), gaps: values.filter((_, k) => k % 2 === 1) };
   } finally {
     q.dispose();
   }
@@ -208,8 +214,11 @@ interface AdamState {
   readonly second: readonly Tensor3D[];
 }
 
-/** One Adam step (bias-corrected), clamped to the box [0, 1]; returns new tensors, disposes none. */
-function adamStep(tf: typeof TF, state: AdamState, gradients: readonly Tensor3D[], step: number, learningRate: number): AdamState {
+/**
+ * One Adam step (bias-corrected), clamped to the box [0, 1]; with `moving` ([B, 1, 1] of 0 and 1), only for the
+ * layers where it is 1 (the others keep their state). Returns new tensors, disposes none.
+ */
+function adamStep(tf: typeof TF, state: AdamState, gradients: readonly Tensor3D[], step: number, learningRate: number, moving?: TF.Tensor): AdamState {
   return tf.tidy(() => {
     const correction1 = 1 - BETA1 ** step;
     const correction2 = 1 - BETA2 ** step;
@@ -218,7 +227,9 @@ function adamStep(tf: typeof TF, state: AdamState, gradients: readonly Tensor3D[
       const f = tf.add(tf.mul(state.first[i], BETA1), tf.mul(g, 1 - BETA1)) as Tensor3D;
       const s = tf.add(tf.mul(state.second[i], BETA2), tf.mul(tf.square(g), 1 - BETA2)) as Tensor3D;
       const stepSize = tf.div(tf.mul(f, learningRate / correction1), tf.add(tf.sqrt(tf.div(s, correction2)), EPSILON));
-      return { m: tf.clipByValue(tf.sub(m, stepSize), 0, 1) as Tensor3D, f, s };
+      // next·1 + old·0 is next exactly, so layers that move get Adam's own values.
+      const keepOld = (next: TF.Tensor, old: Tensor3D) => (moving ? tf.add(tf.mul(next, moving), tf.mul(old, tf.sub(1, moving))) : next) as Tensor3D;
+      return { m: keepOld(tf.clipByValue(tf.sub(m, stepSize), 0, 1), m), f: keepOld(f, state.first[i]), s: keepOld(s, state.second[i]) };
     });
     return { m: updated.map((u) => u.m), first: updated.map((u) => u.f), second: updated.map((u) => u.s) };
   });
@@ -226,17 +237,45 @@ function adamStep(tf: typeof TF, state: AdamState, gradients: readonly Tensor3D[
 
 const disposeState = (tf: typeof TF, state: AdamState) => tf.dispose([...state.m, ...state.first, ...state.second]);
 
+/** Adam checks the certificate every this many steps (at the first, sixth …): one read-back per check. */
+const CERTIFICATE_EVERY = 5;
+
+/**
+ * Adam from `start`: `settings.steps` steps, except that a layer whose certificate (optimality-gap.ts) proves it
+ * within `gapFraction` of the optimum stops there, keeping its coefficients while the others go on.
+ */
 async function solveAdam(prepared: PreparedBatch, settings: BatchSettings, start: Tensor3D, directWeights: readonly number[], onSteps: (step: number) => Promise<void>, reuse?: readonly LayerMeasures[]): Promise<SolvedAt> {
-  const { tf } = prepared;
+  const { tf, size: B } = prepared;
+  const { gapFraction } = { ...DEFAULT_NEWTON_SETTINGS, ...settings.newton };
   const m = splitCoefficients(tf, start);
   // Coefficients and Adam moments are column vectors [B, in, 1].
   let state: AdamState = { m, first: m.map((c) => tf.zerosLike(c) as Tensor3D), second: m.map((c) => tf.zerosLike(c) as Tensor3D) };
   const losses: TF.Tensor1D[] = [];
+  // Steps taken per layer; a layer stopped by its certificate took fewer.
+  const taken = new Int32Array(B).fill(settings.steps);
+  const stopped = new Array<boolean>(B).fill(false);
+  let moving: TF.Tensor | undefined;
   try {
     for (let step = 1; step <= settings.steps; step++) {
       const { loss, gradients } = lossAndGradient(prepared, state.m);
       losses.push(loss);
-      const next = adamStep(tf, state, gradients, step, settings.learningRate);
+      if (gapFraction > 0 && (step - 1) % CERTIFICATE_EVERY === 0) {
+        const gapTensor = tf.tidy(() => tf.addN(state.m.map((c, i) => optimalityGap(tf, c, gradients[i], prepared.penaltyScale))));
+        const [gaps, values] = await Promise.all([gapTensor.data(), loss.data()]);
+        gapTensor.dispose();
+        const newlyStopped = stopped.map((done, b) => !done && certified(gaps[b], values[b], gapFraction));
+        newlyStopped.forEach((now, b) => now && ((stopped[b] = true), (taken[b] = step - 1)));
+        if (stopped.every(Boolean)) {
+          tf.dispose(gradients);
+          await onSteps(settings.steps);
+          break;
+        }
+        if (newlyStopped.some(Boolean)) {
+          moving?.dispose();
+          moving = tf.tensor3d(stopped.map((done) => (done ? 0 : 1)), [B, 1, 1]);
+        }
+      }
+      const next = adamStep(tf, state, gradients, step, settings.learningRate, moving);
       tf.dispose(gradients);
       disposeState(tf, state);
       state = next;
@@ -247,15 +286,20 @@ async function solveAdam(prepared: PreparedBatch, settings: BatchSettings, start
     const measured = await measureBatch(prepared, state.m, losses, { directWeights, atDirect: startsAtDirect, reuse });
     const x = joinCoefficients(tf, state.m);
     try {
-      const norms = await projectedGradientAt(prepared, x);
-      const results = measured.map((r, i) => ({ ...r, solver: 'adam' as const, iterations: settings.steps, evaluations: settings.steps, projectedGradientNorm: norms[i], converged: false }));
+      const { norms, gaps } = await stationarityAt(prepared, x);
+      const results = measured.map((r, i) => {
+        const stop: StopReason = stopped[i] ? 'certificate' : 'cap';
+        // The losses before each step this layer took, then the final one.
+        const ownLosses = Float32Array.of(...r.losses.subarray(0, taken[i]), r.losses[r.losses.length - 1]);
+        return { ...r, losses: ownLosses, solver: 'adam' as const, iterations: taken[i], evaluations: stopped[i] ? taken[i] + 1 : taken[i], projectedGradientNorm: norms[i], gap: gaps[i], stop, converged: stopped[i] };
+      });
       return { results, x };
     } catch (error) {
       x.dispose();
       throw error;
     }
   } finally {
-    tf.dispose(losses);
+    tf.dispose([...losses, ...(moving ? [moving] : [])]);
     disposeState(tf, state);
   }
 }

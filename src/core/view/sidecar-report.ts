@@ -10,6 +10,7 @@
 import path from 'node:path';
 import type { LayerReport, PairOverlap } from '../merge/layer-report';
 import { SIDECAR_SUFFIX } from '../merge/request';
+import { STOP_REASONS, StopReason } from '../merge/types';
 import { SafetensorsError } from '../safetensors/errors';
 import type { SafetensorsFile } from '../safetensors/reader';
 
@@ -146,6 +147,8 @@ function layerV2(reader: SidecarReader, value: unknown, where: string, inputCoun
     ...optional('evaluations', typeof layer.evaluations === 'number' ? layer.evaluations : undefined),
     ...optional('projectedGradientNorm', typeof layer.projectedGradientNorm === 'number' ? layer.projectedGradientNorm : undefined),
     ...optional('converged', typeof layer.converged === 'boolean' ? layer.converged : undefined),
+    ...optional('gap', typeof layer.gap === 'number' ? layer.gap : undefined),
+    ...optional('stop', (STOP_REASONS as readonly unknown[]).includes(layer.stop) ? (layer.stop as StopReason) : undefined),
   };
 }
 
