@@ -51,6 +51,9 @@ export interface LayerResult extends LayerMeasures, SolverStats {
   readonly lambdaCurve?: readonly LambdaPoint[];
 }
 
+/** A merged layer's result as the report reads it: a direct merge's has no projected gradient (it solves nothing). */
+export type MergedLayerResult = Omit<LayerResult, 'projectedGradientNorm'> & { readonly projectedGradientNorm?: number };
+
 export interface MeasureSettings {
   /** Coefficients of the direct merge the result is compared with, per input (1 each: the weighted sum). */
   readonly directWeights: readonly number[];
