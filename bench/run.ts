@@ -5,6 +5,7 @@
  */
 import { benchCompare } from './compare';
 import { benchFlux } from './flux';
+import { benchInspectStartup } from './inspect-startup';
 import { benchLambdaAuto } from './lambda';
 import { benchMemory } from './memory';
 import { benchMerge, benchMergeWays } from './merge';
@@ -14,6 +15,7 @@ import { machine } from './support';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   safetensors: benchSafetensors,
+  'inspect-startup': () => benchInspectStartup([]),
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
   'merge-n-way': () => benchMergeWays([]),
