@@ -7,6 +7,7 @@
 import { benchCertificate } from './certificate';
 import { benchCompare } from './compare';
 import { benchFlux } from './flux';
+import { benchInspectStartup } from './inspect-startup';
 import { benchLambdaAuto } from './lambda';
 import { benchMemory } from './memory';
 import { benchMerge, benchMergeWays } from './merge';
@@ -20,6 +21,7 @@ let options: string[] = [];
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   safetensors: benchSafetensors,
+  'inspect-startup': () => benchInspectStartup([]),
   compare: () => benchCompare(5),
   merge: () => benchMerge([]),
   'merge-n-way': () => benchMergeWays([]),

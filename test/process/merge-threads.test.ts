@@ -36,6 +36,34 @@ test('1 and 3 compute threads give the same merge: coefficients, errors and the 
   assert.deepEqual(await tensors(outputs[3]), await tensors(outputs[1]));
 });
 
+test('a direct merge on 1 and 2 compute threads: the same merged bytes and the same report, to the bit', async () => {
+  const dir = folder();
+  const { content, style } = await writePair(dir, { dtype: 'BF16' });
+  const outputs = { 1: path.join(dir, 'one.safetensors'), 2: path.join(dir, 'two.safetensors') };
+  const one = await runMerge(mergeRequest(content, style, outputs[1], { method: 'direct', threads: 1 }));
+  const two = await runMerge(mergeRequest(content, style, outputs[2], { method: 'direct', threads: 2 }));
+  assert.deepEqual([one.threads, two.threads], [1, 2]);
+  assert.deepEqual(two.reports, one.reports);
+  assert.ok(one.reports.every((r) => r.method === 'direct' && r.projectedGradientNorm === undefined), 'a direct merge solves nothing, so reports no projected gradient');
+  const data = (file: string) => withSafetensors(file, async (f) => Buffer.from(readFileSync(file).subarray(f.header.dataStart)));
+  assert.ok((await data(outputs[1])).equals(await data(outputs[2])), 'the merged tensors differ between 1 and 2 threads');
+});
+
+test('cancel stops a direct merge and leaves no file', { timeout: 20_000 }, async () => {
+  const dir = folder();
+  const { content, style } = await writePair(dir);
+  const cancel = new AbortController();
+  let read = 0;
+  const merge = runMerge(
+    mergeRequest(content, style, path.join(dir, 'out.safetensors'), { method: 'direct', threads: 2 }),
+    { onProgress: (p) => p.phase === 'reading' && ++read === 2 && cancel.abort(new Error('cancelled by the test')) },
+    cancel.signal,
+  );
+  await assert.rejects(merge, /cancelled by the test/);
+  assert.equal(liveThreads(), 0, 'every compute thread exited');
+  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('content') && !f.startsWith('style')), []);
+});
+
 test('the merged file names the real sha256 of every input (hashed while the merge runs, header written last)', async () => {
   const dir = folder();
   const { content, style } = await writePair(dir);

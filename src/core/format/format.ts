@@ -11,8 +11,17 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
 }
 
+/**
+ * A count with thousands separators, as toLocaleString('en-US') writes it. Integers are grouped here: the locale
+ * path creates a number formatter per call, and the first one loads ICU's data (tens of milliseconds of
+ * `ziplora inspect`'s start-up, and ≈ 20 µs per tensor of a large header's table).
+ */
 export function formatCount(count: number): string {
-  return count.toLocaleString('en-US');
+  if (!Number.isSafeInteger(count) || Object.is(count, -0)) return count.toLocaleString('en-US');
+  const digits = String(Math.abs(count));
+  let grouped = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = grouped.length; i < digits.length; i += 3) grouped += `,${digits.slice(i, i + 3)}`;
+  return count < 0 ? `-${grouped}` : grouped;
 }
 
 /** A short, fixed-width-friendly rendering of a statistic. */

@@ -58,6 +58,9 @@ export interface LayerResult extends LayerMeasures, SolverStats {
   readonly lambdaCurve?: readonly LambdaPoint[];
 }
 
+/** A merged layer's result as the report reads it: a direct merge's has no projected gradient, gap or stop (it solves nothing). */
+export type MergedLayerResult = Omit<LayerResult, 'projectedGradientNorm' | 'gap' | 'stop'> & Partial<Pick<LayerResult, 'projectedGradientNorm' | 'gap' | 'stop'>>;
+
 export interface MeasureSettings {
   /** Coefficients of the direct merge the result is compared with, per input (1 each: the weighted sum). */
   readonly directWeights: readonly number[];
@@ -89,17 +92,17 @@ export async function measureBatch(p: PreparedBatch, m: readonly Tensor3D[], los
           ...pairs.map(([i, k]) => rowSums(tf.mul(tf.matMul(p.downsT[i], crossGram(i, k)), p.downsT[k]))),
           ...p.downsT.map((downT, i) => rowSums(tf.mul(tf.matMul(downT, p.ownGrams[i]), downT))),
         ];
-    const columns = tf.concat([...forms, ...m], 2);
-    return { scalars, columns };
+    // Each [B, in, 1] column form is read back on its own: a concat along the last axis costs tfjs-wasm one copy
+    // per row (thousands per layer), and the values read are the same.
+    return { scalars, forms };
   });
   const steps = losses.length;
   const lossTable = steps ? tf.stack(losses as TF.Tensor1D[], 1) : undefined;
-  const [scalarValues, columnValues, lossValues] = await Promise.all([measured.scalars.data(), measured.columns.data(), lossTable?.data() ?? Promise.resolve(new Float32Array(0))]);
-  tf.dispose([measured.scalars, measured.columns, ...(lossTable ? [lossTable] : [])]);
-  const width = (reuse ? 0 : pairs.length + N) + N;
+  const [scalarValues, lossValues, ...columnValues] = await Promise.all([measured.scalars.data(), lossTable?.data() ?? Promise.resolve(new Float32Array(0)), ...[...measured.forms, ...m].map((c) => c.data())]);
+  tf.dispose([measured.scalars, ...measured.forms, ...(lossTable ? [lossTable] : [])]);
   const scalarWidth = 1 + 2 * N;
   return Array.from({ length: B }, (_, b) => {
-    const column = (k: number) => Float32Array.from({ length: n }, (_, j) => columnValues[(b * n + j) * width + k]);
+    const column = (k: number) => (columnValues[k] as Float32Array).slice(b * n, (b + 1) * n);
     const scalar = (k: number) => scalarValues[b * scalarWidth + k];
     const allLosses = new Float32Array(steps + 1);
     allLosses.set(lossValues.slice(b * steps, (b + 1) * steps));

@@ -41,8 +41,17 @@ function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: num
   parts.forEach((layer, b) => {
     let row = b * rows;
     for (const { values, rowLength, scale = 1 } of layer) {
-      for (let r = 0; r < values.length / rowLength; r++, row++) {
-        for (let i = 0; i < rowLength; i++) data[row * cols + i] = values[r * rowLength + i] * scale;
+      const count = values.length / rowLength;
+      // Whole rows unscaled are one copy (x·1 is x exactly, so the values are the same as the loop's).
+      if (scale === 1 && rowLength === cols && values instanceof Float32Array) {
+        data.set(values, row * cols);
+        row += count;
+        continue;
+      }
+      for (let r = 0; r < count; r++, row++) {
+        const to = row * cols;
+        const from = r * rowLength;
+        for (let i = 0; i < rowLength; i++) data[to + i] = values[from + i] * scale;
       }
     }
   });

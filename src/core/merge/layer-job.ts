@@ -8,12 +8,14 @@ import { TensorInfo } from '../safetensors/header';
 import { decodeToF32, encodeFromF32 } from '../safetensors/float';
 import { SafetensorsFile, TensorSource } from '../safetensors/reader';
 import { ComputeBackend } from './backends';
+import { measureDirect } from './direct-measures';
 import { mergedFactors, WritableDtype } from './merged-tensors';
 import { targetUp, WriteTarget } from './output-layout';
 import { readDelta } from './read-delta';
 import { reduceRank, reduceRankToEnergy } from '../linalg/reduce-rank';
 import { ColumnMode, FactoredDelta, orientForColumns } from './types';
-import { BatchSettings, LayerResult, solveBatch } from './ziplora-solver';
+import { MergedLayerResult } from './batch-measures';
+import { BatchSettings, solveBatch } from './ziplora-solver';
 
 /** One input's layer of a merged group: the layer as described from its file, and its tensors' bytes by name. */
 export interface LayerBytes {
@@ -38,14 +40,14 @@ export interface LayerJob {
 
 export interface BatchJob {
   readonly layers: readonly LayerJob[];
-  /** Passed to solveBatch as it is. */
-  readonly settings: BatchSettings;
+  /** Passed to solveBatch as it is; `direct`: measured at m = 1 (direct-measures.ts), nothing solved. */
+  readonly settings: BatchSettings | 'direct';
   readonly columns: ColumnMode;
 }
 
 /** A merged layer, ready to write: its solution and measures, and its tensors encoded in the output dtype. */
 export interface LayerOutput {
-  readonly result: LayerResult;
+  readonly result: MergedLayerResult;
   readonly down: Uint8Array;
   readonly ups: readonly Uint8Array[];
   readonly alpha: Uint8Array;
@@ -96,7 +98,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
     deltas.push(weighted);
   }
   const problems = deltas.map((inputs) => ({ inputs: inputs.map((d) => orientForColumns(d, job.columns)) }));
-  const results = await solveBatch(backend, problems, job.settings, async () => undefined);
+  const results = job.settings === 'direct' ? await measureDirect(backend, problems) : await solveBatch(backend, problems, job.settings, async () => undefined);
   return job.layers.map((layer, i) => {
     const { outFeatures, inFeatures } = deltas[i][0];
     const full = mergedFactors(deltas[i], results[i].m, job.columns);

@@ -3,7 +3,7 @@
  * the direct merge, every pair's column overlap before and after, coefficient sparsity per input, and the size
  * of the merged update — all from thin factors, in O(inputs² × columns).
  */
-import type { LambdaPoint, LayerMeasures, LayerResult } from './batch-measures';
+import type { LambdaPoint, LayerMeasures, MergedLayerResult } from './batch-measures';
 import { DEFAULT_SPARSITY_THRESHOLD, inputPairs, SolverName, StopReason } from './types';
 
 /** Two inputs' columns in one layer; a and b are 0-based indices into the request's inputs. */
@@ -143,7 +143,7 @@ export interface ReportOptions {
 }
 
 /** The report of a layer solved on a compute backend (see ziplora-solver.ts), in O(inputs² × columns). */
-export function reportFromResult(module: string, result: LayerResult, options: ReportOptions = {}): LayerReport {
+export function reportFromResult(module: string, result: MergedLayerResult, options: ReportOptions = {}): LayerReport {
   const N = result.m.length;
   const inputs = options.inputs ?? Array.from({ length: N }, (_, i) => i);
   if (inputs.length !== N) throw new Error(`reportFromResult: ${inputs.length} input indices for a layer of ${N} inputs`);
@@ -172,7 +172,7 @@ export function reportFromResult(module: string, result: LayerResult, options: R
     evaluations: result.evaluations,
     projectedGradientNorm: result.projectedGradientNorm,
     converged: result.converged,
-    gap: result.gap,
-    stop: result.stop,
+    ...(result.gap !== undefined ? { gap: result.gap } : {}),
+    ...(result.stop !== undefined ? { stop: result.stop } : {}),
   };
 }

@@ -42,10 +42,12 @@ export function mergedFactors(deltas: readonly FactoredDelta[], m: readonly Floa
   deltas.forEach((delta, input) => {
     const { scale } = delta;
     const coefficients = m[input];
+    // All ones (the direct merge): the rows are copied as they are, which is what x·1 gives.
+    const scaleColumns = columns === 'input' && !coefficients.every((c) => c === 1);
     for (let a = 0; a < delta.rank; a++) {
       const from = a * cols;
       const to = (offset + a) * cols;
-      if (columns === 'input') for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * coefficients[j];
+      if (scaleColumns) for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * coefficients[j];
       else down.set(delta.down.subarray(from, from + cols), to);
       const column = a * out;
       if (columns === 'output') for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale * coefficients[i];

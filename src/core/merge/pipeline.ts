@@ -216,15 +216,14 @@ interface MergeContext {
   readonly stop: MergeStop;
 }
 
-/** The solver settings of `zip` layers, and of `direct` ones: m = 1, no step (measured on the backend all the same). */
+/** The solver settings of `zip` layers; `direct` ones are only measured at m = 1 (direct-measures.ts), on the backend all the same. */
 interface MethodSettings {
   readonly zip: BatchSettings;
-  readonly direct: BatchSettings;
+  readonly direct: 'direct';
 }
 
 function batchSettings(request: MergeRequest): MethodSettings {
-  const direct: BatchSettings = { solver: 'adam', steps: 0, lambda: 0, learningRate: request.learningRate, start: 1 };
-  return { zip: { solver: request.solver, steps: request.steps, lambda: request.lambda, learningRate: request.learningRate, start: 1 }, direct };
+  return { zip: { solver: request.solver, steps: request.steps, lambda: request.lambda, learningRate: request.learningRate, start: 1 }, direct: 'direct' };
 }
 
 /** Shapes from the headers alone, oriented like the problem (output columns swap in and out). */
