@@ -4,7 +4,8 @@
  *              bundle's load and the request check, no backend);
  *   merge    — fork dist/worker.js with a 5-layer SD1.5 merge on wasm (one thread) until `done`: adds the compute
  *              thread's start, the tfjs engine and the WebAssembly backend.
- * `node --import tsx bench/startup.ts [--runs N] [--dist DIR]` (DIR defaults to ./dist).
+ * `node --import tsx bench/startup.ts [--runs N] [--dist DIR]…` (DIR defaults to ./dist). With several --dist
+ * (e.g. a build of the previous commit), each run times every DIR in turn, so that they share the machine's load.
  */
 import { fork, Serializable } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,10 +19,11 @@ function option(name: string, fallback: string): string {
 }
 
 const RUNS = Number(option('--runs', '11'));
-const WORKER = path.resolve(option('--dist', 'dist'), 'worker.js');
+const DISTS = process.argv.flatMap((arg, i) => (arg === '--dist' && process.argv[i + 1] ? [path.resolve(process.argv[i + 1])] : []));
+if (DISTS.length === 0) DISTS.push(path.resolve('dist'));
 
-/** Milliseconds from fork to the first message of `type` (any type when undefined). */
-function timeWorker(message: Serializable, until?: string): Promise<number> {
+/** Milliseconds from fork of WORKER to its first message of `until` (any message when undefined). */
+function timeWorker(WORKER: string, message: Serializable, until?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
@@ -48,17 +50,20 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ziplora-startup-'));
   try {
     const { content, style } = await writePair(dir);
-    const worker: number[] = [];
-    const merge: number[] = [];
+    const times = DISTS.map(() => ({ worker: [] as number[], merge: [] as number[] }));
     for (let run = 0; run < RUNS; run++) {
-      worker.push(await timeWorker({ type: 'merge', request: {} }));
-      const output = path.join(dir, `out-${run}.safetensors`);
-      merge.push(await timeWorker({ type: 'merge', request: mergeRequest(content, style, output, { threads: 1 }) }, 'done'));
+      for (const [d, dist] of DISTS.entries()) {
+        const worker = path.join(dist, 'worker.js');
+        times[d].worker.push(await timeWorker(worker, { type: 'merge', request: {} }));
+        const output = path.join(dir, `out-${run}-${d}.safetensors`);
+        times[d].merge.push(await timeWorker(worker, { type: 'merge', request: mergeRequest(content, style, output, { threads: 1 }) }, 'done'));
+      }
     }
     const format = (values: number[]) => `median ${median(values).toFixed(0)} ms (min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)})`;
-    console.log(`${WORKER}, ${RUNS} runs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
-    console.log(`worker start-up to first message: ${format(worker)}`);
-    console.log(`5-layer merge on wasm, fork to done: ${format(merge)}`);
+    console.log(`${RUNS} runs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
+    for (const [d, dist] of DISTS.entries()) {
+      console.log(`${dist}/worker.js: start-up to first message ${format(times[d].worker)}; 5-layer merge on wasm, fork to done ${format(times[d].merge)}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

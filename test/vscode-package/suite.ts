@@ -1,7 +1,8 @@
 /**
  * Runs in the extension host of a code-server with the linux-x64 .vsix installed (test/vscode-package/run.ts):
- * the installed extension, not a development copy, activates, registers its commands and merges two LoRAs on
- * wasm through its own worker and compute threads. Prints the activation time for run.ts to collect.
+ * the installed extension, not a development copy, activates, registers its commands, merges two LoRAs on wasm
+ * through its own worker and compute threads, and loads Dawn from the package for webgpu. Prints the activation
+ * time for run.ts to collect.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -33,5 +34,11 @@ export async function run(): Promise<void> {
   assert.equal(summary?.backend, 'wasm', 'the merge ran in the package');
   assert.equal(summary?.layers.merged, 5);
   assert.ok(existsSync(output));
+  // The worker that VS Code forks loads Dawn from the package: a GPU here merges, otherwise it finds no adapter
+  // (never "not installed", nor a module format the host's Node cannot load).
+  const log = (extension.exports as { log: { recentLines(): readonly string[] } }).log;
+  const gpu = await vscode.commands.executeCommand<{ backend: string } | undefined>('ziplora.mergeLoras', { content, style, output: path.join(dir, 'gpu.safetensors'), backend: 'webgpu' });
+  const said = log.recentLines().filter((line) => line.includes('webgpu')).join('\n');
+  assert.ok(gpu?.backend === 'webgpu' || /no WebGPU adapter|software adapter/.test(said), said);
   console.log(`ZIPLORA_PACKAGE_ACTIVATION_MS=${activationMs.toFixed(1)}`);
 }
