@@ -34,7 +34,7 @@ const built = (async () => {
 
 test('`vsce ls` lists the bundles, their wasm files and the manifest\'s files, and no node_modules, maps or sources', () => {
   assert.deepEqual(listed.filter((f) => f.includes('node_modules') || /\.(map|ts)$/.test(f) || f.includes('gpu-check')), []);
-  for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'images/icon.png', 'dist/extension.js', 'dist/worker.js', 'dist/compute-thread.js', 'dist/cli.js', 'dist/webview.js', 'dist/merge-panel.js', 'dist/tfjs-backend-wasm-simd.wasm']) {
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'images/icon.png', 'dist/extension.js', 'dist/worker.js', 'dist/compute-thread.js', 'dist/cli.js', 'dist/tfjs.js', 'dist/webview.js', 'dist/merge-panel.js', 'dist/tfjs-backend-wasm-simd.wasm']) {
     assert.ok(listed.includes(file), file);
   }
 });
@@ -59,7 +59,7 @@ test('every package is under 100 files besides native ones, names its target, an
     assert.ok(count < 100, `${target}: ${count} files`);
     assert.deepEqual(names.filter((n) => n.includes('/node_modules/') && !n.startsWith(WEBGPU_IN_PACKAGE)), [], `${target}: no other node_modules`);
     assert.deepEqual(names.filter((n) => /\.(map|ts)$/.test(n) || n.includes('gpu-check')), [], `${target}: no maps, sources or device check`);
-    for (const file of ['extension.js', 'worker.js', 'compute-thread.js', 'cli.js', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) assert.ok(files.has(`extension/dist/${file}`), `${target}: dist/${file}`);
+    for (const file of ['extension.js', 'worker.js', 'compute-thread.js', 'cli.js', 'tfjs.js', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) assert.ok(files.has(`extension/dist/${file}`), `${target}: dist/${file}`);
     const manifest = files.get('extension.vsixmanifest')!.toString('utf8');
     const platform = /TargetPlatform="([^"]+)"/.exec(manifest)?.[1];
     assert.equal(platform, target === UNIVERSAL ? undefined : target, `${target}: TargetPlatform in the manifest`);

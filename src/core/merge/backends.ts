@@ -2,9 +2,9 @@
  * Compute backends, all through the tfjs API. `auto` tries the fastest first and says what it chose:
  * tfjs-node-gpu (only with an NVIDIA GPU present), webgpu (only with a hardware adapter), tfjs-node,
  * wasm, cpu. Each package is required inside the function that starts its backend, so importing this module
- * costs nothing and a missing optional one is a reason in the report, not a crash. The requires name their
- * package literally: esbuild bundles tfjs and its backends into each process's bundle, one engine that core and
- * backends share (see esbuild.js); `webgpu` (its Dawn .node binary) and the libtensorflow packages stay files.
+ * costs nothing and a missing optional one is a reason in the report, not a crash. tfjs core and the shipped
+ * backends come from ./tfjs-runtime (bundled as dist/tfjs.js, one engine they share: see esbuild.js); `webgpu`
+ * (its Dawn .node binary) and the libtensorflow packages stay files in node_modules.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -66,8 +66,13 @@ interface GpuLike {
   requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
 }
 
+/** Required on first use: in a bundle this is dist/tfjs.js, parsed only by a process that starts a backend. */
+function runtime(): typeof import('./tfjs-runtime') {
+  return require('./tfjs-runtime') as typeof import('./tfjs-runtime');
+}
+
 function tfCore(): typeof TF {
-  return require('@tensorflow/tfjs-core') as typeof TF;
+  return runtime().tfjsCore();
 }
 
 /**
@@ -146,13 +151,13 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
   switch (name) {
     case 'cpu': {
       const tf = tfCore();
-      require('@tensorflow/tfjs-backend-cpu');
+      runtime().loadCpuBackend();
       await activate(tf, 'cpu');
       return { name, device: 'CPU (JavaScript)', tf, ...batchingOf(name) };
     }
     case 'wasm': {
       const tf = tfCore();
-      const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+      const wasm = runtime().loadWasmBackend();
       wasm.setWasmPaths(wasmDirectory());
       await activate(tf, 'wasm');
       return { name, device: 'CPU (WebAssembly SIMD)', tf, ...batchingOf(name) };
@@ -185,7 +190,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
         Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
       }
       const tf = tfCore();
-      require('@tensorflow/tfjs-backend-webgpu');
+      runtime().loadWebgpuBackend();
       await activate(tf, 'webgpu');
       const device = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
       return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, ...batchingOf(name) };
