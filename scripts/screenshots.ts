@@ -1,6 +1,6 @@
 /**
  * README screenshots from the running extension in a real VS Code (`npm run screenshots`):
- * code-server 4.100.3 (VS Code 1.100.3, tools/code-server) with the packaged ziplora-vscode.vsix installed,
+ * code-server 4.100.3 (VS Code 1.100.3, tools/code-server) with the packaged linux-x64 .vsix installed,
  * driven by Debian's Chromium through playwright-core. Writes docs/screenshots/*.png.
  *
  * Data is generated into a temp workspace (nothing is copied into the repository):
@@ -13,7 +13,7 @@
  *     Pokémon LoRA, catundchat's) and the planted pair's content LoRA, opened with ZipLoRA: Open Merge Panel…
  *     (written to docs/images, beside the other N-way views' pictures).
  *
- * Options: --skip-package (reuse ziplora-vscode.vsix), --keep (keep the temp folders and print them),
+ * Options: --skip-package (reuse packages/ziplora-vscode-linux-x64.vsix), --keep (keep the temp folders and print them),
  * --only NAME[,NAME] (lora, tensors, ziplora, ziplora-layer, ziplora-light, flux-lora, flux-ziplora, merge-panel,
  * merge-panel-light).
  */
@@ -29,7 +29,7 @@ import { startCodeServer, isCodeServerInstalled, type CodeServer } from '../tool
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'docs', 'screenshots');
-const VSIX = path.join(ROOT, 'ziplora-vscode.vsix');
+const VSIX = path.join(ROOT, 'packages', 'ziplora-vscode-linux-x64.vsix');
 const REAL_LORA = path.resolve(ROOT, '../shared/fixtures/real/huggingface-diffusers__sd-pokemon-model-lora__pytorch_lora_weights.safetensors');
 /** A second real SD1.5 LoRA (old diffusers attention-processor names), for the merge panel's three inputs. */
 const REAL_LORA_2 = path.resolve(ROOT, '../shared/fixtures/real/catundchat-stable-diffusion-v1.5-lora__pytorch_lora_weights.safetensors');
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
   if (!isCodeServerInstalled()) throw new Error('code-server is not installed: run bash tools/code-server/install.sh (about 1 minute, 300 MB)');
   if (!skipPackage || !existsSync(VSIX)) {
     log('npm run package');
-    execFileSync('npm', ['run', 'package'], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync('npm', ['run', 'package', '--', '--targets', 'linux-x64'], { cwd: ROOT, stdio: 'ignore' });
   }
   mkdirSync(OUT_DIR, { recursive: true });
   // A stable folder name: it shows in the window title.
@@ -375,7 +375,7 @@ async function main(): Promise<void> {
       servers.push(server);
       log(`code-server ${server.url} (${theme}), user data ${server.userDataDir}`);
       await server.installExtension(VSIX);
-      log('installed ziplora-vscode.vsix');
+      log(`installed ${path.basename(VSIX)}`);
       await takeShots(browser, server, workspace, shots, theme, consoleErrors);
       const problems = server.readLogs().flatMap(({ file, text }) =>
         text.split('\n').filter((l) => /\[error\]|ziplora/i.test(l) && !/ms-vscode\.js-debug|github\./i.test(l)).map((l) => `${path.relative(server.userDataDir, file)}: ${l}`),

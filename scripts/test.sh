@@ -39,6 +39,9 @@ stage "VS Code extension tests"
 bash tools/code-server/install.sh
 node test/vscode/build.js
 node --import tsx test/vscode/run.ts | tee "$logs/vscode" || runner_failed=1
+# The linux-x64 .vsix of `npm run package`, installed in code-server: activation and a merge from the package.
+stage "VS Code package test"
+node --import tsx --test test/vscode-package/*.test.ts | tee "$logs/vscode-package" || runner_failed=1
 echo "== finished in ${SECONDS} s"
 # `N passed, M failed, K skipped` from every runner, and each skipped test with its reason.
 node --import tsx scripts/test-summary.ts "$logs"/* || runner_failed=1

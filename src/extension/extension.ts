@@ -9,6 +9,7 @@ import { describeError } from '../core/safetensors/errors';
 import { summarizeCheckpoint } from '../core/safetensors/summary';
 import { registerCommands } from './commands';
 import { EditorProbe, SafetensorsEditorProvider } from './editor/provider';
+import { GpuPackageNotice } from './gpu-package-notice';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
 import { MergePanelProbe, MergePanels } from './merge-panel';
@@ -28,7 +29,8 @@ export interface ZipLoraApi {
 
 export function activate(context: vscode.ExtensionContext): ZipLoraApi {
   const log = new Log();
-  const runner = new MergeRunner(log);
+  const gpuNotice = new GpuPackageNotice(context.globalState, log);
+  const runner = new MergeRunner(log, (start) => gpuNotice.onBackendChosen(start));
   const editors = new SafetensorsEditorProvider(context, log);
   const mergePanels = new MergePanels(context.extensionUri, runner, log);
   context.subscriptions.push(

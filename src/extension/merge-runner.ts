@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { MergeProgressTracker } from '../core/format/merge-progress';
-import { inputLabel, MergeRequest, MergeSummary } from '../core/merge/request';
+import { inputLabel, MergeRequest, MergeStart, MergeSummary } from '../core/merge/request';
 import { MergeCancelledError, RunningMerge, startMerge } from '../worker/client';
 import { SAFETENSORS_EDITOR_VIEW_TYPE } from './editor/view-type';
 import { Log } from './log';
@@ -14,7 +14,8 @@ export class MergeRunner implements vscode.Disposable {
   private running: RunningMerge | undefined;
   private readonly status = vscode.window.createStatusBarItem('ziplora.merge', vscode.StatusBarAlignment.Left, 10);
 
-  constructor(private readonly log: Log) {
+  /** `onBackendChosen` hears which backend each merge runs on and why faster ones were skipped (the GPU package notice). */
+  constructor(private readonly log: Log, private readonly onBackendChosen: (start: MergeStart) => Promise<void> = async () => undefined) {
     this.status.name = 'ZipLoRA merge';
     this.status.command = 'ziplora.cancelMerge';
   }
@@ -86,6 +87,7 @@ export class MergeRunner implements vscode.Disposable {
         const copied = start.copied.map((n, i) => `${n} only in ${inputLabel(i, start.copied.length)}`).join(', ');
         this.log.line(`backend ${start.backend} on ${start.device}, ${start.threads} compute thread${start.threads === 1 ? '' : 's'}; ${start.merged} layers to merge, ${copied}, ${start.notWritten} not written, ${start.refused.length} refused`);
         for (const skipped of start.skipped) this.log.line(`skipped backend ${skipped}`);
+        void this.onBackendChosen(start);
         for (const refused of start.refused) this.log.line(`refused ${refused.module}: ${refused.reason}`);
         this.status.text = `$(sync~spin) ZipLoRA: ${start.backend}`;
         this.status.tooltip = `ZipLoRA merge running on ${start.backend} (${start.device}). Click to cancel.`;

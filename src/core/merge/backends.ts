@@ -1,8 +1,10 @@
 /**
  * Compute backends, all through the tfjs API. `auto` tries the fastest first and says what it chose:
  * tfjs-node-gpu (only with an NVIDIA GPU present), webgpu (only with a hardware adapter), tfjs-node,
- * wasm, cpu. Optional packages are loaded with a plain `require` at run time so that a missing one is a
- * reason in the report, not a crash.
+ * wasm, cpu. Each package is required inside the function that starts its backend, so importing this module
+ * costs nothing and a missing optional one is a reason in the report, not a crash. tfjs core and the shipped
+ * backends come from ./tfjs-runtime (bundled as dist/tfjs.js, one engine they share: see esbuild.js); `webgpu`
+ * (its Dawn .node binary) and the libtensorflow packages stay files in node_modules.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -64,11 +66,22 @@ interface GpuLike {
   requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
 }
 
-// Loaded lazily so that merely importing this module costs nothing and a missing package is a message.
-const load = (name: string): unknown => require(name);
+/** Required on first use: in a bundle this is dist/tfjs.js, parsed only by a process that starts a backend. */
+function runtime(): typeof import('./tfjs-runtime') {
+  return require('./tfjs-runtime') as typeof import('./tfjs-runtime');
+}
 
 function tfCore(): typeof TF {
-  return load('@tensorflow/tfjs-core') as typeof TF;
+  return runtime().tfjsCore();
+}
+
+/**
+ * tfjs-node and tfjs-node-gpu are never bundled (libtensorflow is downloaded by their install script): they are
+ * loaded from node_modules where the user installed them, with their own tfjs engine, which they export whole.
+ * The name is not a literal, so esbuild leaves this require to run time.
+ */
+function loadInstalled(name: string): typeof TF {
+  return require(name) as typeof TF;
 }
 
 function hasNvidiaGpu(): boolean {
@@ -111,12 +124,21 @@ export interface BackendProbes {
 
 const SYSTEM_PROBES: BackendProbes = { hasNvidiaGpu, loadLibrary: dlopenLibrary };
 
-/** Where the tfjs wasm binaries are: beside the bundle (dist/) when shipped, else in the package. */
+/** Where the tfjs wasm binaries are: beside the bundle (dist/, where esbuild.js copies them), else in the package. */
 function wasmDirectory(): string {
-  const candidates = [__dirname, path.join(__dirname, '..'), path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist'];
+  const candidates = [__dirname, path.join(__dirname, '..'), wasmPackageDirectory()].filter((dir): dir is string => dir !== undefined);
   const found = candidates.find((dir) => existsSync(path.join(dir, 'tfjs-backend-wasm-simd.wasm')));
   if (!found) throw new Error('the tfjs WebAssembly binaries (tfjs-backend-wasm-simd.wasm) were not found');
   return found + path.sep;
+}
+
+/** The wasm package's dist/ when running from sources (tests, tsx); the packaged extension has no such folder. */
+function wasmPackageDirectory(): string | undefined {
+  try {
+    return path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  } catch {
+    return undefined;
+  }
 }
 
 async function activate(tf: typeof TF, name: string): Promise<void> {
@@ -129,13 +151,13 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
   switch (name) {
     case 'cpu': {
       const tf = tfCore();
-      load('@tensorflow/tfjs-backend-cpu');
+      runtime().loadCpuBackend();
       await activate(tf, 'cpu');
       return { name, device: 'CPU (JavaScript)', tf, ...batchingOf(name) };
     }
     case 'wasm': {
       const tf = tfCore();
-      const wasm = load('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+      const wasm = runtime().loadWasmBackend();
       wasm.setWasmPaths(wasmDirectory());
       await activate(tf, 'wasm');
       return { name, device: 'CPU (WebAssembly SIMD)', tf, ...batchingOf(name) };
@@ -146,8 +168,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       if (gpu && !probes.hasNvidiaGpu()) throw new Error('no NVIDIA GPU found');
       const cuda = gpu ? cudaLibrariesProblem(probes.loadLibrary) : undefined;
       if (cuda) throw new Error(cuda);
-      load(`@tensorflow/${name}`);
-      const tf = tfCore();
+      const tf = loadInstalled(`@tensorflow/${name}`);
       await activate(tf, 'tensorflow');
       // libtensorflow falls back to the CPU when the GPU cannot be used, and only logs it.
       if (gpu && (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === false) {
@@ -156,7 +177,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
       return { name, device: gpu ? 'NVIDIA GPU (CUDA, libtensorflow)' : 'CPU (libtensorflow)', tf, ...batchingOf(name) };
     }
     case 'webgpu': {
-      const dawn = load('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+      const dawn = require('webgpu') as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
       Object.assign(globalThis, dawn.globals);
       // Dawn options (e.g. "backend=vulkan;adapter=NVIDIA H100") for machines with several adapters.
       const gpu = dawn.create((process.env.ZIPLORA_WEBGPU_FLAGS ?? '').split(';').filter(Boolean));
@@ -169,7 +190,7 @@ async function tryBackend(name: ConcreteBackend, allowSoftwareGpu: boolean, prob
         Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
       }
       const tf = tfCore();
-      load('@tensorflow/tfjs-backend-webgpu');
+      runtime().loadWebgpuBackend();
       await activate(tf, 'webgpu');
       const device = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
       return { name, device: `GPU (WebGPU: ${device || 'unknown adapter'}${software ? ', software' : ''})`, tf, ...batchingOf(name) };

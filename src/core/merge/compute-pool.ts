@@ -38,10 +38,11 @@ function defaultEntry(): string {
 }
 
 function spawn(entry: string): Worker {
-  // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads.
-  const hook = 'tsx/cjs'; // a variable, so that the bundle (which never takes this path) does not look for it
-  const code = `require(${JSON.stringify(require.resolve(hook))}); require(${JSON.stringify(entry)});`;
-  return entry.endsWith('.ts') ? new Worker(code, { eval: true }) : new Worker(entry);
+  if (!entry.endsWith('.ts')) return new Worker(entry);
+  // Source runs (tests, development): tsx's CommonJS hook, registered in the thread before the entry loads. Only
+  // resolved here: a packaged extension has no tsx (and its bundle never takes this path).
+  const hook = 'tsx/cjs'; // a variable, so that the bundle does not look for it
+  return new Worker(`require(${JSON.stringify(require.resolve(hook))}); require(${JSON.stringify(entry)});`, { eval: true });
 }
 
 interface Pending {
