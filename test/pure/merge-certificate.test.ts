@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend } from '../../src/core/merge/backends';
-import { convexity, DEFAULT_GAP_FRACTION, optimalityGap } from '../../src/core/merge/optimality-gap';
+import { convexity, DEFAULT_GAP_FRACTION, envelopeBoundColumns, optimalityGap, shiftedBoundColumns } from '../../src/core/merge/optimality-gap';
 import { BatchSettings, LayerInput, LayerResult } from '../../src/core/merge/ziplora-solver';
 import { denseQuadratic, isPositiveDefinite, projectedGradientInf, quadraticValue, solveBoxQp } from '../support/box-qp-reference';
 import { randomDelta } from '../support/random-lora';
@@ -133,7 +133,7 @@ test('with λ > 0 on non-convex layers the certificate bounds L(m) − L*, L* th
   }
 });
 
-test('the slack term is needed: at the convex underestimator’s minimum its gap is 0, yet L(m) − L* > 0', async () => {
+test('the slack term is needed: at the shifted underestimator’s minimum its gap is 0, yet L(m) − L* > 0', async () => {
   const { tf } = await selectBackend('cpu');
   let needed = 0;
   for (const layer of tinyLayers) {
@@ -147,7 +147,9 @@ test('the slack term is needed: at the convex underestimator’s minimum its gap
     const gradient = Array.from(x, (_, p) => q.linear[p] + Array.from(x, (v, r) => q.hessian[p * q.size + r] * v).reduce((a, v) => a + v, 0));
     const xs = tf.tensor3d(Array.from(x), [1, layer.inputs.length, n]);
     const gs = tf.tensor3d(gradient, [1, layer.inputs.length, n]);
-    const gap = (await optimalityGap(tf, xs, gs, s).data())[0];
+    const gap = (await tf.sum(shiftedBoundColumns(tf, xs, gs, s)).data())[0];
+    const combined = (await optimalityGap(tf, xs, gs, s).data())[0];
+    assert.ok(combined <= gap * (1 + 1e-6), `the certificate ${combined} is above the shifted bound ${gap}`);
     const slack = (s / 2) * Array.from(x).reduce((a, v) => a + v * (1 - v), 0);
     tf.dispose([xs, gs]);
     const excess = quadraticValue(q, x) - globalMinimum(q);
@@ -156,6 +158,46 @@ test('the slack term is needed: at the convex underestimator’s minimum its gap
     if (excess > 1e-9) needed++;
   }
   assert.ok(needed > 0, 'no layer needed the slack term');
+});
+
+/** ∇L at x in float64, from the dense quadratic. */
+const denseGradient = (q: ReturnType<typeof denseQuadratic>, x: ArrayLike<number>) =>
+  Array.from(x, (_, p) => q.linear[p] + Array.from(x, (v, r) => q.hessian[p * q.size + r] * v).reduce((a, v) => a + v, 0));
+
+test('each of the two bounds holds alone at any point of the box, and the certificate is the smaller per column', async () => {
+  const { tf } = await selectBackend('cpu');
+  const random = (() => {
+    let state = 12345;
+    return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  })();
+  let envelopeTighter = 0;
+  let shiftedTighter = 0;
+  for (const lambda of [0.1, 0.5, 2]) {
+    for (const layer of tinyLayers) {
+      const n = layer.inputs[0].inFeatures;
+      const q = denseQuadratic(layer.inputs, lambda);
+      const optimum = globalMinimum(q);
+      for (let trial = 0; trial < 8; trial++) {
+        // Interior points, and points with coefficients on the bounds (where the envelope loses nothing).
+        const x = Array.from({ length: q.size }, () => (trial % 2 ? random() : [0, 1, random()][Math.floor(random() * 3)]));
+        const xs = tf.tensor3d(x, [1, layer.inputs.length, n]);
+        const gs = tf.tensor3d(denseGradient(q, x), [1, layer.inputs.length, n]);
+        const [shifted, envelope, combined] = await Promise.all(
+          [tf.sum(shiftedBoundColumns(tf, xs, gs, lambda / n)), tf.sum(envelopeBoundColumns(tf, xs, gs, lambda / n)), optimalityGap(tf, xs, gs, lambda / n)].map(async (t) => (await t.data())[0]),
+        );
+        tf.dispose([xs, gs]);
+        const excess = quadraticValue(q, x) - optimum;
+        const room = 1e-6 * Math.abs(optimum);
+        assert.ok(excess <= shifted + room, `λ ${lambda}: L − L* = ${excess} > shifted bound ${shifted}`);
+        assert.ok(excess <= envelope + room, `λ ${lambda}: L − L* = ${excess} > envelope bound ${envelope}`);
+        assert.ok(excess <= combined + room && combined <= Math.min(shifted, envelope) * (1 + 1e-6) + 1e-12, `λ ${lambda}: certificate ${combined}`);
+        if (envelope < 0.9 * shifted) envelopeTighter++;
+        if (shifted < 0.9 * envelope) shiftedTighter++;
+      }
+    }
+  }
+  // Neither bound is the other in disguise: each is the tighter one somewhere.
+  assert.ok(envelopeTighter > 10 && shiftedTighter > 0, `envelope tighter at ${envelopeTighter}, shifted tighter at ${shiftedTighter} points`);
 });
 
 test('with λ > 0 on wider non-convex layers the certificate bounds L(m) minus the best local optimum found', async () => {
