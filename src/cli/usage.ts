@@ -106,7 +106,7 @@ Commands:
             --method ziplora|direct   learned per-column coefficients (default) or
                                       the plain weighted sum
             --solver newton|adam      projected Newton-CG, stopping when a certificate
-                                      proves the layer within 1 % of its optimum, when
+                                      proves the layer within 2 % of its optimum, when
                                       the projected gradient falls to 1e-4 of its start,
                                       or after 100 gradient-equivalents or 50 iterations
                                       per layer (default); or Adam, the paper's recipe

@@ -85,12 +85,12 @@ export function isPositiveDefinite(q: DenseQuadratic, floor = 1e-12): boolean {
   return true;
 }
 
-/** Projected coordinate descent from x = 1 until no coordinate moves by more than 1e-15 (or the sweep cap). */
-export function solveBoxQp(q: DenseQuadratic, maxSweeps = 200_000): Float64Array {
+/** Projected coordinate descent from `start` (default x = 1) until no coordinate moves by more than 1e-15 (or the sweep cap). */
+export function solveBoxQp(q: DenseQuadratic, start?: ArrayLike<number>, maxSweeps = 200_000): Float64Array {
   const n = q.size;
-  const x = new Float64Array(n).fill(1);
+  const x = start ? Float64Array.from(start) : new Float64Array(n).fill(1);
   const gradient = Float64Array.from(q.linear);
-  for (let p = 0; p < n; p++) for (let r = 0; r < n; r++) gradient[p] += q.hessian[p * n + r];
+  for (let p = 0; p < n; p++) for (let r = 0; r < n; r++) gradient[p] += q.hessian[p * n + r] * x[r];
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
     let largest = 0;
     for (let p = 0; p < n; p++) {
