@@ -54,10 +54,10 @@ function stack(tf: typeof TF, parts: RowBlock[][], rows: number, cols: number): 
     for (const { values, rowLength, scale = 1, columnMajor = false } of layer) {
       const count = values.length / rowLength;
       if (columnMajor) {
-        // Read down the columns of the stored matrix: the rows written are the same values a transposed copy gives.
-        for (let i = 0; i < rowLength; i++) {
-          const from = i * count;
-          for (let r = 0; r < count; r++) data[(row + r) * cols + i] = values[from + r] * scale;
+        // Row r is column r of the stored matrix: the same values a transposed copy gives, written in order.
+        for (let r = 0; r < count; r++) {
+          const to = (row + r) * cols;
+          for (let i = 0; i < rowLength; i++) data[to + i] = values[i * count + r] * scale;
         }
         row += count;
         continue;
