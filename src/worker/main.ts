@@ -13,6 +13,7 @@ import { removeStalePartials } from '../core/temporary-files';
 import { exitWithParent } from './lifecycle';
 import { FromWorker, isToWorker, WorkerTask } from './protocol';
 import { runTask } from './tasks';
+import { ProgressGate } from './progress-gate';
 import { phaseDelayForTests } from './test-phase-delay';
 
 class CancelledError extends Error {}
@@ -35,6 +36,8 @@ const cancel = new AbortController();
 let claimedByThisMerge: string[] = [];
 let running = false;
 const delayPhaseForTests = phaseDelayForTests();
+/** A progress bar or panel redrawn 20 times a second looks live; more is IPC the parent only draws. */
+const PROGRESS_INTERVAL_MS = 50;
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
@@ -49,6 +52,7 @@ async function merge(request: unknown): Promise<void> {
   running = true;
   // A parent killed outright cannot release the claim that names this worker; the worker does, as it exits.
   claimedByThisMerge = claimedFiles(request as { output: string });
+  const progress = new ProgressGate((p) => void send({ type: 'progress', progress: p }), PROGRESS_INTERVAL_MS);
   try {
     // Leftovers of a merge into this folder whose worker died with the machine (never a live writer's file).
     await removeStalePartials(path.dirname(path.resolve((request as { output: string }).output)));
@@ -56,16 +60,18 @@ async function merge(request: unknown): Promise<void> {
       request as Parameters<typeof runMerge>[0],
       {
         onStart: (start) => void send({ type: 'started', start }),
-        onProgress: (progress) => {
-          void send({ type: 'progress', progress });
-          delayPhaseForTests?.(progress.phase);
+        onProgress: (p) => {
+          progress.offer(p);
+          delayPhaseForTests?.(p.phase);
         },
         onLayer: (report) => void send({ type: 'layer', report }),
       },
       cancel.signal,
     );
+    progress.close();
     await send({ type: 'done', summary });
   } catch (error) {
+    progress.close();
     if (error instanceof CancelledError) await send({ type: 'cancelled' });
     else await send({ type: 'error', message: describeError(error), detail: error instanceof Error ? error.stack : undefined });
   }

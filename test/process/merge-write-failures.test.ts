@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import fs, { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { mock, test } from 'node:test';
 import { runMerge } from '../../src/core/merge/pipeline';
 import { sidecarPathFor } from '../../src/core/merge/request';
@@ -157,15 +156,23 @@ test('an input that cannot be read for its hash is named in the message, and not
   const { content, style } = await pair;
   const dir = folder();
   const output = path.join(dir, 'out.safetensors');
-  const stream = fs.createReadStream;
-  const failing = mock.method(fs, 'createReadStream', (file: string, ...rest: unknown[]) => {
-    if (file !== style) return (stream as (...a: unknown[]) => fs.ReadStream)(file, ...rest);
-    const broken = new Readable({ read() {} });
-    setImmediate(() => broken.destroy(systemError('EACCES', 'read', file)));
-    return broken;
+  // The hash reads `style` front to back (no position given): those reads fail; the layers' reads, by position, go through.
+  const open = fsp.open;
+  let injected = 0;
+  const failing = mock.method(fsp, 'open', async (file: string, flags: string) => {
+    const handle = await open(file, flags);
+    if (file !== style) return handle;
+    return new Proxy(handle, {
+      get(real, key) {
+        if (key === 'read') return (...args: unknown[]) => (args[3] === null ? (injected++, Promise.reject(systemError('EACCES', 'read', file))) : (real.read as (...a: unknown[]) => unknown)(...args));
+        const value = Reflect.get(real, key);
+        return typeof value === 'function' ? value.bind(real) : value;
+      },
+    });
   });
   try {
     assert.equal(await failureMessage(runMerge(mergeRequest(content, style, output))), `${style}: ${MESSAGES.EACCES}`);
+    assert.ok(injected > 0, 'the failure was injected');
   } finally {
     failing.mock.restore();
   }

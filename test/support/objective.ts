@@ -13,7 +13,7 @@
 import { crossGramRows, gramRows } from '../../src/core/linalg/gram';
 import { block } from '../../src/core/linalg/small-matrix';
 import { matmul, traceOfProduct } from './small-matrix';
-import { FactoredDelta, LayerInput } from '../../src/core/merge/types';
+import { FactoredDelta, LayerInput, upTransposedOf } from '../../src/core/merge/types';
 
 export interface PreparedLayer {
   readonly inFeatures: number;
@@ -46,8 +46,9 @@ export function mergedUpTransposed(inputs: readonly FactoredDelta[]): Float32Arr
   const up = new Float32Array(R * inputs[0].outFeatures);
   let offset = 0;
   for (const d of inputs) {
-    d.upTransposed.forEach((v, i) => (up[offset + i] = v * d.scale));
-    offset += d.upTransposed.length;
+    const upT = upTransposedOf(d);
+    upT.forEach((v, i) => (up[offset + i] = v * d.scale));
+    offset += upT.length;
   }
   return up;
 }

@@ -5,7 +5,7 @@
  * a random order). The ground truth — which columns overlap, how much energy each carries — is known.
  */
 import path from 'node:path';
-import { FactoredDelta } from '../../src/core/merge/types';
+import { FactoredDelta, upTransposedOf } from '../../src/core/merge/types';
 import { LayerSpec, LayerValues, randomNormal, seededRandom, writeLora } from './lora-generators';
 
 const BLOCKS: [string, number][] = [
@@ -92,10 +92,11 @@ export function asDelta(values: LayerValues, layer: LayerSpec): FactoredDelta {
 export function strongColumns(delta: FactoredDelta, overlap: boolean[]): number[] {
   const { rank, inFeatures: n, outFeatures: out } = delta;
   const energy = new Float64Array(n);
+  const upT = upTransposedOf(delta);
   for (let i = 0; i < out; i++)
     for (let j = 0; j < n; j++) {
       let v = 0;
-      for (let a = 0; a < rank; a++) v += delta.upTransposed[a * out + i] * delta.down[a * n + j];
+      for (let a = 0; a < rank; a++) v += upT[a * out + i] * delta.down[a * n + j];
       energy[j] += (v * delta.scale) ** 2;
     }
   const outside = [...energy.keys()].filter((j) => !overlap[j] && energy[j] > 0).sort((a, b) => energy[b] - energy[a]);

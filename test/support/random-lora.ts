@@ -1,5 +1,5 @@
 /** Seeded random factors and dense references for merge tests. */
-import { FactoredDelta, LayerInput } from '../../src/core/merge/types';
+import { FactoredDelta, LayerInput, upTransposedOf } from '../../src/core/merge/types';
 import { randomNormal, seededRandom } from './seeded-random';
 
 export { seededRandom } from './seeded-random';
@@ -32,9 +32,10 @@ export function disjointInputsLayer(contentSeed: number, styleSeed: number): Lay
 export function denseDelta(delta: FactoredDelta): Float64Array {
   const { rank, inFeatures: n, outFeatures: out } = delta;
   const w = new Float64Array(out * n);
+  const upT = upTransposedOf(delta);
   for (let i = 0; i < out; i++)
     for (let a = 0; a < rank; a++) {
-      const b = delta.upTransposed[a * out + i] * delta.scale;
+      const b = upT[a * out + i] * delta.scale;
       for (let j = 0; j < n; j++) w[i * n + j] += b * delta.down[a * n + j];
     }
   return w;

@@ -6,7 +6,7 @@
  * solver ran, in the same order, so its results are the same to the bit.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { inputPairs, LayerInput } from './types';
+import { FactoredDelta, inputPairs, LayerInput } from './types';
 
 export type Tensor3D = TF.Tensor3D;
 
@@ -33,15 +33,35 @@ export interface PreparedBatch {
 }
 
 /**
+ * One block of rows of a stacked tensor: `values` holds rows of `rowLength` values, or with `columnMajor` their
+ * transpose (rowLength × rows, a factor kept as read), each value times `scale`.
+ */
+interface RowBlock {
+  readonly values: ArrayLike<number>;
+  readonly rowLength: number;
+  readonly scale?: number;
+  readonly columnMajor?: boolean;
+}
+
+/**
  * Stacks per-layer row blocks into [layers, rows, cols]; a block whose rows are shorter than `cols` is padded
  * with zeros on the right.
  */
-function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: number; scale?: number }[][], rows: number, cols: number): Tensor3D {
+function stack(tf: typeof TF, parts: RowBlock[][], rows: number, cols: number): Tensor3D {
   const data = new Float32Array(parts.length * rows * cols);
   parts.forEach((layer, b) => {
     let row = b * rows;
-    for (const { values, rowLength, scale = 1 } of layer) {
+    for (const { values, rowLength, scale = 1, columnMajor = false } of layer) {
       const count = values.length / rowLength;
+      if (columnMajor) {
+        // Row r is column r of the stored matrix: the same values a transposed copy gives, written in order.
+        for (let r = 0; r < count; r++) {
+          const to = (row + r) * cols;
+          for (let i = 0; i < rowLength; i++) data[to + i] = values[i * count + r] * scale;
+        }
+        row += count;
+        continue;
+      }
       // Whole rows unscaled are one copy (x·1 is x exactly, so the values are the same as the loop's).
       if (scale === 1 && rowLength === cols && values instanceof Float32Array) {
         data.set(values, row * cols);
@@ -58,12 +78,17 @@ function stack(tf: typeof TF, parts: { values: ArrayLike<number>; rowLength: num
   return tf.tensor3d(data, [parts.length, rows, cols]);
 }
 
+/** Input d's rows of the stacked Bᵀ, from B as read where the delta has no transposed copy. */
+function upRows(d: FactoredDelta): RowBlock {
+  return d.upTransposed ? { values: d.upTransposed, rowLength: d.outFeatures, scale: d.scale } : { values: d.up, rowLength: d.outFeatures, scale: d.scale, columnMajor: true };
+}
+
 /** G = B̃ᵀB̃ ([B, R, R]): the up factors enter the objective only through this Gram. */
 function upGram(tf: typeof TF, layers: readonly LayerInput[], R: number): Tensor3D {
   const out = Math.max(...layers.map((l) => l.inputs[0].outFeatures));
   const upT = stack(
     tf,
-    layers.map((l) => l.inputs.map((d) => ({ values: d.upTransposed, rowLength: d.outFeatures, scale: d.scale }))),
+    layers.map((l) => l.inputs.map(upRows)),
     R,
     out,
   );

@@ -90,6 +90,26 @@ function reduced(job: LayerJob, up: Float32Array, down: Float32Array, out: numbe
   return job.rank < R ? reduceRank(up, down, out, R, cols, job.rank) : undefined;
 }
 
+/**
+ * The merged down's bytes copied from the inputs', where the merge leaves every down row as it was (all
+ * coefficients 1, or output-feature columns) and each input's down is stored in the output dtype, untransposed,
+ * unfused: BF16 and F32 values decode and encode back to the same bits (finite ones, and readDelta refuses the
+ * others), so the copy is what encoding the merged down gives, without the float32 round trip.
+ */
+function passedDown(layer: LayerJob, m: readonly Float32Array[], columns: ColumnMode): Uint8Array | undefined {
+  if (layer.dtype !== 'BF16' && layer.dtype !== 'F32') return undefined;
+  if (columns === 'input' && !m.every((coefficients) => coefficients.every((c) => c === 1))) return undefined;
+  const stored = layer.inputs.map(({ layer: input, tensors }) => (input.transposed || input.parts || input.down.dtype !== layer.dtype ? undefined : tensors[input.down.name]));
+  if (stored.some((bytes) => bytes === undefined)) return undefined;
+  const down = new Uint8Array(stored.reduce((sum, bytes) => sum + bytes!.byteLength, 0));
+  let offset = 0;
+  for (const bytes of stored) {
+    down.set(bytes!, offset);
+    offset += bytes!.byteLength;
+  }
+  return down;
+}
+
 export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promise<LayerOutput[]> {
   const deltas: FactoredDelta[][] = [];
   for (const layer of job.layers) {
@@ -106,7 +126,7 @@ export async function runBatchJob(backend: ComputeBackend, job: BatchJob): Promi
     const merged = reduction && reduction.rank < full.rank ? reduction : full;
     return {
       result: results[i],
-      down: encodeFromF32(layer.dtype, merged.down),
+      down: (merged === full && passedDown(layer, results[i].m, job.columns)) || encodeFromF32(layer.dtype, merged.down),
       ups: layer.targets.map((target) => encodeFromF32(layer.dtype, targetUp(merged.up, merged.rank, target))),
       alpha: encodeFromF32(layer.dtype, new Float32Array([merged.rank])),
       rank: merged.rank,

@@ -49,9 +49,25 @@ export function mergedFactors(deltas: readonly FactoredDelta[], m: readonly Floa
       const to = (offset + a) * cols;
       if (scaleColumns) for (let j = 0; j < cols; j++) down[to + j] = delta.down[from + j] * coefficients[j];
       else down.set(delta.down.subarray(from, from + cols), to);
-      const column = a * out;
-      if (columns === 'output') for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale * coefficients[i];
-      else for (let i = 0; i < out; i++) up[i * R + offset + a] = delta.upTransposed[column + i] * scale;
+    }
+    const scaleRows = columns === 'output';
+    if (delta.upTransposed) {
+      const upT = delta.upTransposed;
+      for (let a = 0; a < delta.rank; a++) {
+        const column = a * out;
+        if (scaleRows) for (let i = 0; i < out; i++) up[i * R + offset + a] = upT[column + i] * scale * coefficients[i];
+        else for (let i = 0; i < out; i++) up[i * R + offset + a] = upT[column + i] * scale;
+      }
+    } else {
+      // B as read (out × r): its rows go into rows of the merged up, the same values in the same order of operations.
+      const b = delta.up;
+      const r = delta.rank;
+      for (let i = 0; i < out; i++) {
+        const from = i * r;
+        const to = i * R + offset;
+        if (scaleRows) for (let a = 0; a < r; a++) up[to + a] = b[from + a] * scale * coefficients[i];
+        else for (let a = 0; a < r; a++) up[to + a] = b[from + a] * scale;
+      }
     }
     offset += delta.rank;
   });

@@ -1,16 +1,29 @@
 /** The data of one layer's merge problem, independent of file formats and compute backends. */
+import { transpose } from '../linalg/gram';
 
 /**
- * ΔW = scale · B · A with A (down) r × in and B (up) out × r. Both are stored as r contiguous rows, A and Bᵀ
- * (r × out), the layout LayerFactors reads and the Gram kernels want.
+ * ΔW = scale · B · A with A (down) r × in and B (up) out × r. A is stored as r contiguous rows; B as read (`up`,
+ * out × r) or as Bᵀ (`upTransposed`, r × out, the layout the Gram kernels want), whichever the reader had: a
+ * transposed copy is made only where one is needed (upTransposedOf), never to be transposed back for writing.
  */
-export interface FactoredDelta {
+interface DeltaShape {
   readonly down: Float32Array;
-  readonly upTransposed: Float32Array;
   readonly rank: number;
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly scale: number;
+}
+
+export type FactoredDelta = DeltaShape & ({ readonly upTransposed: Float32Array; readonly up?: Float32Array } | { readonly up: Float32Array; readonly upTransposed?: undefined });
+
+/** Bᵀ (r × out): the delta's own, or made from B. */
+export function upTransposedOf(delta: FactoredDelta): Float32Array {
+  return delta.upTransposed ?? transpose(delta.up!, delta.outFeatures, delta.rank);
+}
+
+/** B (out × r): the delta's own, or made from Bᵀ. */
+export function upOf(delta: FactoredDelta): Float32Array {
+  return delta.up ?? transpose(delta.upTransposed!, delta.rank, delta.outFeatures);
 }
 
 /** The fewest and the most inputs one merge takes. */
@@ -74,7 +87,7 @@ export const DEFAULT_ZIPLORA_SETTINGS = { solver: 'newton', steps: 100, lambda: 
 export function orientForColumns(delta: FactoredDelta, columns: ColumnMode): FactoredDelta {
   if (columns === 'input') return delta;
   return {
-    down: delta.upTransposed,
+    down: upTransposedOf(delta),
     upTransposed: delta.down,
     rank: delta.rank,
     inFeatures: delta.outFeatures,

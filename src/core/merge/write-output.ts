@@ -7,7 +7,6 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { transpose } from '../linalg/gram';
 import { NamingScheme } from '../lora/naming';
 import { OpenLora } from '../lora/open-lora';
 import { encodeFromF32 } from '../safetensors/float';
@@ -23,6 +22,7 @@ import { readDelta } from './read-delta';
 import { MergePhase, MergeRequest, RecipeObject } from './request';
 import { DEFAULT_NEWTON_SETTINGS } from './projected-newton';
 import { requestToRecipe } from './recipe';
+import { upOf } from './types';
 
 /** What the sidecar stores of each merged layer: each present input's coefficients and, when solved, the loss curve. */
 export interface LayerSolution {
@@ -151,7 +151,7 @@ function copiedBytes(planned: PlannedCopy, lora: OpenLora, scheme: NamingScheme)
       const scale = weight === 1 ? delta.scale : delta.scale * weight;
       return {
         down: delta.down,
-        up: transpose(foldScale ? delta.upTransposed.map((v) => v * scale) : delta.upTransposed, layer.rank, layer.outFeatures),
+        up: foldScale ? upOf(delta).map((v) => v * scale) : upOf(delta),
         alpha: scale * layer.rank,
       };
     }));
