@@ -169,3 +169,28 @@ test('a solved batch leaves no tensor behind on the backend, with either solver'
     assert.equal(backend.tf.memory().numTensors, before, `${solver} left ${backend.tf.memory().numTensors - before} tensors`);
   }
 });
+
+test('the Jacobi diagonal is the diagonal of the dense quadratic, for 2 to 4 inputs of unequal ranks and scales', async () => {
+  const { tf } = await selectBackend('wasm');
+  const { prepareBatch } = await import('../../src/core/merge/batch-tensors');
+  const { boxQuadratic, hessianDiagonal } = await import('../../src/core/merge/box-quadratic');
+  const layers: LayerInput[] = [
+    { inputs: [randomDelta(9, 11, 3, 401), randomDelta(9, 11, 5, 402, 1.7)] },
+    { inputs: [randomDelta(7, 12, 2, 403), randomDelta(7, 12, 4, 404, 0.6), randomDelta(7, 12, 3, 405)] },
+    { inputs: [randomDelta(6, 8, 1, 406), randomDelta(6, 8, 2, 407), randomDelta(6, 8, 2, 408, 2.5), randomDelta(6, 8, 3, 409)] },
+  ];
+  for (const layer of layers) {
+    const prepared = prepareBatch(tf, [layer], 0.03);
+    const q = boxQuadratic(prepared);
+    const diagonal = hessianDiagonal(q);
+    const values = (await diagonal.data()) as Float32Array;
+    tf.dispose(diagonal);
+    q.dispose();
+    prepared.dispose();
+    const dense = denseQuadratic(layer.inputs, 0.03);
+    for (let p = 0; p < dense.size; p++) {
+      const expected = dense.hessian[p * dense.size + p];
+      assert.ok(Math.abs(values[p] - expected) <= 1e-5 * Math.abs(expected) + 1e-9, `coefficient ${p}: ${values[p]} vs ${expected}`);
+    }
+  }
+});

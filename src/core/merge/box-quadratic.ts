@@ -17,15 +17,17 @@ export interface BoxQuadratic {
   readonly inFeatures: number;
   /** Inputs (rows of the coefficients). */
   readonly count: number;
-  /** A (R × in), Aᵀ (in × R), and Aᵀ split by input (in × r_i). */
+  /** A (R × in), Aᵀ (in × R), and A and Aᵀ split by input (r_i × in, in × r_i). */
   readonly down: Tensor3D;
   readonly downT: Tensor3D;
+  readonly downs: readonly Tensor3D[];
   readonly downsT: readonly Tensor3D[];
+  /** H_i = s_i²·B_iᵀB_i, the diagonal blocks of the Gram, and 1/N_i per input ([B, 1, 1]). */
+  readonly ownGrams: readonly Tensor3D[];
+  readonly invNorms: readonly Tensor3D[];
   /** S (R × N): row a selects the coefficients of the input that owns row a; Sᵀ sums a gradient's rows per input. */
   readonly select: Tensor3D;
   readonly selectT: Tensor3D;
-  /** Which input owns each of the R rows. */
-  readonly owner: readonly number[];
   readonly gram: Tensor3D;
   readonly weightedH: Tensor3D;
   /** e_i as [1, N, 1]: x − e_i is m_i − 1 in row i, the others unchanged. */
@@ -75,8 +77,10 @@ export function boxQuadratic(p: PreparedBatch): BoxQuadratic {
     size: B,
     inFeatures: n,
     count: N,
+    downs: p.downs,
     downsT: p.downsT,
-    owner,
+    ownGrams: p.ownGrams,
+    invNorms: p.invNorms,
     gram: p.gram,
     penaltyScale: p.penaltyScale,
     ...tensors,
@@ -127,18 +131,16 @@ export function hessianProduct(q: BoxQuadratic, d: Tensor3D): Tensor3D {
 }
 
 /**
- * diag(Q), [B, N, in]: for m_i,j it is 2·(a_i,jᵀ·G_ii·a_i,j)·(a_jᵀ·Ĥ·a_j) — the column's squared norm in ΔW_i
- * times its weight in every term. The penalty adds nothing to the diagonal.
+ * diag(Q), [B, N, in]: for m_i,j it is 2·(a_i,jᵀ·H_i·a_i,j)·(a_jᵀ·Ĥ·a_j) — the column's squared norm in ΔW_i
+ * times its weight in every term, and that weight is Σ_k (a_k,jᵀ·H_k·a_k,j)/N_k: the same per-input column
+ * norms, so one r_i × r_i by r_i × in product per input gives both. The penalty adds nothing to the diagonal.
  */
 export function hessianDiagonal(q: BoxQuadratic): Tensor3D {
-  const { tf, size: B, owner } = q;
+  const { tf } = q;
   return tf.tidy(() => {
-    const R = owner.length;
-    const blockMask = new Float32Array(R * R).map((_, k) => (owner[Math.floor(k / R)] === owner[k % R] ? 1 : 0));
-    const ownGram = tf.mul(q.gram, tf.tensor3d(blockMask, [1, R, R]));
-    const columnNorms = tf.matMul(q.selectT, tf.mul(tf.matMul(ownGram, q.down), q.down));
-    const weights = tf.sum(tf.mul(tf.matMul(q.weightedH, q.down), q.down), 1, true);
-    return tf.reshape(tf.mul(tf.mul(columnNorms, weights), 2), [B, q.count, q.inFeatures]) as Tensor3D;
+    const columnNorms = q.downs.map((down, i) => tf.sum(tf.mul(tf.matMul(q.ownGrams[i], down), down), 1, true));
+    const weights = tf.addN(columnNorms.map((norms, i) => tf.mul(norms, q.invNorms[i])));
+    return tf.mul(tf.concat(columnNorms, 1), tf.mul(weights, 2)) as Tensor3D;
   });
 }
 
