@@ -4,7 +4,7 @@
  */
 import { byteLengthOf, DType, isDType } from './dtypes';
 import { SafetensorsError } from './errors';
-import { findDuplicateTopLevelKey } from './json-keys';
+import { findDuplicateTopLevelKey, isCompactForm } from './json-keys';
 
 /** The reference reader refuses headers larger than this. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -86,7 +86,8 @@ function parseJson(file: string, bytes: Uint8Array): unknown {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     fail(file, `the header is JSON but not an object (it is ${describeJsonType(parsed)})`);
   }
-  const duplicate = findDuplicateTopLevelKey(text);
+  // The scan for a repeated key is the costliest step of a large header; a compact header cannot have one.
+  const duplicate = isCompactForm(text, parsed) ? undefined : findDuplicateTopLevelKey(text);
   if (duplicate !== undefined) fail(file, `duplicate tensor name "${duplicate}" in the header`);
   return parsed;
 }
@@ -117,17 +118,17 @@ function parseTensor(file: string, name: string, value: unknown): TensorInfo {
   if (!isDType(dtype)) fail(file, `${where} has unknown dtype "${dtype}"`, 'it is in no version of the safetensors spec that this tool knows');
   if (shape === undefined) fail(file, `${where} has no shape`);
   if (!Array.isArray(shape)) fail(file, `${where} has a shape that is not an array`);
-  for (const dim of shape) {
-    if (!isNonNegativeInteger(dim)) fail(file, `${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+  for (let i = 0; i < shape.length; i++) {
+    if (!isNonNegativeInteger(shape[i])) fail(file, `${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
   }
   if (offsets === undefined) fail(file, `${where} has no data_offsets`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegativeInteger(offsets[0]) || !isNonNegativeInteger(offsets[1])) {
     fail(file, `${where} has data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with non-negative integers`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(file, `${where} has data_offsets [${begin}, ${end}] out of order: end before begin`);
   let elementCount = 1;
-  for (const dim of shape as number[]) elementCount *= dim;
+  for (let i = 0; i < shape.length; i++) elementCount *= shape[i] as number;
   if (!Number.isSafeInteger(elementCount)) fail(file, `${where} has shape ${JSON.stringify(shape)} with too many elements`);
   const expected = byteLengthOf(dtype, elementCount);
   if (expected === undefined) fail(file, `${where} has ${elementCount} elements of ${dtype}, which do not fill whole bytes`);
@@ -137,12 +138,21 @@ function parseTensor(file: string, name: string, value: unknown): TensorInfo {
   return { name, dtype, shape: shape as number[], dataOffsets: [begin, end], elementCount };
 }
 
+const byOffsets = (a: TensorInfo, b: TensorInfo) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1];
+
+/** Whether the tensors are already sorted by their offsets, as writers usually store them (then no sorted copy is needed). */
+function inOffsetOrder(tensors: readonly TensorInfo[]): boolean {
+  for (let i = 1; i < tensors.length; i++) if (byOffsets(tensors[i - 1], tensors[i]) > 0) return false;
+  return true;
+}
+
 /** Checks that the tensors tile the data buffer exactly: from 0, no overlap, no gap, no trailing bytes. */
 function checkCoverage(file: string, tensors: readonly TensorInfo[], dataBytes: number): void {
-  const byOffset = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const byOffset = inOffsetOrder(tensors) ? tensors : [...tensors].sort(byOffsets);
   let position = 0;
   let previous: TensorInfo | undefined;
-  for (const tensor of byOffset) {
+  for (let i = 0; i < byOffset.length; i++) {
+    const tensor = byOffset[i];
     const [begin, end] = tensor.dataOffsets;
     if (begin < position) {
       fail(file, `tensor "${tensor.name}" (bytes ${begin}–${end}) overlaps tensor "${previous?.name}" (ends at ${position})`);
@@ -166,8 +176,9 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   const parsed = parseJson(file, headerBytes) as Record<string, unknown>;
   const metadata = parseMetadata(file, parsed.__metadata__);
   const tensors: TensorInfo[] = [];
-  for (const [name, value] of Object.entries(parsed)) {
-    if (name !== '__metadata__') tensors.push(parseTensor(file, name, value));
+  const names = Object.keys(parsed);
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== '__metadata__') tensors.push(parseTensor(file, names[i], parsed[names[i]]));
   }
   const dataStart = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
   checkCoverage(file, tensors, fileSize - dataStart);
