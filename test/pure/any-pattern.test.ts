@@ -103,3 +103,20 @@ test('a combined pattern that is not anchored still answers with the first patte
   assertAgrees([], ['a', '']);
   assertAgrees([/a/i, /A/], ['a', 'A', 'b']);
 });
+
+test('patterns that share their first pieces agree too: quantifiers, classes, groups, alternations and escapes', () => {
+  const patterns = [
+    /^(.+)\.a$/, /^(.+)\.ab?$/, /^(.+)\.b{2,3}$/, /^(.+)\.b{2}c/, /^(.+?)x*\.[)|(]+$/, /^(.+)\.(?:c|d(e))$/, /^a|^q/, /^(.+)/,
+    /^x|y$/, /^xz/, /^[\]a]+z$/, /^[^]y$/, /^\u0041\x42$/, /^\cJ$/, /^(?=ab)a(b)c$/, /^((a)|b)\.(x)$/, /^$/, /^a(?!b)/, /\.$/, /(.+)(\.)/,
+  ];
+  const texts = ['x.a', 'x.ab', 'x.abb', 'x.bb', 'x.bbbc', 'x.bbbb', 'x.)|', 'xx.(', 'x.c', 'x.de', 'x.d', 'a', 'q', 'ba', ']az', 'az', '\nz',
+    '\ny', 'xa', 'ay', 'xz', 'AB', '\n', 'abc', 'b.x', 'a.x', '', 'ab', 'ac', '.', 'x.', 'x.e'];
+  for (let start = 0; start < patterns.length; start++) {
+    // Every pattern first in turn: the first one's flags and its place among the others change what is combined.
+    assertAgrees([...patterns.slice(start), ...patterns.slice(0, start)], texts);
+  }
+  // Alone, where no catch-all pattern lets every text through the prefilter.
+  assertAgrees([/^x|y$/, /^xz/, /^[)|]b/, /^[)|]c/], ['xa', 'ay', 'xz', 'y', 'a', ')b', '|c', 'b', 'c']);
+  assertAgrees(patterns.map((p) => new RegExp(p.source, 'i')), texts.map((t) => t.toUpperCase()));
+  assertAgrees(patterns.map((p) => new RegExp(p.source, 'm')), texts.map((t) => `${t}\n${t}`));
+});

@@ -115,7 +115,10 @@ export const ROLE_PATTERNS: readonly RegExp[] = RULES.map(([pattern]) => pattern
 /** All the rules' patterns at once: a large checkpoint's names, matching none, cost one test each. */
 const ANY_RULE = anyPattern(ROLE_PATTERNS);
 
+/** One answer for every unrelated name (frozen, so shared safely): most names of a large checkpoint get it. */
+const UNRELATED: TensorRole = Object.freeze({ kind: 'unrelated' });
+
 export function roleOfTensor(name: string): TensorRole {
   const found = ANY_RULE.exec(name);
-  return found ? RULES[found.index][1](found.match) : { kind: 'unrelated' };
+  return found ? RULES[found.index][1](found.match) : UNRELATED;
 }
