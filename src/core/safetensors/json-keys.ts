@@ -38,7 +38,9 @@ export function findDuplicateTopLevelKey(json: string): string | undefined {
  */
 export function isCompactForm(text: string, parsed: unknown): boolean {
   const compact = JSON.stringify(parsed);
-  if (text.length < compact.length || !text.startsWith(compact)) return false;
+  if (text.length < compact.length) return false;
+  // Equality of flat strings compares memory at once; startsWith walks a large header character by character.
+  if ((text.length === compact.length ? text : text.slice(0, compact.length)) !== compact) return false;
   for (let i = compact.length; i < text.length; i++) if (text.charCodeAt(i) !== 0x20 /* space */) return false;
   return true;
 }
