@@ -35,53 +35,23 @@ export function formatNumber(value: number | null): string {
   return value.toPrecision(5).replace(/\.?0+$/, '');
 }
 
-/** Runs of spaces by length, made once each: padding a large table's cells then allocates nothing. */
-const spaceRuns: string[] = [''];
-function spaces(count: number): string {
-  if (count > 256) return ' '.repeat(count);
-  while (spaceRuns.length <= count) spaceRuns.push(' '.repeat(spaceRuns.length));
-  return spaceRuns[count];
-}
-
-/** Whether trimEnd might shorten a text, from its last character: false for most cells without a regex. */
-function endsInSpace(text: string): boolean {
-  const code = text.charCodeAt(text.length - 1);
-  return code <= 0x20 || (code >= 0xa0 && /\s$/.test(text));
-}
-
-/**
- * Left-aligned text columns, right-aligned where `alignRight[i]` is set; one line per row, with trailing
- * whitespace removed. The pieces of all lines go into one array joined once: a large header's table has
- * thousands of rows, and padded copies and a trimmed copy of every line were most of its garbage.
- */
+/** Left-aligned text columns, right-aligned where `alignRight[i]` is set; one string per row. */
 export function renderTable(headings: string[], rows: string[][], alignRight: boolean[] = []): string {
+  // Plain loops: a large header's table has thousands of rows, and per-row arrays from map/join add up.
   const widths = headings.map((h) => h.length);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     for (let i = 0; i < widths.length; i++) if (row[i].length > widths[i]) widths[i] = row[i].length;
   }
-  const parts: string[] = [];
-  const isBlank = (piece: string) => piece === '' || (endsInSpace(piece) && piece.trimEnd() === '');
   const line = (cells: string[]) => {
-    const start = parts.length;
+    let text = '';
     for (let i = 0; i < cells.length; i++) {
-      if (i > 0) parts.push('  ');
-      const cell = cells[i];
-      // A width missing (more cells than headings) pads nothing, as padStart/padEnd(undefined) do.
-      const pad = widths[i] > cell.length ? spaces(widths[i] - cell.length) : '';
-      if (alignRight[i]) parts.push(pad, cell);
-      else parts.push(cell, pad);
+      if (i > 0) text += '  ';
+      text += alignRight[i] ? cells[i].padStart(widths[i]) : cells[i].padEnd(widths[i]);
     }
-    // trimEnd of the whole line: drop the trailing pieces that are all whitespace, trim the last one left.
-    while (parts.length > start && isBlank(parts[parts.length - 1])) parts.pop();
-    const last = parts.length - 1;
-    if (last >= start && endsInSpace(parts[last])) parts[last] = parts[last].trimEnd();
+    return text.trimEnd();
   };
-  line(headings);
-  parts.push('\n', widths.map((w) => '─'.repeat(w)).join('  '));
-  for (let r = 0; r < rows.length; r++) {
-    parts.push('\n');
-    line(rows[r]);
-  }
-  return parts.join('');
+  let out = `${line(headings)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}`;
+  for (let r = 0; r < rows.length; r++) out += `\n${line(rows[r])}`;
+  return out;
 }
