@@ -58,8 +58,12 @@ export async function runInspect(args: string[], out: (text: string) => void): P
       }
     }
     const full = summarizeCheckpoint(checkpoint);
-    const names = new Set(entries.map((e) => e.info.name));
-    const summary = { ...full, tensors: full.tensors.filter((t) => names.has(t.name)) };
+    // Without --tensor every tensor is shown: no need to filter a large header's list against itself.
+    let summary = full;
+    if (options.tensor !== undefined) {
+      const names = new Set(entries.map((e) => e.info.name));
+      summary = { ...full, tensors: full.tensors.filter((t) => names.has(t.name)) };
+    }
     if (options.json) {
       const tensors = summary.tensors.map((t, i) => (stats ? { ...t, stats: stats[i] } : t));
       out(JSON.stringify({ ...summary, tensors, ...(adapter ?? {}) }, null, 2));

@@ -1,7 +1,9 @@
 /** Plain-text formatting helpers for the command-line tool. */
 
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = BYTE_UNITS;
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -35,10 +37,21 @@ export function formatNumber(value: number | null): string {
 
 /** Left-aligned text columns, right-aligned where `alignRight[i]` is set; one string per row. */
 export function renderTable(headings: string[], rows: string[][], alignRight: boolean[] = []): string {
-  const widths = headings.map((h, i) => rows.reduce((w, row) => Math.max(w, row[i].length), h.length));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (alignRight[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [line(headings), widths.map((w) => '─'.repeat(w)).join('  ')];
-  for (const row of rows) out.push(line(row));
-  return out.join('\n');
+  // Plain loops: a large header's table has thousands of rows, and per-row arrays from map/join add up.
+  const widths = headings.map((h) => h.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    for (let i = 0; i < widths.length; i++) if (row[i].length > widths[i]) widths[i] = row[i].length;
+  }
+  const line = (cells: string[]) => {
+    let text = '';
+    for (let i = 0; i < cells.length; i++) {
+      if (i > 0) text += '  ';
+      text += alignRight[i] ? cells[i].padStart(widths[i]) : cells[i].padEnd(widths[i]);
+    }
+    return text.trimEnd();
+  };
+  let out = `${line(headings)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}`;
+  for (let r = 0; r < rows.length; r++) out += `\n${line(rows[r])}`;
+  return out;
 }

@@ -4,10 +4,12 @@ import { TensorInfo } from '../safetensors/header';
 
 const some = (pattern: RegExp) => (names: readonly string[]) => names.some((n) => pattern.test(n));
 
+const TOKEN_NAME = /^<[^>]+>$/;
+
 /** Looks no family owns; `order` interleaves them with the specs' fileLooks. */
 const GENERIC_LOOKS: readonly FileLook[] = [
   { order: 1, test: some(/^(emb_params|string_to_param\.|string_to_token)/), looksLike: 'a textual-inversion embedding (A1111/kohya)' },
-  { order: 3, test: (names) => names.length > 0 && names.every((n) => /^<[^>]+>$/.test(n)), looksLike: 'token embeddings (cloneofsimo <s1>-style)' },
+  { order: 3, test: (names) => names.length > 0 && names.every((n) => TOKEN_NAME.test(n)), looksLike: 'token embeddings (cloneofsimo <s1>-style)' },
   { order: 6, test: some(/^first_stage_model\.|^(encoder|decoder)\.(down|up|mid)/), looksLike: 'a VAE' },
   { order: 8, test: some(/^(down_blocks|up_blocks|mid_block)\..*\.weight$/), looksLike: 'a full diffusers UNet checkpoint' },
   { order: 9, test: some(/^(transformer_blocks|single_transformer_blocks)\..*\.weight$/), looksLike: 'a full diffusers transformer checkpoint' },

@@ -124,7 +124,8 @@ interface SortedTensors {
 
 function sortTensors(tensors: readonly TensorInfo[]): SortedTensors {
   const sorted: SortedTensors = { groups: new Map(), alphas: new Map(), others: new Map(), unrelated: [] };
-  for (const tensor of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const tensor = tensors[i];
     const role = roleOfTensor(tensor.name);
     if (role.kind === 'factor') {
       const id = `${role.scheme}\u0000${role.module}`;

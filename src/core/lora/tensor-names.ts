@@ -3,6 +3,7 @@
  * scheme's spelling), and which part (down / up / alpha) — or which non-B·A adapter it belongs to. Namings and
  * adapters that only one family's files use come from its spec (factorNamings, adapters).
  */
+import { anyPattern } from './any-pattern';
 import { FAMILY_SPECS } from './families';
 
 /** Tensor namings any family's files may use. */
@@ -108,10 +109,16 @@ const RULES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => TensorRole]> = [
   [/^(.+)\.alpha$/, (m) => ({ kind: 'alpha', scheme: 'peft', module: m[1] })],
 ];
 
+/** The rules' patterns in order (the tests check the combined prefilter against each in turn). */
+export const ROLE_PATTERNS: readonly RegExp[] = RULES.map(([pattern]) => pattern);
+
+/** All the rules' patterns at once: a large checkpoint's names, matching none, cost one test each. */
+const ANY_RULE = anyPattern(ROLE_PATTERNS);
+
+/** One answer for every unrelated name (frozen, so shared safely): most names of a large checkpoint get it. */
+const UNRELATED: TensorRole = Object.freeze({ kind: 'unrelated' });
+
 export function roleOfTensor(name: string): TensorRole {
-  for (const [pattern, role] of RULES) {
-    const m = pattern.exec(name);
-    if (m) return role(m);
-  }
-  return { kind: 'unrelated' };
+  const found = ANY_RULE.exec(name);
+  return found ? RULES[found.index][1](found.match) : UNRELATED;
 }

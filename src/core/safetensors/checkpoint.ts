@@ -31,6 +31,9 @@ export function isShardIndex(file: string): boolean {
 }
 
 function fromFile(file: SafetensorsFile): Checkpoint {
+  const infos = file.tensors;
+  const tensors: CheckpointTensor[] = new Array(infos.length);
+  for (let i = 0; i < infos.length; i++) tensors[i] = { info: infos[i], file };
   return {
     path: file.path,
     sharded: false,
@@ -38,7 +41,7 @@ function fromFile(file: SafetensorsFile): Checkpoint {
     headerBytes: file.header.headerBytes,
     metadata: file.metadata,
     files: [file],
-    tensors: file.tensors.map((info) => ({ info, file })),
+    tensors,
     close: () => file.close(),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { byteLengthOf, DType, isDType } from './dtypes';
 import { SafetensorsError } from './errors';
-import { findDuplicateTopLevelKey } from './json-keys';
+import { findDuplicateTopLevelKey, isCompactForm } from './json-keys';
 
 /** The reference reader refuses headers larger than this. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -86,7 +86,8 @@ function parseJson(file: string, bytes: Uint8Array): unknown {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     fail(file, `the header is JSON but not an object (it is ${describeJsonType(parsed)})`);
   }
-  const duplicate = findDuplicateTopLevelKey(text);
+  // The scan for a repeated key is the costliest step of a large header; a compact header cannot have one.
+  const duplicate = isCompactForm(text, parsed) ? undefined : findDuplicateTopLevelKey(text);
   if (duplicate !== undefined) fail(file, `duplicate tensor name "${duplicate}" in the header`);
   return parsed;
 }
@@ -109,41 +110,53 @@ function isNonNegativeInteger(value: unknown): value is number {
 }
 
 function parseTensor(file: string, name: string, value: unknown): TensorInfo {
-  const where = `tensor "${name}"`;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, `${where} must be an object with dtype, shape and data_offsets`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, `tensor "${name}" must be an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (dtype === undefined) fail(file, `${where} has no dtype`);
-  if (typeof dtype !== 'string') fail(file, `${where} has a dtype that is not a string`);
-  if (!isDType(dtype)) fail(file, `${where} has unknown dtype "${dtype}"`, 'it is in no version of the safetensors spec that this tool knows');
-  if (shape === undefined) fail(file, `${where} has no shape`);
-  if (!Array.isArray(shape)) fail(file, `${where} has a shape that is not an array`);
-  for (const dim of shape) {
-    if (!isNonNegativeInteger(dim)) fail(file, `${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+  if (dtype === undefined) fail(file, `tensor "${name}" has no dtype`);
+  if (typeof dtype !== 'string') fail(file, `tensor "${name}" has a dtype that is not a string`);
+  if (!isDType(dtype)) fail(file, `tensor "${name}" has unknown dtype "${dtype}"`, 'it is in no version of the safetensors spec that this tool knows');
+  if (shape === undefined) fail(file, `tensor "${name}" has no shape`);
+  if (!Array.isArray(shape)) fail(file, `tensor "${name}" has a shape that is not an array`);
+  for (let i = 0; i < shape.length; i++) {
+    if (!isNonNegativeInteger(shape[i])) fail(file, `tensor "${name}" has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
   }
-  if (offsets === undefined) fail(file, `${where} has no data_offsets`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
-    fail(file, `${where} has data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with non-negative integers`);
+  if (offsets === undefined) fail(file, `tensor "${name}" has no data_offsets`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegativeInteger(offsets[0]) || !isNonNegativeInteger(offsets[1])) {
+    fail(file, `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with non-negative integers`);
   }
-  const [begin, end] = offsets as [number, number];
-  if (end < begin) fail(file, `${where} has data_offsets [${begin}, ${end}] out of order: end before begin`);
+  // Indexing, not array destructuring: that runs the iterator protocol, once per tensor of a large header.
+  const begin = offsets[0] as number;
+  const end = offsets[1] as number;
+  if (end < begin) fail(file, `tensor "${name}" has data_offsets [${begin}, ${end}] out of order: end before begin`);
   let elementCount = 1;
-  for (const dim of shape as number[]) elementCount *= dim;
-  if (!Number.isSafeInteger(elementCount)) fail(file, `${where} has shape ${JSON.stringify(shape)} with too many elements`);
+  for (let i = 0; i < shape.length; i++) elementCount *= shape[i] as number;
+  if (!Number.isSafeInteger(elementCount)) fail(file, `tensor "${name}" has shape ${JSON.stringify(shape)} with too many elements`);
   const expected = byteLengthOf(dtype, elementCount);
-  if (expected === undefined) fail(file, `${where} has ${elementCount} elements of ${dtype}, which do not fill whole bytes`);
+  if (expected === undefined) fail(file, `tensor "${name}" has ${elementCount} elements of ${dtype}, which do not fill whole bytes`);
   if (end - begin !== expected) {
-    fail(file, `${where} has ${end - begin} bytes of data but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
+    fail(file, `tensor "${name}" has ${end - begin} bytes of data but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
   }
-  return { name, dtype, shape: shape as number[], dataOffsets: [begin, end], elementCount };
+  // The parsed arrays are the tensor's own: no copies of a large header's thousands of them.
+  return { name, dtype, shape: shape as number[], dataOffsets: offsets as [number, number], elementCount };
+}
+
+const byOffsets = (a: TensorInfo, b: TensorInfo) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1];
+
+/** Whether the tensors are already sorted by their offsets, as writers usually store them (then no sorted copy is needed). */
+function inOffsetOrder(tensors: readonly TensorInfo[]): boolean {
+  for (let i = 1; i < tensors.length; i++) if (byOffsets(tensors[i - 1], tensors[i]) > 0) return false;
+  return true;
 }
 
 /** Checks that the tensors tile the data buffer exactly: from 0, no overlap, no gap, no trailing bytes. */
 function checkCoverage(file: string, tensors: readonly TensorInfo[], dataBytes: number): void {
-  const byOffset = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const byOffset = inOffsetOrder(tensors) ? tensors : [...tensors].sort(byOffsets);
   let position = 0;
   let previous: TensorInfo | undefined;
-  for (const tensor of byOffset) {
-    const [begin, end] = tensor.dataOffsets;
+  for (let i = 0; i < byOffset.length; i++) {
+    const tensor = byOffset[i];
+    const begin = tensor.dataOffsets[0];
+    const end = tensor.dataOffsets[1];
     if (begin < position) {
       fail(file, `tensor "${tensor.name}" (bytes ${begin}–${end}) overlaps tensor "${previous?.name}" (ends at ${position})`);
     }
@@ -166,8 +179,9 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   const parsed = parseJson(file, headerBytes) as Record<string, unknown>;
   const metadata = parseMetadata(file, parsed.__metadata__);
   const tensors: TensorInfo[] = [];
-  for (const [name, value] of Object.entries(parsed)) {
-    if (name !== '__metadata__') tensors.push(parseTensor(file, name, value));
+  const names = Object.keys(parsed);
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== '__metadata__') tensors.push(parseTensor(file, names[i], parsed[names[i]]));
   }
   const dataStart = LENGTH_PREFIX_BYTES + headerBytes.byteLength;
   checkCoverage(file, tensors, fileSize - dataStart);

@@ -29,3 +29,18 @@ export function findDuplicateTopLevelKey(json: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether `text` is JSON.stringify(parsed) followed only by spaces (the padding writers add to align the data), as
+ * the reference writer and most others write headers. Such a text holds no repeated key: were one repeated, the
+ * parsed object would have fewer keys than the text, and its JSON.stringify, which writes each key once, could
+ * not equal the text.
+ */
+export function isCompactForm(text: string, parsed: unknown): boolean {
+  const compact = JSON.stringify(parsed);
+  if (text.length < compact.length) return false;
+  // Equality of flat strings compares memory at once; startsWith walks a large header character by character.
+  if ((text.length === compact.length ? text : text.slice(0, compact.length)) !== compact) return false;
+  for (let i = compact.length; i < text.length; i++) if (text.charCodeAt(i) !== 0x20 /* space */) return false;
+  return true;
+}

@@ -19,7 +19,9 @@ export class SafetensorsFile {
     readonly header: SafetensorsHeader,
     private readonly handle: fs.FileHandle,
   ) {
-    this.byName = new Map(header.tensors.map((t) => [t.name, t]));
+    this.byName = new Map();
+    const { tensors } = header;
+    for (let i = 0; i < tensors.length; i++) this.byName.set(tensors[i].name, tensors[i]);
   }
 
   /** Opens and validates a file. Every failure is a SafetensorsError naming the file. */

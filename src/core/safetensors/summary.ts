@@ -20,19 +20,21 @@ export interface CheckpointSummary {
 }
 
 export function summarizeCheckpoint(checkpoint: Checkpoint): CheckpointSummary {
-  return {
-    file: checkpoint.path,
-    bytes: checkpoint.bytes,
-    headerBytes: checkpoint.headerBytes,
-    metadata: checkpoint.metadata,
-    tensors: checkpoint.tensors.map(({ info, file }) => ({
-      name: info.name,
-      dtype: info.dtype,
-      shape: info.shape,
-      dataOffsets: info.dataOffsets,
-      ...(checkpoint.sharded ? { shard: file.path } : {}),
-    })),
-  };
+  const entries = checkpoint.tensors;
+  const tensors: TensorSummary[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const { info, file } = entries[i];
+    tensors[i] = checkpoint.sharded
+      ? { name: info.name, dtype: info.dtype, shape: info.shape, dataOffsets: info.dataOffsets, shard: file.path }
+      : { name: info.name, dtype: info.dtype, shape: info.shape, dataOffsets: info.dataOffsets };
+  }
+  return { file: checkpoint.path, bytes: checkpoint.bytes, headerBytes: checkpoint.headerBytes, metadata: checkpoint.metadata, tensors };
+}
+
+function elementsOf(shape: readonly number[]): number {
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) count *= shape[i];
+  return count;
 }
 
 export interface DTypeBreakdown {
@@ -43,17 +45,20 @@ export interface DTypeBreakdown {
 }
 
 export function parameterCount(tensors: readonly TensorSummary[]): number {
-  return tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
+  let sum = 0;
+  for (let i = 0; i < tensors.length; i++) sum += elementsOf(tensors[i].shape);
+  return sum;
 }
 
 export function dtypeBreakdown(tensors: readonly TensorSummary[]): DTypeBreakdown[] {
   const byType = new Map<DType, { tensors: number; parameters: number; bytes: number }>();
-  for (const t of tensors) {
-    const entry = byType.get(t.dtype) ?? { tensors: 0, parameters: 0, bytes: 0 };
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i];
+    let entry = byType.get(t.dtype);
+    if (!entry) byType.set(t.dtype, (entry = { tensors: 0, parameters: 0, bytes: 0 }));
     entry.tensors++;
-    entry.parameters += t.shape.reduce((a, b) => a * b, 1);
+    entry.parameters += elementsOf(t.shape);
     entry.bytes += t.dataOffsets[1] - t.dataOffsets[0];
-    byType.set(t.dtype, entry);
   }
   return [...byType].map(([dtype, e]) => ({ dtype, ...e })).sort((a, b) => b.bytes - a.bytes);
 }

@@ -16,8 +16,9 @@ export function mostCommon(values: readonly number[]): number | undefined {
 /** Highest block index + 1 of a container (`transformer_blocks`), or 0 when the file has none. */
 export function blockCount(layers: readonly TransformerLayerInfo[], container: string): number {
   let max = -1;
+  const block = new RegExp(`^${container}\\.(\\d+)\\.`);
   for (const { path } of layers) {
-    const m = new RegExp(`^${container}\\.(\\d+)\\.`).exec(path);
+    const m = block.exec(path);
     if (m) max = Math.max(max, Number(m[1]));
   }
   return max + 1;

@@ -36,6 +36,9 @@ function flux1OrChroma(transformer: readonly TransformerLayerInfo[], evidence: s
 
 const BFL_PATHS = /^(double_blocks|single_blocks|img_in|txt_in|time_in|vector_in|guidance_in|final_layer)\b/;
 
+/** A weight of a full Flux transformer in BFL naming (made once: tested on every name of a checkpoint). */
+const BFL_CHECKPOINT_NAME = /^(double_blocks|single_blocks)\.\d+\..*\.weight$/;
+
 export const FLUX_NAMES: TransformerNames = {
   blocks: [
     {
@@ -123,7 +126,7 @@ export const FLUX: FamilySpec<'flux'> = {
   names: FLUX_NAMES,
   mlpRatio: 4,
   chartStages: STREAM_CHART_STAGES,
-  fileLooks: [{ order: 7, test: (names) => names.some((n) => /^(double_blocks|single_blocks)\.\d+\..*\.weight$/.test(n)), looksLike: 'a full Flux transformer checkpoint' }],
+  fileLooks: [{ order: 7, test: (names) => names.some((n) => BFL_CHECKPOINT_NAME.test(n)), looksLike: 'a full Flux transformer checkpoint' }],
   factorNamings: [
     {
       // XLabs Flux LoRAs: `double_blocks.0.processor.qkv_lora1.down.weight` (lora1 = image stream, lora2 = text stream).

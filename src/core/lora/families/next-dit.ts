@@ -57,9 +57,11 @@ export interface NextDitEvidence {
   readonly lumina2: boolean;
 }
 
+const NATIVE_QKV = /^(layers|noise_refiner|context_refiner)\.\d+\.attention\.qkv$/;
+
 /** The NextDiT evidence of a file's transformer layers, or undefined when they are not NextDiT's. */
 export function nextDitEvidence(layers: readonly TransformerLayerInfo[], hidden: number | undefined): NextDitEvidence | undefined {
-  const qkv = layers.find((l) => /^(layers|noise_refiner|context_refiner)\.\d+\.attention\.qkv$/.test(l.path));
+  const qkv = layers.find((l) => NATIVE_QKV.test(l.path));
   const lumina2Diffusers = has(layers, /^(layers|noise_refiner|context_refiner)\.\d+\.(attn\.to_|feed_forward\.linear_)/);
   const zImageDiffusers = has(layers, /^(layers|noise_refiner|context_refiner)\.\d+\.attention\.to_/);
   const native = qkv !== undefined || has(layers, /^(layers|noise_refiner|context_refiner)\.\d+\.attention\.out$/);

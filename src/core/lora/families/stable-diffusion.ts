@@ -20,6 +20,13 @@ const UNET_STAGES: Readonly<Record<string, ChartStage>> = {
   up_blocks: { rank: 3, short: 'up' }, output_blocks: { rank: 3, short: 'out' },
   conv_norm_out: { rank: 4 }, conv_out: { rank: 4 }, out: { rank: 4 },
 };
+// Patterns used per layer or per tensor name, made once (a literal in a callback is a new RegExp each call).
+const CROSS_ATTENTION_KV = /^unet\..*attn2\.to_[kv]$/;
+const FIRST_DOWN_BLOCK_ATTENTION = /^unet\.down_blocks\.0\.attentions\./;
+const TEXT_ENCODER_QUERY = /^text_encoder\..*self_attn\.q_proj$/;
+const DEEP_ATTENTION_BLOCK = /^unet\.down_blocks\.[12]\.attentions\.\d+\.transformer_blocks\.[2-9]\./;
+const LDM_CHECKPOINT_NAME = /^model\.diffusion_model\./;
+const SDXL_CONDITIONER_NAME = /^conditioner\.embedders\./;
 const UNET_BARE_PATHS: readonly BarePathRule[] = [{ component: 'unet', pattern: /^(down_blocks|up_blocks|mid_block|conv_in|conv_out|time_embedding\.linear_|add_embedding)/ }];
 
 /** The family whose UNet cross-attention reads a context this wide. */
@@ -28,7 +35,7 @@ function crossAttentionRecogniser(order: number, width: number, label: string): 
     order,
     reads: 'file',
     recognise: ({ layers, components }: FileEvidence) => {
-      if (mostCommon(layers.filter((l) => /^unet\..*attn2\.to_[kv]$/.test(l.module)).map((l) => l.inFeatures)) !== width) return undefined;
+      if (mostCommon(layers.filter((l) => CROSS_ATTENTION_KV.test(l.module)).map((l) => l.inFeatures)) !== width) return undefined;
       return { label, evidence: [`UNet cross-attention context width ${width}`, ...(components.has('text_encoder_2') ? ['a second text encoder'] : [])] };
     },
   };
@@ -44,13 +51,13 @@ export const SD1: FamilySpec<'sd1'> = {
       order: 500,
       reads: 'file',
       recognise: ({ layers }) =>
-        layers.some((l) => /^unet\.down_blocks\.0\.attentions\./.test(l.module)) ? { label: 'SD1.x or SD2.x', evidence: ['attention in the first down block (SDXL has none there)'] } : undefined,
+        layers.some((l) => FIRST_DOWN_BLOCK_ATTENTION.test(l.module)) ? { label: 'SD1.x or SD2.x', evidence: ['attention in the first down block (SDXL has none there)'] } : undefined,
     },
     {
       order: 700,
       reads: 'file',
       recognise: ({ layers, components }) => {
-        const textWidth = mostCommon(layers.filter((l) => /^text_encoder\..*self_attn\.q_proj$/.test(l.module)).map((l) => l.inFeatures));
+        const textWidth = mostCommon(layers.filter((l) => TEXT_ENCODER_QUERY.test(l.module)).map((l) => l.inFeatures));
         if (textWidth !== 768 || components.has('unet')) return undefined;
         return { label: 'SD1.x or SDXL (text encoder only)', evidence: ['CLIP-L text encoder only (width 768): SD1.x or SDXL'], unknown: true };
       },
@@ -60,7 +67,7 @@ export const SD1: FamilySpec<'sd1'> = {
   barePaths: UNET_BARE_PATHS,
   chartStages: UNET_STAGES,
   unet: { upBlocksWithAttention: [1, 2, 3], kohyaLayout: 'diffusers' },
-  fileLooks: [{ order: 4, test: (names) => names.some((n) => /^model\.diffusion_model\./.test(n)), looksLike: 'a full Stable Diffusion checkpoint (LDM layout: model.diffusion_model.*)' }],
+  fileLooks: [{ order: 4, test: (names) => names.some((n) => LDM_CHECKPOINT_NAME.test(n)), looksLike: 'a full Stable Diffusion checkpoint (LDM layout: model.diffusion_model.*)' }],
 };
 
 export const SD2: FamilySpec<'sd2'> = {
@@ -89,7 +96,7 @@ export const SDXL: FamilySpec<'sdxl'> = {
       order: 600,
       reads: 'file',
       recognise: ({ layers }) =>
-        layers.some((l) => /^unet\.down_blocks\.[12]\.attentions\.\d+\.transformer_blocks\.[2-9]\./.test(l.module))
+        layers.some((l) => DEEP_ATTENTION_BLOCK.test(l.module))
           ? { label: 'SDXL', evidence: ['more than one transformer block per attention (SDXL)'] }
           : undefined,
     },
@@ -101,6 +108,6 @@ export const SDXL: FamilySpec<'sdxl'> = {
   kohyaTextEncoderPrefixes: { text_encoder: 'lora_te1_' },
   fileLooks: [
     { order: 2, test: (names) => names.length > 0 && names.every((n) => n === 'clip_l' || n === 'clip_g'), looksLike: 'an SDXL textual-inversion embedding (clip_l/clip_g)' },
-    { order: 5, test: (names) => names.some((n) => /^conditioner\.embedders\./.test(n)), looksLike: 'SDXL checkpoint weights (conditioner.embedders.*)' },
+    { order: 5, test: (names) => names.some((n) => SDXL_CONDITIONER_NAME.test(n)), looksLike: 'SDXL checkpoint weights (conditioner.embedders.*)' },
   ],
 };
