@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendName, selectBackend } from '../../src/core/merge/backends';
+import { prepareBatch } from '../../src/core/merge/batch-tensors';
+import { boxQuadratic, hessianDiagonal } from '../../src/core/merge/box-quadratic';
 import { evaluateObjective, prepareLayer } from '../support/objective';
 import { DEFAULT_ZIPLORA_SETTINGS, FactoredDelta } from '../../src/core/merge/types';
 import { BatchSettings, LayerInput, LayerResult, solveBatch } from '../../src/core/merge/ziplora-solver';
@@ -172,8 +174,6 @@ test('a solved batch leaves no tensor behind on the backend, with either solver'
 
 test('the Jacobi diagonal is the diagonal of the dense quadratic, for 2 to 4 inputs of unequal ranks and scales', async () => {
   const { tf } = await selectBackend('wasm');
-  const { prepareBatch } = await import('../../src/core/merge/batch-tensors');
-  const { boxQuadratic, hessianDiagonal } = await import('../../src/core/merge/box-quadratic');
   const layers: LayerInput[] = [
     { inputs: [randomDelta(9, 11, 3, 401), randomDelta(9, 11, 5, 402, 1.7)] },
     { inputs: [randomDelta(7, 12, 2, 403), randomDelta(7, 12, 4, 404, 0.6), randomDelta(7, 12, 3, 405)] },
