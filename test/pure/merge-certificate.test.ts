@@ -213,6 +213,31 @@ test('both bounds hold at any point of the box; the corners bound is never above
   assert.ok(tighter > 20, `the corners bound was under 0.8 × the shifted one at only ${tighter} of 144 points`);
 });
 
+test('the corners bound by hand: one column, each corner the minimum in turn', async () => {
+  const { tf } = await selectBackend('cpu');
+  const s = 0.4;
+  // ∇L = ∇F + s·Σ_{k≠i} x_k; the bound is ∇Fᵀx + s·P(x) − min over corners c of (∇Fᵀc + s·P(c)), P = Σ_{i<k} x_i·x_k.
+  const cases: { x: number[]; fidelity: number[]; lowest: number }[] = [
+    { x: [0.5, 0.5], fidelity: [1, 1], lowest: 0 }, // c = (0, 0)
+    { x: [0.5, 0.5], fidelity: [-1, 0.3], lowest: -1 }, // c = (1, 0)
+    { x: [0.2, 0.9], fidelity: [0.5, -2], lowest: -2 }, // c = (0, 1)
+    { x: [0.7, 0.6], fidelity: [-1, -1], lowest: -2 + s }, // c = (1, 1)
+    { x: [0.3, 0.8, 0.5], fidelity: [-0.9, -0.8, -0.1], lowest: -1.7 + s }, // c = (1, 1, 0)
+    { x: [1, 0, 0.5], fidelity: [-1, -1, -1], lowest: -3 + 3 * s }, // c = (1, 1, 1)
+  ];
+  for (const { x, fidelity, lowest } of cases) {
+    const N = x.length;
+    const pairs = x.reduce((a, v, i) => a + x.slice(i + 1).reduce((b, w) => b + v * w, 0), 0);
+    const gradient = fidelity.map((g, i) => g + s * (x.reduce((a, v) => a + v, 0) - x[i]));
+    const expected = fidelity.reduce((a, g, i) => a + g * x[i], 0) + s * pairs - lowest;
+    const xs = tf.tensor3d(x, [1, N, 1]);
+    const gs = tf.tensor3d(gradient, [1, N, 1]);
+    const bound = (await cornerBoundColumns(tf, xs, gs, s).data())[0];
+    tf.dispose([xs, gs]);
+    assert.ok(Math.abs(bound - expected) <= 1e-6, `x ${x}, ∇F ${fidelity}: ${bound} vs ${expected}`);
+  }
+});
+
 test('with more inputs than MAX_CORNER_INPUTS the certificate is the shifted bound, and still a bound', async () => {
   const n = 6;
   const layers = randomLayers(3, 900, () => ({ n, out: 10, ranks: new Array<number>(MAX_CORNER_INPUTS + 1).fill(1) }));
