@@ -120,3 +120,16 @@ test('patterns that share their first pieces agree too: quantifiers, classes, gr
   assertAgrees(patterns.map((p) => new RegExp(p.source, 'i')), texts.map((t) => t.toUpperCase()));
   assertAgrees(patterns.map((p) => new RegExp(p.source, 'm')), texts.map((t) => `${t}\n${t}`));
 });
+
+test('sources the piece reader cannot split stay whole: astral characters under u, old octal escapes', () => {
+  // Split one UTF-16 unit at a time, the two emoji share a high surrogate: a shared prefix would cut a character.
+  const emoji = anyPattern([/^😀$/u, /^😁$/u]);
+  assert.equal(emoji.exec('😀')?.index, 0);
+  assert.equal(emoji.exec('😁')?.index, 1);
+  assert.equal(emoji.exec('x'), undefined);
+  // \01 is one character (octal 1), not \0 then "1".
+  const octal = anyPattern([/^a\01$/, /^a\02$/]);
+  assert.equal(octal.exec('a\x01')?.index, 0);
+  assert.equal(octal.exec('a\x02')?.index, 1);
+  assert.equal(octal.exec('a\x001'), undefined);
+});

@@ -65,7 +65,9 @@ test('N = 2 reproduces the two-way solver’s coefficients, errors and work (fix
       assert.equal(got.m[i].length, m.length, what);
       m.forEach((v, j) => (largest = Math.max(largest, Math.abs(got.m[i][j] - v))));
     });
-    assert.ok(largest <= 1e-6, `${what}: max |Δm| ${largest}`);
+    // 10⁻⁵, not 10⁻⁶: the Jacobi preconditioner is now summed per input (another float32 rounding of the same
+    // diagonal), which the iterations carry into the last digits; the work below must still match exactly.
+    assert.ok(largest <= 1e-5, `${what}: max |Δm| ${largest}`);
     [expected.contentError, expected.styleError].forEach((e, i) => assert.ok(Math.abs(got.errors[i] - e) <= 1e-6 * Math.max(e, 1e-6), `${what}: error ${i} ${got.errors[i]} vs ${e}`));
     assert.equal(got.evaluations, expected.evaluations, `${what}: evaluations`);
     assert.equal(got.iterations, expected.iterations, `${what}: iterations`);

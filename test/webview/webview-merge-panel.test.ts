@@ -198,6 +198,8 @@ test('λ auto, a block method, removing an input (block weights follow), and the
   await page.keyboard.press('Enter');
   await waitForPosted(view, 'cancelMerge');
   await view.send({ type: 'outcome', kind: 'error', lines: ['The merge did not finish (cancelled or failed).'] } as never);
+  // The outcome is drawn on the panel's next render, not within send().
+  await page.locator('.merge-outcome', { hasText: /did not finish/ }).waitFor({ timeout: 5000 }).catch(() => undefined);
   assert.match(await page.locator('.merge-outcome').innerText(), /did not finish/);
   assert.deepEqual(await view.cspViolations(), []);
   assert.deepEqual(view.errors, []);

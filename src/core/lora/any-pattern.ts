@@ -52,6 +52,9 @@ export function anyPattern(patterns: readonly RegExp[]): AnyPattern {
  */
 function atomsOf(source: string, flags: string): string[] | undefined {
   if (flags.includes('v') || /\\[uxcpPk]/.test(source)) return undefined;
+  // Pieces are read one UTF-16 unit at a time: under `u` a shared high surrogate would split a character, and an
+  // old octal escape (\01) is longer than the two units an escape is read as.
+  if ((flags.includes('u') && /[\uD800-\uDFFF]/.test(source)) || /\\0[0-9]/.test(source)) return undefined;
   const atoms: string[] = [];
   let i = 0;
   /** Index just past the class that starts at `at` (its `[`). */

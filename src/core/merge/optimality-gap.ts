@@ -60,19 +60,20 @@ export function shiftedBoundColumns(tf: typeof TF, x: TF.Tensor, gradient: TF.Te
   });
 }
 
+/** Beyond this many inputs (2^N corners per column) the certificate uses the shifted bound. */
+export const MAX_CORNER_INPUTS = 6;
+
 /**
  * The corners bound per column, [B, 1, in]: the fidelity F linearised at x (F is convex, so it lies above its
  * tangent) plus the penalty's convex envelope, minimised over the box. The penalty Σ_{i<k} m_i·m_k is multilinear,
  * so its envelope is fixed by its values at the corners, and the minimum of a linear function plus that envelope
  * lies at a corner c ∈ {0, 1}^N:
  *   L(x) − L* ≤ Σ_columns [∇Fᵀx + (λ/in)·P(x) − min_c (∇Fᵀc + (λ/in)·P(c))],   ∇F = ∇L − (λ/in)·Σ_{k≠i} m_k.
- * It is at least as tight as either bound above: the envelope is the largest convex underestimator of the
+ * It is never above the shifted bound: the envelope is the largest convex underestimator of the
  * penalty, and the exact minimum over the box is at least a Frank–Wolfe estimate of it. At λ = 0 it is the
- * Frank–Wolfe gap. 2^N corners per column: for up to MAX_CORNER_INPUTS inputs.
+ * Frank–Wolfe gap. 2^N corners per column: for up to MAX_CORNER_INPUTS inputs. Unlike the Frank–Wolfe sum, a
+ * column's term is a difference of sums of N ≤ 6 values: float32 may round it, never by much next to the 2 % stop.
  */
-/** Beyond this many inputs (2^N corners per column) the certificate uses the shifted bound. */
-export const MAX_CORNER_INPUTS = 6;
-
 export function cornerBoundColumns(tf: typeof TF, x: TF.Tensor, gradient: TF.Tensor, penaltyScale: number): TF.Tensor {
   return tf.tidy(() => {
     const N = x.shape[1]!;
