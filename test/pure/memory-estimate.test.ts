@@ -37,8 +37,10 @@ test('a higher rank or a wider layer needs more memory; more layers of the same 
   const r96 = estimateMergeMemory(plan(2)).totalBytes;
   const r256 = estimateMergeMemory(plan(2, WAN.map((l) => ({ ...l, shape: { ...l.shape, ranks: [128, 128] } })))).totalBytes;
   assert.ok(r256 > r96 * 1.5, `${r256} vs ${r96}`);
+  // Twice the layers add only what the merge keeps per layer until the sidecar (≈ 50 bytes per input feature:
+  // 117 MB for Wan's 400 layers), not their factors: those stream through.
   const doubled = estimateMergeMemory(plan(2, [...WAN, ...WAN])).totalBytes;
-  assert.ok(doubled < r96 * 1.1, 'the stream keeps memory flat in the layer count');
+  assert.ok(doubled > r96 && doubled - r96 < 0.15 * GiB, `${doubled - r96} bytes more for twice the layers`);
 });
 
 test('with enough free memory the requested threads stay; with less, fewer; with too little, a one-line refusal', () => {

@@ -29,8 +29,13 @@ export const THREAD_ENGINE_BYTES = 40 * MiB;
 /** The solver's and the thread's float32 copies per R × in and per R × out of a batch (see the list above). */
 const WORK_PER_R_BY_IN = 12;
 const WORK_PER_R_BY_OUT = 5;
-/** What the merge keeps per layer until the sidecar: m_c, m_s (float32) and the report's objects. */
-const KEPT_PER_IN = 8;
+/**
+ * What the merge keeps per layer until the sidecar: m_c, m_s (float32, 8 bytes per input feature) and the report's
+ * objects, and the heap's headroom over them. Per input feature it is fitted to the growth of the measured peak
+ * with the layer count: the Wan 2.1 14B pair at 2 threads peaks at 470, 532 and 573 MiB for 4, 20 and 40 blocks
+ * (bench/memory.ts, 2026-12-06), ≈ 50 bytes per input feature merged, not the 8 the coefficients alone take.
+ */
+const KEPT_PER_IN = 48;
 const KEPT_PER_LAYER = 4096;
 
 /** One paired layer as the estimate sees it: its problem's shape and the bytes per value read and written. */
