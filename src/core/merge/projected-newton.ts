@@ -140,11 +140,15 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
         gap[i] = proof.gap;
         stop[i] = 'certificate';
       });
-      const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, withinBudget, count);
-      const accepted = await lineSearch(q, x, gradient, loss, step, active, (i) => evaluations[i] < cap[i], count);
-      step.dispose();
-      tf.dispose([x, gradient, loss]);
-      ({ x, gradient, loss } = accepted);
+      // Where every running layer was proven there, Newton's step has nothing to move.
+      let stalled: readonly boolean[] = [];
+      if (active.some(Boolean)) {
+        const step = await newtonDirection(q, x, gradient, diagonal, active, norm, initialNorm, withinBudget, count);
+        const accepted = await lineSearch(q, x, gradient, loss, step, active, (i) => evaluations[i] < cap[i], count);
+        step.dispose();
+        tf.dispose([x, gradient, loss]);
+        ({ x, gradient, loss, stalled } = accepted);
+      }
       const normTensor = projectedGradientNorm(q, x, gradient);
       const gapTensor = optimalityGap(tf, x, gradient, q.penaltyScale);
       const [newNorm, newLoss, newGap] = await Promise.all([read(normTensor), read(loss), read(gapTensor)]);
@@ -159,7 +163,7 @@ export async function solveProjectedNewton(q: BoxQuadratic, start: Tensor3D, set
         if (certified(gap[i], newLoss[i], settings.gapFraction)) stop[i] = 'certificate';
         else if (norm[i] <= tolerance * initialNorm[i]) stop[i] = 'tolerance';
         // A search that found no decrease: float32 has nothing left to give along this path; stop, unconverged.
-        else if (accepted.stalled[i]) stop[i] = 'stalled';
+        else if (stalled[i]) stop[i] = 'stalled';
       });
       const stillRunning = running();
       const shares = stillRunning.map((on, i) => (on ? Math.min(1, Math.max(evaluations[i] / cap[i], iterations[i] / settings.maxIterations)) : 1));

@@ -260,9 +260,8 @@ async function solveAdam(prepared: PreparedBatch, settings: BatchSettings, start
       const { loss, gradients } = lossAndGradient(prepared, state.m);
       losses.push(loss);
       if (gapFraction > 0 && (step - 1) % CERTIFICATE_EVERY === 0) {
-        // The certificate pairs the inputs column by column: rows [B, 1, in] stacked to [B, N, in].
-        const rows = (columns: readonly TF.Tensor[]) => tf.concat(columns.map((c) => tf.reshape(c, [B, 1, -1])), 1) as Tensor3D;
-        const gapTensor = tf.tidy(() => optimalityGap(tf, rows(state.m), rows(gradients), prepared.penaltyScale));
+        // The certificate pairs the inputs column by column: the per-input columns joined to [B, N, in].
+        const gapTensor = tf.tidy(() => optimalityGap(tf, joinCoefficients(tf, state.m), joinCoefficients(tf, gradients), prepared.penaltyScale));
         const [gaps, values] = await Promise.all([gapTensor.data(), loss.data()]);
         gapTensor.dispose();
         const newlyStopped = stopped.map((done, b) => !done && certified(gaps[b], values[b], gapFraction));
