@@ -110,31 +110,32 @@ function isNonNegativeInteger(value: unknown): value is number {
 }
 
 function parseTensor(file: string, name: string, value: unknown): TensorInfo {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, `tensor "${name}" must be an object with dtype, shape and data_offsets`);
+  const where = `tensor "${name}"`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, `${where} must be an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (dtype === undefined) fail(file, `tensor "${name}" has no dtype`);
-  if (typeof dtype !== 'string') fail(file, `tensor "${name}" has a dtype that is not a string`);
-  if (!isDType(dtype)) fail(file, `tensor "${name}" has unknown dtype "${dtype}"`, 'it is in no version of the safetensors spec that this tool knows');
-  if (shape === undefined) fail(file, `tensor "${name}" has no shape`);
-  if (!Array.isArray(shape)) fail(file, `tensor "${name}" has a shape that is not an array`);
+  if (dtype === undefined) fail(file, `${where} has no dtype`);
+  if (typeof dtype !== 'string') fail(file, `${where} has a dtype that is not a string`);
+  if (!isDType(dtype)) fail(file, `${where} has unknown dtype "${dtype}"`, 'it is in no version of the safetensors spec that this tool knows');
+  if (shape === undefined) fail(file, `${where} has no shape`);
+  if (!Array.isArray(shape)) fail(file, `${where} has a shape that is not an array`);
   for (let i = 0; i < shape.length; i++) {
-    if (!isNonNegativeInteger(shape[i])) fail(file, `tensor "${name}" has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+    if (!isNonNegativeInteger(shape[i])) fail(file, `${where} has shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
   }
-  if (offsets === undefined) fail(file, `tensor "${name}" has no data_offsets`);
+  if (offsets === undefined) fail(file, `${where} has no data_offsets`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegativeInteger(offsets[0]) || !isNonNegativeInteger(offsets[1])) {
-    fail(file, `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with non-negative integers`);
+    fail(file, `${where} has data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with non-negative integers`);
   }
   // Indexing, not array destructuring: that runs the iterator protocol, once per tensor of a large header.
   const begin = offsets[0] as number;
   const end = offsets[1] as number;
-  if (end < begin) fail(file, `tensor "${name}" has data_offsets [${begin}, ${end}] out of order: end before begin`);
+  if (end < begin) fail(file, `${where} has data_offsets [${begin}, ${end}] out of order: end before begin`);
   let elementCount = 1;
   for (let i = 0; i < shape.length; i++) elementCount *= shape[i] as number;
-  if (!Number.isSafeInteger(elementCount)) fail(file, `tensor "${name}" has shape ${JSON.stringify(shape)} with too many elements`);
+  if (!Number.isSafeInteger(elementCount)) fail(file, `${where} has shape ${JSON.stringify(shape)} with too many elements`);
   const expected = byteLengthOf(dtype, elementCount);
-  if (expected === undefined) fail(file, `tensor "${name}" has ${elementCount} elements of ${dtype}, which do not fill whole bytes`);
+  if (expected === undefined) fail(file, `${where} has ${elementCount} elements of ${dtype}, which do not fill whole bytes`);
   if (end - begin !== expected) {
-    fail(file, `tensor "${name}" has ${end - begin} bytes of data but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
+    fail(file, `${where} has ${end - begin} bytes of data but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
   }
   // The parsed arrays are the tensor's own: no copies of a large header's thousands of them.
   return { name, dtype, shape: shape as number[], dataOffsets: offsets as [number, number], elementCount };
